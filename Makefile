@@ -1,0 +1,30 @@
+# netloop's build, test and benchmark entry points.
+GO ?= go
+PKGS := ./...
+CROSS := darwin/amd64 darwin/arm64 freebsd/amd64 netbsd/amd64 openbsd/amd64 dragonfly/amd64 windows/amd64
+
+.PHONY: test fmt-check vet cross race bench bench-quick lint
+
+## test: everything CI checks (format, vet, race tests, cross-compile + vet)
+test: fmt-check vet cross race
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@echo "gofmt: ok"
+
+vet:
+	$(GO) vet $(PKGS)
+
+cross:
+	@set -e; for t in $(CROSS); do \
+		os=$${t%/*}; arch=$${t#*/}; \
+		echo "cross: $$os/$$arch build+vet"; \
+		GOOS=$$os GOARCH=$$arch $(GO) build $(PKGS); \
+		GOOS=$$os GOARCH=$$arch $(GO) vet $(PKGS); \
+	done
+
+race:
+	$(GO) test -race -count=1 -timeout 8m $(PKGS)
+
+lint: fmt-check vet

@@ -1,0 +1,67 @@
+package handle
+
+import "github.com/netloop/netloop/loop"
+
+// hookHandle is the shared body of Idle, Prepare and Check.
+type hookHandle struct {
+	Handle
+	hook  loop.Hook
+	phase loop.Phase
+}
+
+func (h *hookHandle) init(l *loop.Loop, kind string, phase loop.Phase) {
+	h.phase = phase
+	h.Init(l, kind, h.Stop, nil)
+}
+
+// Start runs cb once per loop iteration in the handle's phase.
+func (h *hookHandle) Start(cb func()) error {
+	if h.IsClosing() {
+		return ErrClosing
+	}
+	if cb == nil {
+		return ErrNilCallback
+	}
+	h.Loop().StartHook(&h.hook, h.phase, cb)
+	h.SetActive(true)
+	return nil
+}
+
+// Stop stops calling the callback.
+func (h *hookHandle) Stop() {
+	h.Loop().StopHook(&h.hook, h.phase)
+	h.SetActive(false)
+}
+
+// Idle runs its callback once per iteration before polling; while an idle
+// handle is active the poll does not block (libuv's uv_idle_t).
+type Idle struct{ hookHandle }
+
+// NewIdle creates a stopped idle handle on l.
+func NewIdle(l *loop.Loop) *Idle {
+	h := &Idle{}
+	h.init(l, "idle", loop.PhaseIdle)
+	return h
+}
+
+// Prepare runs its callback once per iteration right before polling for
+// I/O (libuv's uv_prepare_t).
+type Prepare struct{ hookHandle }
+
+// NewPrepare creates a stopped prepare handle on l.
+func NewPrepare(l *loop.Loop) *Prepare {
+	h := &Prepare{}
+	h.init(l, "prepare", loop.PhasePrepare)
+	return h
+}
+
+// Check runs its callback once per iteration right after polling for I/O
+// (libuv's uv_check_t; Node's setImmediate runs here).
+type Check struct{ hookHandle }
+
+// NewCheck creates a stopped check handle on l.
+func NewCheck(l *loop.Loop) *Check {
+	h := &Check{}
+	h.init(l, "check", loop.PhaseCheck)
+	return h
+}

@@ -1,0 +1,93 @@
+package handle
+
+import (
+	"time"
+
+	"github.com/netloop/netloop/loop"
+)
+
+// Timer calls a function after a timeout, and optionally again every repeat
+// interval (libuv's uv_timer_t). Timers due at the same loop time fire in
+// the order they were started. An active timer keeps the loop alive unless
+// unreferenced.
+type Timer struct {
+	Handle
+	entry  loop.TimerEntry
+	repeat time.Duration
+	cb     func()
+	fire   func() // t.onFire, bound once
+}
+
+// NewTimer creates a stopped timer on l.
+func NewTimer(l *loop.Loop) *Timer {
+	t := &Timer{}
+	t.fire = t.onFire
+	t.Init(l, "timer", t.stop, nil)
+	return t
+}
+
+// Start arms the timer to call cb after timeout and, if repeat is positive,
+// every repeat afterwards. Starting an active timer restarts it.
+func (t *Timer) Start(timeout, repeat time.Duration, cb func()) error {
+	if t.IsClosing() {
+		return ErrClosing
+	}
+	if cb == nil {
+		return ErrNilCallback
+	}
+	t.cb = cb
+	t.repeat = repeat
+	t.Loop().StartTimer(&t.entry, timeout, t.fire)
+	t.SetActive(true)
+	return nil
+}
+
+// Stop disarms the timer; its callback will not run until started again.
+func (t *Timer) Stop() { t.stop() }
+
+func (t *Timer) stop() {
+	t.Loop().StopTimer(&t.entry)
+	t.SetActive(false)
+}
+
+// Again restarts a repeating timer with its repeat interval as the timeout
+// (libuv's uv_timer_again). It returns ErrNilCallback if the timer was never
+// started, and does nothing for a timer without repeat.
+func (t *Timer) Again() error {
+	if t.cb == nil {
+		return ErrNilCallback
+	}
+	if t.repeat > 0 {
+		t.Loop().StartTimer(&t.entry, t.repeat, t.fire)
+		t.SetActive(true)
+	}
+	return nil
+}
+
+// SetRepeat changes the repeat interval; it takes effect the next time the
+// timer fires or Again is called.
+func (t *Timer) SetRepeat(repeat time.Duration) { t.repeat = repeat }
+
+// Repeat returns the repeat interval.
+func (t *Timer) Repeat() time.Duration { return t.repeat }
+
+// DueIn returns how long until the timer fires (0 if it is due or stopped).
+func (t *Timer) DueIn() time.Duration {
+	if !t.entry.Scheduled() {
+		return 0
+	}
+	d := t.entry.Due() - t.Loop().Now()
+	if d < 0 {
+		return 0
+	}
+	return d
+}
+
+func (t *Timer) onFire() {
+	if t.repeat > 0 {
+		t.Loop().StartTimer(&t.entry, t.repeat, t.fire)
+	} else {
+		t.SetActive(false)
+	}
+	t.cb()
+}

@@ -1,0 +1,193 @@
+package loop
+
+import "errors"
+
+// ErrHandleClosing is returned by Close on a handle that is already closing
+// or closed.
+var ErrHandleClosing = errors.New("handle is already closing")
+
+const (
+	flagActive uint8 = 1 << iota
+	flagUnref
+	flagClosing
+	flagClosed
+)
+
+// Handle is the base every netloop handle embeds (libuv's uv_handle_t): it
+// ties the handle to its loop, counts it towards the loop's liveness while
+// it is active and referenced, and runs its close callback once, in the
+// closing phase. Package handle re-exports it as handle.Handle.
+//
+// Handle methods are loop-affine.
+type Handle struct {
+	loop       *Loop
+	kind       string
+	flags      uint8
+	onClose    func() // implementation: stop and release resources, at Close
+	onFinish   func() // implementation: last words, in the closing phase
+	closeCb    func()
+	prev, next *Handle
+}
+
+// Init ties h to l and registers it among the loop's open handles. kind
+// names the handle type in Loop.Close's error ("tcp", "timer", ...). For
+// handle implementations: onClose runs synchronously inside Close (stop
+// watchers, timers); onFinish runs in the closing phase just before the
+// user's close callback (release descriptors, cancel requests). Either may
+// be nil.
+func (h *Handle) Init(l *Loop, kind string, onClose, onFinish func()) {
+	h.loop = l
+	h.kind = kind
+	h.onClose = onClose
+	h.onFinish = onFinish
+	l.handles.add(h)
+}
+
+// Loop returns the loop the handle belongs to.
+func (h *Handle) Loop() *Loop { return h.loop }
+
+// Kind names the handle type.
+func (h *Handle) Kind() string { return h.kind }
+
+// IsActive reports whether the handle is doing something (a started timer,
+// a reading or listening stream...).
+func (h *Handle) IsActive() bool { return h.flags&flagActive != 0 }
+
+// IsClosing reports whether Close has been called.
+func (h *Handle) IsClosing() bool { return h.flags&(flagClosing|flagClosed) != 0 }
+
+// IsClosed reports whether the close callback has run.
+func (h *Handle) IsClosed() bool { return h.flags&flagClosed != 0 }
+
+// HasRef reports whether the handle keeps the loop alive while active.
+func (h *Handle) HasRef() bool { return h.flags&flagUnref == 0 }
+
+func (h *Handle) counted() bool {
+	return h.flags&(flagActive|flagUnref|flagClosing|flagClosed) == flagActive
+}
+
+// Ref makes an active handle keep the loop alive (the default). It is
+// remembered for a handle that is not active yet.
+func (h *Handle) Ref() {
+	if h.flags&flagUnref == 0 {
+		return
+	}
+	h.flags &^= flagUnref
+	if h.counted() {
+		h.loop.active++
+	}
+}
+
+// Unref lets the loop exit while this handle is active. It is remembered
+// for a handle that is not active yet.
+func (h *Handle) Unref() {
+	if h.flags&flagUnref != 0 {
+		return
+	}
+	if h.counted() {
+		h.loop.active--
+	}
+	h.flags |= flagUnref
+}
+
+// SetActive marks the handle active or inactive; for handle
+// implementations (libuv's uv__handle_start/stop).
+func (h *Handle) SetActive(on bool) {
+	if on == (h.flags&flagActive != 0) {
+		return
+	}
+	was := h.counted()
+	if on {
+		h.flags |= flagActive
+	} else {
+		h.flags &^= flagActive
+	}
+	if now := h.counted(); now != was {
+		if now {
+			h.loop.active++
+		} else {
+			h.loop.active--
+		}
+	}
+}
+
+// Close stops the handle and arranges for cb (which may be nil) to run in
+// the loop's closing phase, exactly once. Closing a handle twice returns
+// ErrHandleClosing.
+func (h *Handle) Close(cb func()) error {
+	if h.IsClosing() {
+		return ErrHandleClosing
+	}
+	if h.loop == nil {
+		return errors.New("handle is not initialised")
+	}
+	h.SetActive(false)
+	h.flags |= flagClosing
+	h.closeCb = cb
+	if h.onClose != nil {
+		h.onClose()
+	}
+	h.loop.closing = append(h.loop.closing, h)
+	return nil
+}
+
+// runClosing runs the close callbacks of handles closed before this phase;
+// handles closed by those callbacks wait for the next iteration.
+func (l *Loop) runClosing() {
+	n := len(l.closing)
+	if n == 0 {
+		return
+	}
+	for i := 0; i < n; i++ {
+		h := l.closing[i]
+		l.closing[i] = nil
+		h.flags = h.flags&^flagClosing | flagClosed
+		l.handles.remove(h)
+		if h.onFinish != nil {
+			h.onFinish()
+			l.drainTicks()
+		}
+		if cb := h.closeCb; cb != nil {
+			h.closeCb = nil
+			cb()
+			l.drainTicks()
+		}
+	}
+	rest := copy(l.closing, l.closing[n:])
+	for i := rest; i < len(l.closing); i++ {
+		l.closing[i] = nil
+	}
+	l.closing = l.closing[:rest]
+}
+
+// handleList is the intrusive list of a loop's open handles.
+type handleList struct {
+	head, tail *Handle
+	n          int
+}
+
+func (hl *handleList) add(h *Handle) {
+	h.prev, h.next = hl.tail, nil
+	if hl.tail != nil {
+		hl.tail.next = h
+	} else {
+		hl.head = h
+	}
+	hl.tail = h
+	hl.n++
+}
+
+func (hl *handleList) remove(h *Handle) {
+	if h.prev != nil {
+		h.prev.next = h.next
+	} else {
+		hl.head = h.next
+	}
+	if h.next != nil {
+		h.next.prev = h.prev
+	} else {
+		hl.tail = h.prev
+	}
+	h.prev, h.next = nil, nil
+	hl.n--
+}

@@ -1,0 +1,146 @@
+package loop
+
+import (
+	"errors"
+
+	"github.com/netloop/netloop/poller"
+)
+
+// IOWatcher watches one file descriptor for readiness and calls its
+// callback from the poll phase (libuv's uv__io_t). Watchers live in a slice
+// indexed by fd. Interest changes after the first registration are applied
+// lazily, just before the next poll, so stopping and restarting within one
+// callback costs no system call.
+type IOWatcher struct {
+	loop     *Loop
+	fd       int
+	interest poller.Interest // wanted
+	kernel   poller.Interest // registered with the poller (0: not registered)
+	queued   bool
+	cb       func(events poller.Interest)
+}
+
+// ErrWatcherBusy is returned by InitIOWatcher when another watcher already
+// watches the descriptor.
+var ErrWatcherBusy = errors.New("loop: descriptor already has a watcher")
+
+// InitIOWatcher prepares w to watch fd, calling cb with the events that
+// occurred (a subset of the interest plus Hup, Err and RdHup).
+func (l *Loop) InitIOWatcher(w *IOWatcher, fd int, cb func(events poller.Interest)) error {
+	if fd < 0 {
+		return errors.New("loop: negative descriptor")
+	}
+	for fd >= len(l.watchers) {
+		n := 2 * len(l.watchers)
+		if n < 64 {
+			n = 64
+		}
+		for n <= fd {
+			n *= 2
+		}
+		nw := make([]*IOWatcher, n)
+		copy(nw, l.watchers)
+		l.watchers = nw
+	}
+	if cur := l.watchers[fd]; cur != nil && cur != w {
+		return ErrWatcherBusy
+	}
+	*w = IOWatcher{loop: l, fd: fd, cb: cb}
+	l.watchers[fd] = w
+	return nil
+}
+
+// Fd returns the watched descriptor.
+func (w *IOWatcher) Fd() int { return w.fd }
+
+// Interest returns what the watcher currently waits for.
+func (w *IOWatcher) Interest() poller.Interest { return w.interest }
+
+// Start adds interest in the given events. The first registration with the
+// poller happens at once, so its error (for example EPERM for a regular
+// file) is returned here.
+func (w *IOWatcher) Start(in poller.Interest) error {
+	want := w.interest | (in & (poller.Read | poller.Write))
+	if want == w.interest {
+		return nil
+	}
+	w.interest = want
+	if w.kernel == 0 {
+		if err := w.loop.poller.Add(w.fd, want); err != nil {
+			w.interest = 0
+			return err
+		}
+		w.kernel = want
+		return nil
+	}
+	w.enqueue()
+	return nil
+}
+
+// Stop removes interest in the given events; a watcher with no interest is
+// not called, even for events already collected in the current batch.
+func (w *IOWatcher) Stop(in poller.Interest) {
+	want := w.interest &^ in
+	if want == w.interest {
+		return
+	}
+	w.interest = want
+	w.enqueue()
+}
+
+func (w *IOWatcher) enqueue() {
+	if !w.queued {
+		w.queued = true
+		w.loop.watcherQueue = append(w.loop.watcherQueue, w)
+	}
+}
+
+// Close detaches the watcher from its descriptor: it is never called again,
+// not even for events of the batch being dispatched. fdClosing tells that
+// the caller closes the descriptor right after, which removes it from the
+// poller without a system call.
+func (w *IOWatcher) Close(fdClosing bool) {
+	l := w.loop
+	if l == nil {
+		return
+	}
+	if w.kernel != 0 && !fdClosing {
+		l.poller.Delete(w.fd, w.kernel)
+	}
+	w.kernel = 0
+	w.interest = 0
+	if w.fd < len(l.watchers) && l.watchers[w.fd] == w {
+		l.watchers[w.fd] = nil
+	}
+	// The fd may be reused by a new watcher before this batch ends.
+	for i := l.evIndex + 1; i < l.evCount; i++ {
+		if int(l.events[i].Fd) == w.fd {
+			l.events[i].Fd = -1
+		}
+	}
+	w.loop = nil
+}
+
+func (l *Loop) flushWatcherQueue() error {
+	for i, w := range l.watcherQueue {
+		l.watcherQueue[i] = nil
+		if !w.queued {
+			continue
+		}
+		w.queued = false
+		if w.loop == nil || w.interest == w.kernel {
+			continue
+		}
+		switch {
+		case w.interest == 0:
+			l.poller.Delete(w.fd, w.kernel)
+		case w.kernel == 0:
+			l.poller.Add(w.fd, w.interest)
+		default:
+			l.poller.Modify(w.fd, w.kernel, w.interest)
+		}
+		w.kernel = w.interest
+	}
+	l.watcherQueue = l.watcherQueue[:0]
+	return nil
+}

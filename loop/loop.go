@@ -19,6 +19,7 @@ package loop
 import (
 	"errors"
 	"fmt"
+	"io"
 	"runtime"
 	"sort"
 	"strings"
@@ -26,6 +27,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/netloop/netloop/internal/bufpool"
 	"github.com/netloop/netloop/poller"
 )
 
@@ -83,6 +85,10 @@ type Loop struct {
 	stopFlag atomic.Bool
 	running  atomic.Bool
 
+	readBuf []byte       // shared read buffer, see ReadBuffer
+	locals  map[any]any  // per-loop state of upper layers, see Local
+	buffers bufpool.Pool // write-queue memory
+
 	postMu     sync.Mutex
 	posted     []func()
 	postSwap   []func()
@@ -120,6 +126,40 @@ func Default() *Loop {
 	}
 	return defaultLoop
 }
+
+// ReadBufferSize is the size of the loop's shared read buffer.
+const ReadBufferSize = 64 << 10
+
+// ReadBuffer returns the loop's shared 64 KiB read buffer. Streams read into
+// it by default; whatever lands there is valid only until the read callback
+// returns.
+func (l *Loop) ReadBuffer() []byte {
+	if l.readBuf == nil {
+		l.readBuf = make([]byte, ReadBufferSize)
+	}
+	return l.readBuf
+}
+
+// Local returns the per-loop value stored under key, or nil. Values that
+// implement io.Closer are closed by Loop.Close. Upper layers
+// keep per-loop state here (for example the reserve descriptor for EMFILE
+// handling) instead of in package variables. Loop-affine.
+func (l *Loop) Local(key any) any { return l.locals[key] }
+
+// SetLocal stores a per-loop value under key (nil deletes it).
+func (l *Loop) SetLocal(key, value any) {
+	if value == nil {
+		delete(l.locals, key)
+		return
+	}
+	if l.locals == nil {
+		l.locals = make(map[any]any)
+	}
+	l.locals[key] = value
+}
+
+// Buffers returns the loop's pool of write-queue buffers (loop-affine).
+func (l *Loop) Buffers() *bufpool.Pool { return &l.buffers }
 
 // Now returns the loop's cached monotonic time: the duration since the loop
 // was created, updated once per iteration (and by UpdateTime).
@@ -163,6 +203,9 @@ func (l *Loop) Run(mode RunMode) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
+	// Ticks queued before Run (outside any callback) run before the first
+	// callback of this run, as Node runs process.nextTick before timers.
+	l.drainTicks()
 	alive := l.Alive()
 	if !alive {
 		l.UpdateTime()
@@ -363,6 +406,12 @@ func (l *Loop) Close() error {
 	}
 	l.closed = true
 	l.postMu.Unlock()
+	for k, v := range l.locals {
+		if c, ok := v.(io.Closer); ok {
+			c.Close()
+		}
+		delete(l.locals, k)
+	}
 	return l.poller.Close()
 }
 

@@ -1,0 +1,8 @@
+//go:build linux
+
+package pipe
+
+// maxPathLen is sun_path's size less the terminating NUL.
+const maxPathLen = 107
+
+const abstractSupported = true

@@ -52,8 +52,12 @@ func (t *Timer) stop() {
 
 // Again restarts a repeating timer with its repeat interval as the timeout
 // (libuv's uv_timer_again). It returns ErrNilCallback if the timer was never
-// started, and does nothing for a timer without repeat.
+// started, ErrClosing if it is closing, and does nothing for a timer
+// without repeat.
 func (t *Timer) Again() error {
+	if t.IsClosing() {
+		return ErrClosing
+	}
 	if t.cb == nil {
 		return ErrNilCallback
 	}

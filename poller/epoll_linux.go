@@ -81,6 +81,9 @@ func (p *Poller) Wait(events []Event, timeoutMs int) (int, error) {
 	if max > len(p.batch) {
 		max = len(p.batch)
 	}
+	if max == 0 {
+		return 0, unix.EINVAL
+	}
 	var n int
 	var err error
 	if timeoutMs == 0 {
@@ -134,10 +137,21 @@ func epollWaitRaw(epfd int, events []unix.EpollEvent) (int, error) {
 }
 
 func (p *Poller) drainWake() {
-	// Clear the flag before reading, so a Wake racing with us re-arms it.
-	p.waking.Store(0)
+	// Read before clearing the flag. Clearing first would let a Wake that
+	// runs between the two write the eventfd while the flag is set again,
+	// and the read would then swallow its wake-up: the flag would stay set
+	// with the eventfd empty, and every later Wake would be dropped. A Wake
+	// that runs between the read and the clear is dropped instead, but its
+	// work (a posted function, a stop request) was published before it and
+	// is seen by the loop right after this Wait.
 	unix.Read(p.wakefd, p.wakeBuf[:])
+	p.waking.Store(0)
 }
+
+// wakeOne is the eventfd increment Wake writes. It is shared and never
+// written: a local array would escape to the heap in race-enabled builds
+// (x/sys/unix annotates the buffer), costing an allocation per Wake.
+var wakeOne = [8]byte{1}
 
 // Wake makes a blocked (or the next) Wait return. Safe from any goroutine;
 // wake-ups that arrive before the poller drains them coalesce.
@@ -145,9 +159,8 @@ func (p *Poller) Wake() error {
 	if !p.waking.CompareAndSwap(0, 1) {
 		return nil
 	}
-	one := [8]byte{1}
 	for {
-		_, err := unix.Write(p.wakefd, one[:])
+		_, err := unix.Write(p.wakefd, wakeOne[:])
 		if err == unix.EINTR {
 			continue
 		}

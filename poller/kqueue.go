@@ -88,6 +88,9 @@ func (p *Poller) Wait(events []Event, timeoutMs int) (int, error) {
 	if max > len(p.batch) {
 		max = len(p.batch)
 	}
+	if max == 0 {
+		return 0, unix.EINVAL
+	}
 	var ts *unix.Timespec
 	if timeoutMs >= 0 {
 		t := unix.NsecToTimespec(int64(timeoutMs) * 1e6)
@@ -104,8 +107,9 @@ func (p *Poller) Wait(events []Event, timeoutMs int) (int, error) {
 	for i := 0; i < n; i++ {
 		e := &p.batch[i]
 		if p.wake.is(e) {
-			p.waking.Store(0)
+			// Drain before clearing the flag (see the epoll poller).
 			p.wake.drain()
+			p.waking.Store(0)
 			continue
 		}
 		var got Interest

@@ -76,9 +76,21 @@ type Stream struct {
 	acceptedFd   int
 
 	pendingFn func()
-	// BeforeClose, when set by the embedding handle, runs inside Close just
+	// beforeClose, set by the embedding handle, runs inside Close just
 	// before the descriptor is closed (pipes unlink their path there).
 	beforeClose func()
+
+	onDrain    func()      // the write queue became empty after being non-empty
+	onWriteErr func(error) // a write failed (after its own callback)
+}
+
+// SetHooks installs the callbacks the Socket layer needs: drain runs (from
+// the poll phase) when the write queue empties after having held data,
+// writeErr runs in the pending phase after a failed write's own callback.
+// Either may be nil.
+func (s *Stream) SetHooks(drain func(), writeErr func(error)) {
+	s.onDrain = drain
+	s.onWriteErr = writeErr
 }
 
 // Init prepares s as a stream of the given kind ("tcp", "pipe") on l,
@@ -277,7 +289,10 @@ func (s *Stream) Write(bufs [][]byte, cb Callback) (*WriteReq, error) {
 		total += len(b)
 	}
 	n := 0
-	if s.wqHead == nil && s.flags&fConnecting == 0 && total > 0 {
+	// Only a write with nothing ahead of it may go out at once; anything
+	// else (even an empty write) is queued so callbacks keep their order.
+	direct := s.wqHead == nil && s.flags&fConnecting == 0
+	if direct && total > 0 {
 		var err error
 		n, err = s.writeNow(bufs)
 		if err != nil && err != unix.EAGAIN {
@@ -287,7 +302,7 @@ func (s *Stream) Write(bufs [][]byte, cb Callback) (*WriteReq, error) {
 			return r, nil
 		}
 	}
-	if n == total {
+	if direct && n == total {
 		if cb == nil {
 			return nil, nil
 		}
@@ -296,8 +311,10 @@ func (s *Stream) Write(bufs [][]byte, cb Callback) (*WriteReq, error) {
 		return r, nil
 	}
 	r := s.newReq(cb)
-	r.buf = s.Loop().Buffers().Get(total - n)
-	gather(r.buf, bufs, n)
+	if total > n {
+		r.buf = s.Loop().Buffers().Get(total - n)
+		gather(r.buf, bufs, n)
+	}
 	s.wqSize += len(r.buf)
 	if s.wqTail == nil {
 		s.wqHead = r
@@ -397,19 +414,27 @@ func (s *Stream) flush() {
 	for s.wqHead != nil {
 		k := 0
 		for r := s.wqHead; r != nil && k < maxIovecs; r = r.next {
-			iov[k] = sys.Iovec(r.buf[r.off:])
-			k++
+			if r.off < len(r.buf) { // empty writes have nothing to send
+				iov[k] = sys.Iovec(r.buf[r.off:])
+				k++
+			}
 		}
-		n, err := sys.Writev(s.fd, iov[:k])
-		if err == unix.EAGAIN {
-			break
-		}
-		if err != nil {
-			s.failHead(errs.Wrap("write", err))
-			return
+		n := 0
+		if k > 0 {
+			var err error
+			n, err = sys.Writev(s.fd, iov[:k])
+			if err == unix.EAGAIN {
+				break
+			}
+			if err != nil {
+				s.failHead(errs.Wrap("write", err))
+				return
+			}
 		}
 		s.wqSize -= n
-		for n > 0 {
+		// Complete every request the kernel took, and the empty ones
+		// behind them.
+		for s.wqHead != nil {
 			r := s.wqHead
 			left := len(r.buf) - r.off
 			if n < left {
@@ -425,6 +450,9 @@ func (s *Stream) flush() {
 		s.w.Stop(poller.Write)
 		if s.flags&fShutting != 0 {
 			s.doShutdown()
+		}
+		if s.onDrain != nil {
+			s.onDrain()
 		}
 	}
 	s.updateActive()
@@ -500,6 +528,9 @@ func (s *Stream) runWriteCallbacks() {
 		s.Loop().ReqDone()
 		if cb != nil {
 			cb(err)
+		}
+		if err != nil && s.onWriteErr != nil && !s.IsClosing() {
+			s.onWriteErr(err)
 		}
 	}
 }

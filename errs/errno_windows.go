@@ -1,0 +1,172 @@
+//go:build windows
+
+package errs
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/windows"
+)
+
+func init() {
+	// Winsock and Win32 errors, translated as libuv's uv_translate_sys_error
+	// does for the cases a network library meets.
+	register(
+		errnoName{windows.WSAEACCES, "EACCES"},
+		errnoName{windows.WSAEADDRINUSE, "EADDRINUSE"},
+		errnoName{windows.WSAEADDRNOTAVAIL, "EADDRNOTAVAIL"},
+		errnoName{windows.WSAEAFNOSUPPORT, "EAFNOSUPPORT"},
+		errnoName{windows.WSAEWOULDBLOCK, "EAGAIN"},
+		errnoName{windows.WSAEALREADY, "EALREADY"},
+		errnoName{windows.WSAEBADF, "EBADF"},
+		errnoName{windows.WSAECANCELLED, "ECANCELED"},
+		errnoName{windows.WSAECONNABORTED, "ECONNABORTED"},
+		errnoName{windows.WSAECONNREFUSED, "ECONNREFUSED"},
+		errnoName{windows.WSAECONNRESET, "ECONNRESET"},
+		errnoName{windows.WSAEDESTADDRREQ, "EDESTADDRREQ"},
+		errnoName{windows.WSAEFAULT, "EFAULT"},
+		errnoName{windows.WSAEHOSTDOWN, "EHOSTDOWN"},
+		errnoName{windows.WSAEHOSTUNREACH, "EHOSTUNREACH"},
+		errnoName{windows.WSAEINTR, "EINTR"},
+		errnoName{windows.WSAEINVAL, "EINVAL"},
+		errnoName{windows.WSAEISCONN, "EISCONN"},
+		errnoName{windows.WSAELOOP, "ELOOP"},
+		errnoName{windows.WSAEMFILE, "EMFILE"},
+		errnoName{windows.WSAEMSGSIZE, "EMSGSIZE"},
+		errnoName{windows.WSAENAMETOOLONG, "ENAMETOOLONG"},
+		errnoName{windows.WSAENETDOWN, "ENETDOWN"},
+		errnoName{windows.WSAENETUNREACH, "ENETUNREACH"},
+		errnoName{windows.WSAENOBUFS, "ENOBUFS"},
+		errnoName{windows.WSAENOPROTOOPT, "ENOPROTOOPT"},
+		errnoName{windows.WSAENOTCONN, "ENOTCONN"},
+		errnoName{windows.WSAENOTEMPTY, "ENOTEMPTY"},
+		errnoName{windows.WSAENOTSOCK, "ENOTSOCK"},
+		errnoName{windows.WSAEOPNOTSUPP, "ENOTSUP"},
+		errnoName{windows.WSAEPROTONOSUPPORT, "EPROTONOSUPPORT"},
+		errnoName{windows.WSAEPROTOTYPE, "EPROTOTYPE"},
+		errnoName{windows.WSAESHUTDOWN, "EPIPE"},
+		errnoName{windows.WSAESOCKTNOSUPPORT, "ESOCKTNOSUPPORT"},
+		errnoName{windows.WSAETIMEDOUT, "ETIMEDOUT"},
+		errnoName{windows.ERROR_FILE_NOT_FOUND, "ENOENT"},
+		errnoName{windows.ERROR_PATH_NOT_FOUND, "ENOENT"},
+		errnoName{windows.ERROR_ACCESS_DENIED, "EPERM"},
+		errnoName{windows.ERROR_INVALID_PARAMETER, "EINVAL"},
+		errnoName{windows.ERROR_BROKEN_PIPE, "EOF"},
+		errnoName{windows.ERROR_NO_DATA, "EPIPE"},
+		errnoName{windows.ERROR_PIPE_BUSY, "EBUSY"},
+		errnoName{windows.ERROR_OPERATION_ABORTED, "ECANCELED"},
+		errnoName{windows.ERROR_NOT_ENOUGH_MEMORY, "ENOMEM"},
+		errnoName{windows.ERROR_TOO_MANY_OPEN_FILES, "EMFILE"},
+		errnoName{windows.ERROR_CONNECTION_REFUSED, "ECONNREFUSED"},
+		errnoName{windows.ERROR_NETNAME_DELETED, "ECONNRESET"},
+		errnoName{windows.ERROR_ADDRESS_ALREADY_ASSOCIATED, "EADDRINUSE"},
+		errnoName{windows.ERROR_SEM_TIMEOUT, "ETIMEDOUT"},
+		errnoName{windows.ERROR_FILENAME_EXCED_RANGE, "ENAMETOOLONG"},
+	)
+	// The errno values Go's syscall package invents on windows, so code
+	// written against syscall.ECONNRESET & co. still gets Node's names.
+	register(
+		errnoName{syscall.E2BIG, "E2BIG"},
+		errnoName{syscall.EACCES, "EACCES"},
+		errnoName{syscall.EADDRINUSE, "EADDRINUSE"},
+		errnoName{syscall.EADDRNOTAVAIL, "EADDRNOTAVAIL"},
+		errnoName{syscall.EAFNOSUPPORT, "EAFNOSUPPORT"},
+		errnoName{syscall.EAGAIN, "EAGAIN"},
+		errnoName{syscall.EALREADY, "EALREADY"},
+		errnoName{syscall.EBADF, "EBADF"},
+		errnoName{syscall.EBUSY, "EBUSY"},
+		errnoName{syscall.ECANCELED, "ECANCELED"},
+		errnoName{syscall.ECONNABORTED, "ECONNABORTED"},
+		errnoName{syscall.ECONNREFUSED, "ECONNREFUSED"},
+		errnoName{syscall.ECONNRESET, "ECONNRESET"},
+		errnoName{syscall.EDESTADDRREQ, "EDESTADDRREQ"},
+		errnoName{syscall.EEXIST, "EEXIST"},
+		errnoName{syscall.EFAULT, "EFAULT"},
+		errnoName{syscall.EFBIG, "EFBIG"},
+		errnoName{syscall.EHOSTUNREACH, "EHOSTUNREACH"},
+		errnoName{syscall.EINTR, "EINTR"},
+		errnoName{syscall.EINVAL, "EINVAL"},
+		errnoName{syscall.EIO, "EIO"},
+		errnoName{syscall.EISCONN, "EISCONN"},
+		errnoName{syscall.EISDIR, "EISDIR"},
+		errnoName{syscall.ELOOP, "ELOOP"},
+		errnoName{syscall.EMFILE, "EMFILE"},
+		errnoName{syscall.EMSGSIZE, "EMSGSIZE"},
+		errnoName{syscall.ENAMETOOLONG, "ENAMETOOLONG"},
+		errnoName{syscall.ENETDOWN, "ENETDOWN"},
+		errnoName{syscall.ENETUNREACH, "ENETUNREACH"},
+		errnoName{syscall.ENFILE, "ENFILE"},
+		errnoName{syscall.ENOBUFS, "ENOBUFS"},
+		errnoName{syscall.ENODEV, "ENODEV"},
+		errnoName{syscall.ENOENT, "ENOENT"},
+		errnoName{syscall.ENOMEM, "ENOMEM"},
+		errnoName{syscall.ENONET, "ENONET"},
+		errnoName{syscall.ENOPROTOOPT, "ENOPROTOOPT"},
+		errnoName{syscall.ENOSPC, "ENOSPC"},
+		errnoName{syscall.ENOSYS, "ENOSYS"},
+		errnoName{syscall.ENOTCONN, "ENOTCONN"},
+		errnoName{syscall.ENOTDIR, "ENOTDIR"},
+		errnoName{syscall.ENOTEMPTY, "ENOTEMPTY"},
+		errnoName{syscall.ENOTSOCK, "ENOTSOCK"},
+		errnoName{syscall.ENOTSUP, "ENOTSUP"},
+		errnoName{syscall.EOVERFLOW, "EOVERFLOW"},
+		errnoName{syscall.EPERM, "EPERM"},
+		errnoName{syscall.EPIPE, "EPIPE"},
+		errnoName{syscall.EPROTO, "EPROTO"},
+		errnoName{syscall.EPROTONOSUPPORT, "EPROTONOSUPPORT"},
+		errnoName{syscall.EPROTOTYPE, "EPROTOTYPE"},
+		errnoName{syscall.ERANGE, "ERANGE"},
+		errnoName{syscall.EROFS, "EROFS"},
+		errnoName{syscall.ESHUTDOWN, "ESHUTDOWN"},
+		errnoName{syscall.ESPIPE, "ESPIPE"},
+		errnoName{syscall.ESRCH, "ESRCH"},
+		errnoName{syscall.ETIMEDOUT, "ETIMEDOUT"},
+		errnoName{syscall.ETXTBSY, "ETXTBSY"},
+		errnoName{syscall.EXDEV, "EXDEV"},
+		errnoName{syscall.ENXIO, "ENXIO"},
+		errnoName{syscall.EMLINK, "EMLINK"},
+		errnoName{syscall.EHOSTDOWN, "EHOSTDOWN"},
+		errnoName{syscall.EREMOTEIO, "EREMOTEIO"},
+		errnoName{syscall.ENOTTY, "ENOTTY"},
+		errnoName{syscall.EILSEQ, "EILSEQ"},
+		errnoName{syscall.ESOCKTNOSUPPORT, "ESOCKTNOSUPPORT"},
+		errnoName{syscall.ENODATA, "ENODATA"},
+		errnoName{syscall.EUNATCH, "EUNATCH"},
+		errnoName{syscall.ENOEXEC, "ENOEXEC"},
+	)
+}
+
+// osErrnoName has nothing to add on windows.
+func osErrnoName(syscall.Errno) string { return "" }
+
+// uvWinCodes holds libuv's fixed error numbers on windows (uv/errno.h).
+var uvWinCodes = map[string]int{
+	"EOF": -4095, "UNKNOWN": -4094, "E2BIG": -4093, "EACCES": -4092,
+	"EADDRINUSE": -4091, "EADDRNOTAVAIL": -4090, "EAFNOSUPPORT": -4089,
+	"EAGAIN": -4088, "EALREADY": -4084, "EBADF": -4083, "EBUSY": -4082,
+	"ECANCELED": -4081, "ECHARSET": -4080, "ECONNABORTED": -4079,
+	"ECONNREFUSED": -4078, "ECONNRESET": -4077, "EDESTADDRREQ": -4076,
+	"EEXIST": -4075, "EFAULT": -4074, "EHOSTUNREACH": -4073, "EINTR": -4072,
+	"EINVAL": -4071, "EIO": -4070, "EISCONN": -4069, "EISDIR": -4068,
+	"ELOOP": -4067, "EMFILE": -4066, "EMSGSIZE": -4065, "ENAMETOOLONG": -4064,
+	"ENETDOWN": -4063, "ENETUNREACH": -4062, "ENFILE": -4061, "ENOBUFS": -4060,
+	"ENODEV": -4059, "ENOENT": -4058, "ENOMEM": -4057, "ENONET": -4056,
+	"ENOSPC": -4055, "ENOSYS": -4054, "ENOTCONN": -4053, "ENOTDIR": -4052,
+	"ENOTEMPTY": -4051, "ENOTSOCK": -4050, "ENOTSUP": -4049, "EPERM": -4048,
+	"EPIPE": -4047, "EPROTO": -4046, "EPROTONOSUPPORT": -4045,
+	"EPROTOTYPE": -4044, "EROFS": -4043, "ESHUTDOWN": -4042, "ESPIPE": -4041,
+	"ESRCH": -4040, "ETIMEDOUT": -4039, "ETXTBSY": -4038, "EXDEV": -4037,
+	"EFBIG": -4036, "ENOPROTOOPT": -4035, "ERANGE": -4034, "ENXIO": -4033,
+	"EMLINK": -4032, "EHOSTDOWN": -4031, "EREMOTEIO": -4030, "ENOTTY": -4029,
+	"EFTYPE": -4028, "EILSEQ": -4027, "EOVERFLOW": -4026,
+	"ESOCKTNOSUPPORT": -4025, "ENODATA": -4024, "EUNATCH": -4023,
+	"ENOEXEC": -4022,
+}
+
+// uvErrno returns libuv's number for errno on windows (its fixed -40xx codes).
+func uvErrno(errno syscall.Errno) int {
+	if c, ok := uvWinCodes[Name(errno)]; ok {
+		return c
+	}
+	return -4094 // UV_UNKNOWN
+}

@@ -1,0 +1,369 @@
+// Package errs defines netloop's single error type, which carries the same
+// fields Node.js attaches to the errors raised by its net module (code,
+// syscall, errno, address, port, ...), together with constructors that build
+// Node's exact message forms and the Node ERR_* codes the net layer uses.
+//
+// Package errs is a leaf: it imports only the standard library and
+// golang.org/x/sys.
+package errs
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"syscall"
+)
+
+// Node ERR_* codes used by the net module (and the AbortError code).
+const (
+	// CodeSocketBadPort is raised for a port outside 0..65535.
+	CodeSocketBadPort = "ERR_SOCKET_BAD_PORT"
+	// CodeInvalidArgValue is raised for an argument whose value is not accepted.
+	CodeInvalidArgValue = "ERR_INVALID_ARG_VALUE"
+	// CodeInvalidArgType is raised for an argument of the wrong type.
+	CodeInvalidArgType = "ERR_INVALID_ARG_TYPE"
+	// CodeMissingArgs is raised when a required argument is missing.
+	CodeMissingArgs = "ERR_MISSING_ARGS"
+	// CodeServerAlreadyListen is raised by listen() on a server already listening.
+	CodeServerAlreadyListen = "ERR_SERVER_ALREADY_LISTEN"
+	// CodeServerNotRunning is passed to close() callbacks of a server that is not running.
+	CodeServerNotRunning = "ERR_SERVER_NOT_RUNNING"
+	// CodeSocketClosed is raised by operations on a destroyed socket.
+	CodeSocketClosed = "ERR_SOCKET_CLOSED"
+	// CodeSocketClosedBeforeConnection fails writes queued on a socket destroyed while connecting.
+	CodeSocketClosedBeforeConnection = "ERR_SOCKET_CLOSED_BEFORE_CONNECTION"
+	// CodeStreamDestroyed is reported for writes after destroy().
+	CodeStreamDestroyed = "ERR_STREAM_DESTROYED"
+	// CodeStreamWriteAfterEnd is reported for writes after end().
+	CodeStreamWriteAfterEnd = "ERR_STREAM_WRITE_AFTER_END"
+	// CodeInvalidHandleType is raised by resetAndDestroy() on a non-TCP socket.
+	CodeInvalidHandleType = "ERR_INVALID_HANDLE_TYPE"
+	// CodeInvalidIPAddress is raised for a string that is not an IP address.
+	CodeInvalidIPAddress = "ERR_INVALID_IP_ADDRESS"
+	// CodeInvalidAddressFamily is raised when a lookup returns an unusable family.
+	CodeInvalidAddressFamily = "ERR_INVALID_ADDRESS_FAMILY"
+	// CodeInvalidFDType is raised when an fd is neither a socket nor a pipe.
+	CodeInvalidFDType = "ERR_INVALID_FD_TYPE"
+	// CodeOutOfRange is raised for a numeric argument outside its range.
+	CodeOutOfRange = "ERR_OUT_OF_RANGE"
+	// CodeInvalidAddress is raised for an address that cannot be parsed for its family.
+	CodeInvalidAddress = "ERR_INVALID_ADDRESS"
+	// CodeIPBlocked is raised when a BlockList rejects a connection.
+	CodeIPBlocked = "ERR_IP_BLOCKED"
+	// CodeSocketConnectionTimeout is raised when every autoSelectFamily attempt timed out.
+	CodeSocketConnectionTimeout = "ERR_SOCKET_CONNECTION_TIMEOUT"
+	// CodeUnknownEncoding is raised by setEncoding/write with an unknown encoding.
+	CodeUnknownEncoding = "ERR_UNKNOWN_ENCODING"
+	// CodeAbort is the code of Node's AbortError.
+	CodeAbort = "ABORT_ERR"
+)
+
+// Error is netloop's one error type, carrying Node's error fields.
+type Error struct {
+	Code         string        // "ECONNREFUSED", "ERR_SOCKET_BAD_PORT", ...
+	Syscall      string        // "connect", "listen", "read", "write", "accept", "bind", "getaddrinfo"; "" for ERR_* codes
+	Errno        syscall.Errno // the OS errno, 0 when none
+	Address      string        // "" when none
+	Port         int           // 0 = none
+	LocalAddress string        // set via WithLocal
+	LocalPort    int
+	Hostname     string // for getaddrinfo errors
+	Message      string // the full message, built by the constructors (Error() returns it)
+	// Cause is an optional underlying error (the abort reason for AbortError).
+	// Unwrap returns it when Errno is zero.
+	Cause error
+}
+
+// Error returns the full message (e.g. "connect ECONNREFUSED 127.0.0.1:9").
+func (e *Error) Error() string { return e.Message }
+
+// Unwrap returns the OS errno when it is non-zero, so that
+// errors.Is(err, syscall.ECONNRESET) works; otherwise it returns Cause
+// (nil for everything but an AbortError built with a cause).
+func (e *Error) Unwrap() error {
+	if e.Errno != 0 {
+		return e.Errno
+	}
+	return e.Cause
+}
+
+// Is reports whether target is an *Error with the same non-empty Code, so
+// errors.Is(err, errs.ErrSocketClosed) matches any ERR_SOCKET_CLOSED error.
+func (e *Error) Is(target error) bool {
+	t, ok := target.(*Error)
+	if !ok || t == nil {
+		return false
+	}
+	return e.Code != "" && e.Code == t.Code
+}
+
+// UVErrno returns Node's err.errno: the negative libuv error number
+// (-int(Errno) on unix), the libuv EAI_* number for getaddrinfo errors, and
+// 0 when the error carries no errno.
+func (e *Error) UVErrno() int {
+	if e.Errno != 0 {
+		return uvErrno(e.Errno)
+	}
+	if e.Syscall == "getaddrinfo" {
+		switch e.Code {
+		case "ENOTFOUND":
+			return -3008 // UV_EAI_NONAME
+		case "EAI_AGAIN":
+			return -3001
+		case "EAI_FAIL":
+			return -3004
+		case "EAI_NODATA":
+			return -3007
+		case "EAI_FAMILY":
+			return -3005
+		case "EAI_SERVICE":
+			return -3010
+		case "EAI_MEMORY":
+			return -3006
+		case "EAI_BADFLAGS":
+			return -3002
+		case "EAI_CANCELED":
+			return -3003
+		}
+	}
+	return 0
+}
+
+// hostPortDetails formats the " addr:port" / " addr" suffix Node appends.
+func hostPortDetails(address string, port int) string {
+	if port > 0 {
+		return " " + address + ":" + strconv.Itoa(port)
+	}
+	if address != "" {
+		return " " + address
+	}
+	return ""
+}
+
+// FromErrno builds Node's errnoException form: "<syscall> <CODE>", e.g.
+// "read ECONNRESET".
+func FromErrno(syscallName string, errno syscall.Errno) *Error {
+	code := Name(errno)
+	return &Error{
+		Code:    code,
+		Syscall: syscallName,
+		Errno:   errno,
+		Message: syscallName + " " + code,
+	}
+}
+
+// WithHostPort builds Node's exceptionWithHostPort form used by connect:
+// "connect ECONNREFUSED 127.0.0.1:9", "connect ENOENT /tmp/x.sock". A port
+// <= 0 appends just the address; an empty address appends nothing.
+func WithHostPort(syscallName string, errno syscall.Errno, address string, port int) *Error {
+	code := Name(errno)
+	e := &Error{
+		Code:    code,
+		Syscall: syscallName,
+		Errno:   errno,
+		Address: address,
+		Message: syscallName + " " + code + hostPortDetails(address, port),
+	}
+	if port > 0 {
+		e.Port = port
+	}
+	return e
+}
+
+// UVWithHostPort builds Node's uvExceptionWithHostPort form used by listen
+// and bind: "listen EADDRINUSE: address already in use :::8124", or for
+// pipes "listen EADDRINUSE: address already in use /tmp/x.sock".
+func UVWithHostPort(syscallName string, errno syscall.Errno, address string, port int) *Error {
+	code := Name(errno)
+	e := &Error{
+		Code:    code,
+		Syscall: syscallName,
+		Errno:   errno,
+		Address: address,
+		Message: syscallName + " " + code + ": " + Describe(errno) + hostPortDetails(address, port),
+	}
+	if port > 0 {
+		e.Port = port
+	}
+	return e
+}
+
+// WithLocal records the local address/port and appends
+// " - Local (<localAddress>:<localPort>)" to the message; it returns e.
+func (e *Error) WithLocal(localAddress string, localPort int) *Error {
+	e.LocalAddress = localAddress
+	e.LocalPort = localPort
+	e.Message += " - Local (" + localAddress + ":" + strconv.Itoa(localPort) + ")"
+	return e
+}
+
+// New returns a Node ERR_* style error whose Error() is just message, e.g.
+// New(CodeServerNotRunning, "Server is not running.").
+func New(code, message string) *Error {
+	return &Error{Code: code, Message: message}
+}
+
+// Getaddrinfo builds Node's DNS lookup error: "getaddrinfo ENOTFOUND
+// example.invalid" with Code set to code ("ENOTFOUND", "EAI_AGAIN",
+// "EAI_FAIL", ...), Syscall "getaddrinfo" and Hostname set.
+func Getaddrinfo(code, hostname string) *Error {
+	msg := "getaddrinfo " + code
+	if hostname != "" {
+		msg += " " + hostname
+	}
+	return &Error{
+		Code:     code,
+		Syscall:  "getaddrinfo",
+		Hostname: hostname,
+		Message:  msg,
+	}
+}
+
+// Wrap converts an error returned by a syscall into an *Error via FromErrno
+// when it is (or wraps) a syscall.Errno. An *Error (anywhere in the chain) is
+// returned unchanged, other errors are returned as they are, and nil gives
+// nil.
+func Wrap(syscallName string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		if errno == 0 {
+			return nil
+		}
+		return FromErrno(syscallName, errno)
+	}
+	return err
+}
+
+// CodeOf returns err's Code if it is (or wraps) an *Error, the errno name if
+// it is (or wraps) a syscall.Errno, and "" otherwise.
+func CodeOf(err error) string {
+	if err == nil {
+		return ""
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return Name(errno)
+	}
+	return ""
+}
+
+// Sentinels carrying Node's exact messages; match them with errors.Is
+// (which compares codes, see (*Error).Is). Do not modify them.
+var (
+	// ErrSocketClosed is ERR_SOCKET_CLOSED.
+	ErrSocketClosed = New(CodeSocketClosed, "Socket is closed")
+	// ErrSocketClosedBeforeConnection is ERR_SOCKET_CLOSED_BEFORE_CONNECTION.
+	ErrSocketClosedBeforeConnection = New(CodeSocketClosedBeforeConnection, "Socket closed before the connection was established")
+	// ErrStreamDestroyed is ERR_STREAM_DESTROYED for write().
+	ErrStreamDestroyed = New(CodeStreamDestroyed, "Cannot call write after a stream was destroyed")
+	// ErrStreamWriteAfterEnd is ERR_STREAM_WRITE_AFTER_END.
+	ErrStreamWriteAfterEnd = New(CodeStreamWriteAfterEnd, "write after end")
+	// ErrServerNotRunning is ERR_SERVER_NOT_RUNNING.
+	ErrServerNotRunning = New(CodeServerNotRunning, "Server is not running.")
+	// ErrServerAlreadyListen is ERR_SERVER_ALREADY_LISTEN.
+	ErrServerAlreadyListen = New(CodeServerAlreadyListen, "Listen method has been called more than once without closing.")
+	// ErrInvalidHandleType is ERR_INVALID_HANDLE_TYPE.
+	ErrInvalidHandleType = New(CodeInvalidHandleType, "This handle type cannot be sent")
+	// ErrSocketConnectionTimeout is ERR_SOCKET_CONNECTION_TIMEOUT.
+	ErrSocketConnectionTimeout = New(CodeSocketConnectionTimeout, "Socket connection timeout")
+	// ErrInvalidAddress is ERR_INVALID_ADDRESS.
+	ErrInvalidAddress = New(CodeInvalidAddress, "Invalid socket address")
+	// ErrAbort is an AbortError without a cause (use Abort to attach one).
+	ErrAbort = New(CodeAbort, "The operation was aborted")
+)
+
+// Clone returns a shallow copy of e, so a sentinel can be returned and then
+// modified (e.g. with WithLocal) without touching the shared value.
+func (e *Error) Clone() *Error {
+	c := *e
+	return &c
+}
+
+// Abort returns Node's AbortError (Code "ABORT_ERR", message "The operation
+// was aborted") with cause as its Cause (may be nil).
+func Abort(cause error) *Error {
+	return &Error{Code: CodeAbort, Message: "The operation was aborted", Cause: cause}
+}
+
+// SocketBadPort returns ERR_SOCKET_BAD_PORT for an integer port, with Node's
+// message "<name> should be >= 0 and < 65536. Received type number (<port>).";
+// name "" means "Port" (Node's default).
+func SocketBadPort(name string, port int) *Error {
+	if name == "" {
+		name = "Port"
+	}
+	return New(CodeSocketBadPort, name+" should be >= 0 and < 65536. Received type number ("+strconv.Itoa(port)+").")
+}
+
+// InvalidArgValue returns ERR_INVALID_ARG_VALUE with Node's message
+// "The argument|property '<name>' <reason>. Received <value>"; reason ""
+// means "is invalid". The word is "property" when name contains a dot.
+func InvalidArgValue(name string, value any, reason string) *Error {
+	if reason == "" {
+		reason = "is invalid"
+	}
+	kind := "argument"
+	for i := 0; i < len(name); i++ {
+		if name[i] == '.' {
+			kind = "property"
+			break
+		}
+	}
+	return New(CodeInvalidArgValue, "The "+kind+" '"+name+"' "+reason+". Received "+inspect(value))
+}
+
+// OutOfRange returns ERR_OUT_OF_RANGE with Node's message
+// `The value of "<name>" is out of range. It must be <rangeDesc>. Received <value>`.
+func OutOfRange(name, rangeDesc string, received any) *Error {
+	return New(CodeOutOfRange, `The value of "`+name+`" is out of range. It must be `+rangeDesc+". Received "+inspect(received))
+}
+
+// InvalidAddress returns a fresh ERR_INVALID_ADDRESS ("Invalid socket address").
+func InvalidAddress() *Error { return ErrInvalidAddress.Clone() }
+
+// IPBlocked returns ERR_IP_BLOCKED: "IP(<ip>) is blocked by net.BlockList".
+func IPBlocked(ip string) *Error {
+	return New(CodeIPBlocked, "IP("+ip+") is blocked by net.BlockList")
+}
+
+// InvalidIPAddress returns ERR_INVALID_IP_ADDRESS: "Invalid IP address: <s>".
+func InvalidIPAddress(s string) *Error {
+	return New(CodeInvalidIPAddress, "Invalid IP address: "+s)
+}
+
+// InvalidAddressFamily returns ERR_INVALID_ADDRESS_FAMILY:
+// "Invalid address family: <family> <host>:<port>".
+func InvalidAddressFamily(family, host string, port int) *Error {
+	return New(CodeInvalidAddressFamily, "Invalid address family: "+family+" "+host+":"+strconv.Itoa(port))
+}
+
+// UnknownEncoding returns ERR_UNKNOWN_ENCODING: "Unknown encoding: <enc>".
+func UnknownEncoding(enc string) *Error {
+	return New(CodeUnknownEncoding, "Unknown encoding: "+enc)
+}
+
+// inspect renders a value roughly the way Node's util.inspect does in error
+// messages: strings single-quoted, numbers bare, nil as undefined.
+func inspect(v any) string {
+	switch x := v.(type) {
+	case nil:
+		return "undefined"
+	case string:
+		return "'" + x + "'"
+	case fmt.Stringer:
+		return x.String()
+	default:
+		return fmt.Sprint(x)
+	}
+}

@@ -1,0 +1,210 @@
+package errs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestMessageForms(t *testing.T) {
+	cases := []struct {
+		name string
+		err  *Error
+		want string
+	}{
+		{"errno read", FromErrno("read", syscall.ECONNRESET), "read ECONNRESET"},
+		{"errno write", FromErrno("write", syscall.EPIPE), "write EPIPE"},
+		{"connect host port", WithHostPort("connect", syscall.ECONNREFUSED, "127.0.0.1", 8080), "connect ECONNREFUSED 127.0.0.1:8080"},
+		{"connect pipe", WithHostPort("connect", syscall.ENOENT, "/path/to/sock", 0), "connect ENOENT /path/to/sock"},
+		{"connect no address", WithHostPort("connect", syscall.ECONNREFUSED, "", 0), "connect ECONNREFUSED"},
+		{"connect negative port", WithHostPort("connect", syscall.ECONNREFUSED, "::1", -1), "connect ECONNREFUSED ::1"},
+		{"listen v6", UVWithHostPort("listen", syscall.EADDRINUSE, "::", 8080), "listen EADDRINUSE: address already in use :::8080"},
+		{"listen eacces", UVWithHostPort("listen", syscall.EACCES, "0.0.0.0", 80), "listen EACCES: permission denied 0.0.0.0:80"},
+		{"listen pipe", UVWithHostPort("listen", syscall.EADDRINUSE, "/tmp/x.sock", -1), "listen EADDRINUSE: address already in use /tmp/x.sock"},
+		{"bind", UVWithHostPort("bind", syscall.EADDRNOTAVAIL, "1.2.3.4", 0), "bind EADDRNOTAVAIL: address not available 1.2.3.4"},
+		{"local", WithHostPort("connect", syscall.ECONNREFUSED, "127.0.0.1", 9).WithLocal("127.0.0.1", 5000), "connect ECONNREFUSED 127.0.0.1:9 - Local (127.0.0.1:5000)"},
+		{"getaddrinfo", Getaddrinfo("ENOTFOUND", "example.invalid"), "getaddrinfo ENOTFOUND example.invalid"},
+		{"err code", New(CodeServerNotRunning, "Server is not running."), "Server is not running."},
+		{"abort", Abort(nil), "The operation was aborted"},
+		{"bad port", SocketBadPort("", -1), "Port should be >= 0 and < 65536. Received type number (-1)."},
+		{"bad port named", SocketBadPort("options.port", 65536), "options.port should be >= 0 and < 65536. Received type number (65536)."},
+		{"arg value", InvalidArgValue("options.family", "foo", ""), "The property 'options.family' is invalid. Received 'foo'"},
+		{"arg value reason", InvalidArgValue("start", "1.1.1.2", "must come before end"), "The argument 'start' must come before end. Received '1.1.1.2'"},
+		{"out of range", OutOfRange("prefix", ">= 0 && <= 32", 33), `The value of "prefix" is out of range. It must be >= 0 && <= 32. Received 33`},
+		{"ip blocked", IPBlocked("1.2.3.4"), "IP(1.2.3.4) is blocked by net.BlockList"},
+		{"invalid address", InvalidAddress(), "Invalid socket address"},
+		{"invalid ip", InvalidIPAddress("x"), "Invalid IP address: x"},
+		{"family", InvalidAddressFamily("IPv7", "h", 1), "Invalid address family: IPv7 h:1"},
+		{"encoding", UnknownEncoding("bogus"), "Unknown encoding: bogus"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			assert.Equal(t, c.want, c.err.Error())
+			assert.Equal(t, c.want, c.err.Message)
+		})
+	}
+}
+
+func TestFields(t *testing.T) {
+	e := WithHostPort("connect", syscall.ECONNREFUSED, "127.0.0.1", 9)
+	assert.Equal(t, "ECONNREFUSED", e.Code)
+	assert.Equal(t, "connect", e.Syscall)
+	assert.Equal(t, syscall.ECONNREFUSED, e.Errno)
+	assert.Equal(t, "127.0.0.1", e.Address)
+	assert.Equal(t, 9, e.Port)
+	assert.Equal(t, -int(syscall.ECONNREFUSED), e.UVErrno())
+
+	e.WithLocal("0.0.0.0", 1234)
+	assert.Equal(t, "0.0.0.0", e.LocalAddress)
+	assert.Equal(t, 1234, e.LocalPort)
+
+	p := WithHostPort("connect", syscall.ENOENT, "/tmp/s", 0)
+	assert.Equal(t, 0, p.Port)
+	assert.Equal(t, "/tmp/s", p.Address)
+
+	g := Getaddrinfo("ENOTFOUND", "nx.invalid")
+	assert.Equal(t, "getaddrinfo", g.Syscall)
+	assert.Equal(t, "nx.invalid", g.Hostname)
+	assert.Empty(t, g.Address)
+	assert.Zero(t, g.Port)
+	assert.Zero(t, g.Errno)
+	assert.Equal(t, -3008, g.UVErrno())
+	assert.Equal(t, -3001, Getaddrinfo("EAI_AGAIN", "x").UVErrno())
+
+	n := New(CodeSocketClosed, "Socket is closed")
+	assert.Empty(t, n.Syscall)
+	assert.Zero(t, n.UVErrno())
+	assert.Nil(t, n.Unwrap())
+}
+
+func TestErrorsIsErrno(t *testing.T) {
+	var err error = FromErrno("read", syscall.ECONNRESET)
+	assert.True(t, errors.Is(err, syscall.ECONNRESET))
+	assert.False(t, errors.Is(err, syscall.EPIPE))
+
+	wrapped := fmt.Errorf("outer: %w", UVWithHostPort("listen", syscall.EADDRINUSE, "::", 80))
+	assert.True(t, errors.Is(wrapped, syscall.EADDRINUSE))
+
+	var e *Error
+	require.True(t, errors.As(wrapped, &e))
+	assert.Equal(t, "EADDRINUSE", e.Code)
+	assert.Equal(t, "listen", e.Syscall)
+}
+
+func TestErrorsIsSentinels(t *testing.T) {
+	sentinels := []*Error{
+		ErrSocketClosed, ErrSocketClosedBeforeConnection, ErrStreamDestroyed,
+		ErrStreamWriteAfterEnd, ErrServerNotRunning, ErrServerAlreadyListen,
+		ErrInvalidHandleType, ErrSocketConnectionTimeout, ErrInvalidAddress, ErrAbort,
+	}
+	for i, s := range sentinels {
+		// A fresh error with the same code matches, wrapped or not.
+		fresh := New(s.Code, "whatever")
+		assert.True(t, errors.Is(fresh, s), s.Code)
+		assert.True(t, errors.Is(fmt.Errorf("x: %w", fresh), s), s.Code)
+		assert.True(t, errors.Is(s.Clone(), s), s.Code)
+		for j, o := range sentinels {
+			if i != j {
+				assert.False(t, errors.Is(s, o), "%s vs %s", s.Code, o.Code)
+			}
+		}
+	}
+	assert.False(t, errors.Is(FromErrno("read", syscall.EPIPE), ErrSocketClosed))
+	// An empty code matches nothing.
+	assert.False(t, errors.Is(&Error{}, &Error{}))
+
+	assert.Equal(t, "Socket is closed", ErrSocketClosed.Error())
+	assert.Equal(t, "Socket closed before the connection was established", ErrSocketClosedBeforeConnection.Error())
+	assert.Equal(t, "Cannot call write after a stream was destroyed", ErrStreamDestroyed.Error())
+	assert.Equal(t, "write after end", ErrStreamWriteAfterEnd.Error())
+	assert.Equal(t, "Server is not running.", ErrServerNotRunning.Error())
+	assert.Equal(t, "Listen method has been called more than once without closing.", ErrServerAlreadyListen.Error())
+	assert.Equal(t, "This handle type cannot be sent", ErrInvalidHandleType.Error())
+}
+
+func TestAbort(t *testing.T) {
+	cause := errors.New("because")
+	a := Abort(cause)
+	assert.Equal(t, CodeAbort, a.Code)
+	assert.Equal(t, "ABORT_ERR", a.Code)
+	assert.True(t, errors.Is(a, ErrAbort))
+	assert.True(t, errors.Is(a, cause))
+	assert.Nil(t, Abort(nil).Unwrap())
+}
+
+func TestWrapAndCodeOf(t *testing.T) {
+	assert.Nil(t, Wrap("read", nil))
+
+	w := Wrap("read", syscall.ECONNRESET)
+	var e *Error
+	require.True(t, errors.As(w, &e))
+	assert.Equal(t, "read ECONNRESET", e.Error())
+
+	// os.SyscallError wraps an Errno.
+	w = Wrap("accept", os.NewSyscallError("accept4", syscall.EMFILE))
+	require.True(t, errors.As(w, &e))
+	assert.Equal(t, "accept EMFILE", e.Error())
+	assert.Equal(t, "accept", e.Syscall)
+
+	orig := WithHostPort("connect", syscall.ECONNREFUSED, "1.2.3.4", 5)
+	assert.Same(t, orig, Wrap("read", orig))
+
+	plain := errors.New("plain")
+	assert.Equal(t, plain, Wrap("read", plain))
+
+	assert.Equal(t, "ECONNREFUSED", CodeOf(orig))
+	assert.Equal(t, "ERR_SOCKET_CLOSED", CodeOf(fmt.Errorf("w: %w", ErrSocketClosed)))
+	assert.Equal(t, "EPIPE", CodeOf(syscall.EPIPE))
+	assert.Equal(t, "", CodeOf(plain))
+	assert.Equal(t, "", CodeOf(nil))
+}
+
+func TestNameDescribe(t *testing.T) {
+	cases := []struct {
+		errno syscall.Errno
+		name  string
+		msg   string
+	}{
+		{syscall.EADDRINUSE, "EADDRINUSE", "address already in use"},
+		{syscall.ECONNREFUSED, "ECONNREFUSED", "connection refused"},
+		{syscall.ECONNRESET, "ECONNRESET", "connection reset by peer"},
+		{syscall.EPIPE, "EPIPE", "broken pipe"},
+		{syscall.ENOENT, "ENOENT", "no such file or directory"},
+		{syscall.EINVAL, "EINVAL", "invalid argument"},
+		{syscall.EACCES, "EACCES", "permission denied"},
+		{syscall.EMFILE, "EMFILE", "too many open files"},
+		{syscall.EADDRNOTAVAIL, "EADDRNOTAVAIL", "address not available"},
+		{syscall.ETIMEDOUT, "ETIMEDOUT", "connection timed out"},
+		{syscall.EHOSTUNREACH, "EHOSTUNREACH", "host is unreachable"},
+		{syscall.ENETUNREACH, "ENETUNREACH", "network is unreachable"},
+		{syscall.EAGAIN, "EAGAIN", "resource temporarily unavailable"},
+		{syscall.ENOTSOCK, "ENOTSOCK", "socket operation on non-socket"},
+		{syscall.ENOTCONN, "ENOTCONN", "socket is not connected"},
+		{syscall.ECONNABORTED, "ECONNABORTED", "software caused connection abort"},
+		{syscall.EBADF, "EBADF", "bad file descriptor"},
+		{syscall.ENOTSUP, "ENOTSUP", "operation not supported on socket"},
+		{syscall.ENAMETOOLONG, "ENAMETOOLONG", "name too long"},
+		{syscall.EPERM, "EPERM", "operation not permitted"},
+		{syscall.EIO, "EIO", "i/o error"},
+		{syscall.ENOBUFS, "ENOBUFS", "no buffer space available"},
+		{syscall.ESHUTDOWN, "ESHUTDOWN", "cannot send after transport endpoint shutdown"},
+	}
+	for _, c := range cases {
+		assert.Equal(t, c.name, Name(c.errno), "errno %d", int(c.errno))
+		assert.Equal(t, c.msg, Describe(c.errno), c.name)
+	}
+	assert.Equal(t, "", Name(0))
+	assert.Equal(t, "unknown error", Describe(0))
+	assert.Equal(t, "unknown error", Describe(syscall.Errno(99999)))
+	assert.Equal(t, "UNKNOWN", Name(syscall.Errno(99999)))
+	// Every name Name can produce for a libuv errno has a libuv message.
+	for errno, name := range errnoNames {
+		_, ok := uvMessages[name]
+		assert.True(t, ok, "no message for %s (%d)", name, int(errno))
+	}
+}

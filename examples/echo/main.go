@@ -1,0 +1,46 @@
+//go:build !windows
+
+// Command echo is the echo server from Node's net.createServer documentation:
+// it greets each client with "hello\r\n" and sends back whatever it receives.
+//
+//	go run ./examples/echo              # TCP port 8124: telnet localhost 8124
+//	go run ./examples/echo -path /tmp/echo.sock   # nc -U /tmp/echo.sock
+package main
+
+import (
+	"flag"
+	"fmt"
+	"log"
+	"os"
+
+	"github.com/netloop/netloop"
+)
+
+func main() {
+	port := flag.Int("port", 8124, "TCP port to listen on")
+	path := flag.String("path", "", "listen on this Unix-domain socket path instead of TCP")
+	flag.Parse()
+
+	srv := netloop.CreateServer(func(c *netloop.Socket) {
+		// 'connection' listener.
+		fmt.Println("client connected")
+		c.OnEnd(func() { fmt.Println("client disconnected") })
+		c.Write([]byte("hello\r\n"))
+		c.Pipe(c)
+	})
+	srv.OnError(func(err error) { log.Fatal(err) })
+	bound := func() { fmt.Println("server bound") }
+	var err error
+	if *path != "" {
+		err = srv.ListenPath(*path, bound)
+	} else {
+		err = srv.Listen(*port, bound)
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	if err := netloop.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,166 @@
+// Package emitter is the event-listener store behind Socket and Server: one
+// compact slice of listeners per object (so an idle connection pays for
+// one small array, not one per event), typed callbacks, once-listeners,
+// removal, and emission that allocates nothing.
+//
+// Listeners added or removed while an event is being emitted take effect
+// from the next emission (the slice is copied on write), as in Node.
+package emitter
+
+// Kind identifies an event within one object.
+type Kind uint8
+
+type listener struct {
+	fn   any // a func of the event's type
+	id   uint32
+	kind Kind
+	once bool
+}
+
+// Set holds the listeners of one object. Its zero value is empty. Not safe
+// for concurrent use.
+type Set struct {
+	ls     []listener
+	nextID uint32
+	shared bool // ls is being iterated by an Emit: copy before changing it
+}
+
+// Add registers fn (a func of the event's type) for kind and returns its id.
+func (s *Set) Add(kind Kind, fn any, once bool) uint32 {
+	s.nextID++
+	if s.shared {
+		s.ls = append(make([]listener, 0, len(s.ls)+1), s.ls...)
+		s.shared = false
+	}
+	s.ls = append(s.ls, listener{fn: fn, id: s.nextID, kind: kind, once: once})
+	return s.nextID
+}
+
+// Remove unregisters the listener with the given id; unknown ids are
+// ignored.
+func (s *Set) Remove(id uint32) {
+	for i := range s.ls {
+		if s.ls[i].id == id {
+			s.removeAt(i)
+			return
+		}
+	}
+}
+
+func (s *Set) removeAt(i int) {
+	if s.shared {
+		n := make([]listener, 0, len(s.ls)-1)
+		n = append(n, s.ls[:i]...)
+		s.ls = append(n, s.ls[i+1:]...)
+		s.shared = false
+		return
+	}
+	copy(s.ls[i:], s.ls[i+1:])
+	s.ls[len(s.ls)-1] = listener{}
+	s.ls = s.ls[:len(s.ls)-1]
+}
+
+// RemoveAll drops every listener of kind.
+func (s *Set) RemoveAll(kind Kind) {
+	for i := len(s.ls) - 1; i >= 0; i-- {
+		if s.ls[i].kind == kind {
+			s.removeAt(i)
+		}
+	}
+}
+
+// Count returns how many listeners kind has.
+func (s *Set) Count(kind Kind) int {
+	n := 0
+	for i := range s.ls {
+		if s.ls[i].kind == kind {
+			n++
+		}
+	}
+	return n
+}
+
+// Has reports whether kind has a listener.
+func (s *Set) Has(kind Kind) bool {
+	for i := range s.ls {
+		if s.ls[i].kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
+// begin snapshots the listener slice for an emission.
+func (s *Set) begin() (ls []listener, wasShared bool) {
+	wasShared = s.shared
+	s.shared = true
+	return s.ls, wasShared
+}
+
+func (s *Set) end(ls []listener, wasShared bool) {
+	// Still the same backing array: nobody copied it during the emission.
+	if len(ls) == len(s.ls) && (len(ls) == 0 || &ls[0] == &s.ls[0]) {
+		s.shared = wasShared
+	}
+}
+
+// fire reports whether l should run, removing it first if it is a
+// once-listener (so a re-emission from inside it does not run it again).
+func (s *Set) fire(l *listener) {
+	if l.once {
+		s.Remove(l.id)
+	}
+}
+
+// Emit0 calls kind's listeners of type func() and reports whether there
+// were any.
+func Emit0(s *Set, kind Kind) bool {
+	ls, was := s.begin()
+	found := false
+	for i := range ls {
+		if ls[i].kind != kind {
+			continue
+		}
+		found = true
+		l := ls[i]
+		s.fire(&l)
+		l.fn.(func())()
+	}
+	s.end(ls, was)
+	return found
+}
+
+// Emit calls kind's listeners of type func(T) with v and reports whether
+// there were any.
+func Emit[T any](s *Set, kind Kind, v T) bool {
+	ls, was := s.begin()
+	found := false
+	for i := range ls {
+		if ls[i].kind != kind {
+			continue
+		}
+		found = true
+		l := ls[i]
+		s.fire(&l)
+		l.fn.(func(T))(v)
+	}
+	s.end(ls, was)
+	return found
+}
+
+// Emit4 calls kind's listeners of type func(A, B, C, D).
+func Emit4[A, B, C, D any](s *Set, kind Kind, a A, b B, c C, d D) bool {
+	ls, was := s.begin()
+	found := false
+	for i := range ls {
+		if ls[i].kind != kind {
+			continue
+		}
+		found = true
+		l := ls[i]
+		s.fire(&l)
+		l.fn.(func(A, B, C, D))(a, b, c, d)
+	}
+	s.end(ls, was)
+	return found
+}

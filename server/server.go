@@ -1,0 +1,647 @@
+//go:build !windows
+
+package server
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/addr"
+	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/emitter"
+	"github.com/netloop/netloop/loop"
+	"github.com/netloop/netloop/pipe"
+	"github.com/netloop/netloop/socket"
+	"github.com/netloop/netloop/stream"
+	"github.com/netloop/netloop/tcp"
+)
+
+// DefaultBacklog is Node's listen backlog (the kernel rounds 511+1 up to
+// 512).
+const DefaultBacklog = 511
+
+// Options configure a Server (Node's net.createServer options). The zero
+// value gives Node's defaults.
+type Options struct {
+	// Loop runs the server and its connections; nil means loop.Default().
+	Loop *loop.Loop
+	// AllowHalfOpen keeps accepted sockets writable after the peer's FIN.
+	AllowHalfOpen bool
+	// PauseOnConnect accepts sockets paused: they read nothing until
+	// Resume.
+	PauseOnConnect bool
+	// NoDelay, KeepAlive and KeepAliveInitialDelay are applied to every
+	// accepted TCP socket before 'connection'.
+	NoDelay               bool
+	KeepAlive             bool
+	KeepAliveInitialDelay time.Duration
+	// HighWaterMark is the accepted sockets' writable high-water mark (see
+	// socket.Options.HighWaterMark).
+	HighWaterMark int
+	// BlockList closes connections from matching peers silently.
+	BlockList *addr.BlockList
+}
+
+// ListenOptions are Node's server.listen(options). Give a Port (with
+// optional Host), a Path, or an FD.
+type ListenOptions struct {
+	// Port to listen on; 0 lets the system choose when Host is set (with
+	// neither Port, Host, Path nor FD the options are rejected, as Node
+	// rejects an object with neither "port" nor "path").
+	Port int
+	// Host to bind; "" binds :: (dual stack), falling back to 0.0.0.0. A
+	// host name is resolved off the loop.
+	Host string
+	// Path listens on a Unix-domain socket instead.
+	Path string
+	// FD listens on an already bound (or listening) socket descriptor.
+	FD int
+	// Backlog is the listen queue length; 0 means DefaultBacklog.
+	Backlog int
+	// Exclusive matters only for Node's cluster module; accepted and ignored.
+	Exclusive bool
+	// ReadableAll and WritableAll make a Path socket usable by every user.
+	ReadableAll, WritableAll bool
+	// IPv6Only refuses IPv4 on an IPv6 address.
+	IPv6Only bool
+	// ReusePort sets SO_REUSEPORT so several servers share the port.
+	ReusePort bool
+	// Context closes the server when it is done (Node's signal).
+	Context context.Context
+}
+
+// DropInfo describes a connection dropped at MaxConnections (nil for
+// pipes, which have no addresses).
+type DropInfo struct {
+	LocalAddress  string
+	LocalPort     int
+	LocalFamily   string
+	RemoteAddress string
+	RemotePort    int
+	RemoteFamily  string
+}
+
+const (
+	evListening emitter.Kind = iota
+	evConnection
+	evClose
+	evError
+	evDrop
+)
+
+// Server is Node's net.Server.
+type Server struct {
+	l    *loop.Loop
+	opts Options
+	ev   emitter.Set
+
+	tcp  *tcp.TCP
+	pipe *pipe.Pipe
+	path string
+
+	listenSeq   int  // bumped by Close, so an in-flight listen is abandoned
+	listenBusy  bool // a listen is in progress (lookup or next tick)
+	connections int
+	maxConns    int
+	hasMax      bool
+	unref       bool
+	stopCtx     func() bool
+}
+
+// New creates a server; onConnection, if not nil, is added as a
+// 'connection' listener.
+func New(opts Options, onConnection func(*socket.Socket)) *Server {
+	s := &Server{opts: opts, l: opts.Loop}
+	if s.l == nil {
+		s.l = loop.Default()
+	}
+	if onConnection != nil {
+		s.OnConnection(onConnection)
+	}
+	return s
+}
+
+// Loop returns the server's loop.
+func (s *Server) Loop() *loop.Loop { return s.l }
+
+func (s *Server) add(kind emitter.Kind, fn any, once bool) func() {
+	id := s.ev.Add(kind, fn, once)
+	return func() { s.ev.Remove(id) }
+}
+
+// OnListening adds a 'listening' listener.
+func (s *Server) OnListening(fn func()) func() { return s.add(evListening, fn, false) }
+
+// OnceListening adds a one-shot 'listening' listener.
+func (s *Server) OnceListening(fn func()) func() { return s.add(evListening, fn, true) }
+
+// OnConnection adds a 'connection' listener.
+func (s *Server) OnConnection(fn func(*socket.Socket)) func() { return s.add(evConnection, fn, false) }
+
+// OnClose adds a 'close' listener: the server stopped listening and its
+// last connection has gone.
+func (s *Server) OnClose(fn func()) func() { return s.add(evClose, fn, false) }
+
+// OnceClose adds a one-shot 'close' listener.
+func (s *Server) OnceClose(fn func()) func() { return s.add(evClose, fn, true) }
+
+// OnError adds an 'error' listener (listen failures, accept errors).
+// Without one, errors are dropped (Node would throw).
+func (s *Server) OnError(fn func(err error)) func() { return s.add(evError, fn, false) }
+
+// OnDrop adds a 'drop' listener: a connection was refused at
+// MaxConnections. info is nil for pipe servers.
+func (s *Server) OnDrop(fn func(info *DropInfo)) func() { return s.add(evDrop, fn, false) }
+
+// SetMaxConnections refuses connections once n are open (0 refuses all);
+// a negative n removes the limit (the default).
+func (s *Server) SetMaxConnections(n int) *Server {
+	s.maxConns, s.hasMax = n, n >= 0
+	return s
+}
+
+// MaxConnections returns the limit and whether one is set.
+func (s *Server) MaxConnections() (int, bool) { return s.maxConns, s.hasMax }
+
+// Listening reports whether the server is accepting connections.
+func (s *Server) Listening() bool {
+	return (s.tcp != nil || s.pipe != nil) && !s.listenBusy
+}
+
+func (s *Server) handleOpen() bool { return s.tcp != nil || s.pipe != nil || s.listenBusy }
+
+// Listen listens on port (0: the system chooses) on all addresses; cb, if
+// given, is a one-shot 'listening' listener. See ListenOptions for errors.
+func (s *Server) Listen(port int, cb ...func()) error {
+	return s.listen(ListenOptions{Port: port}, true, cb)
+}
+
+// ListenHost listens on port at host, with the given backlog (0: 511).
+func (s *Server) ListenHost(port int, host string, backlog int, cb ...func()) error {
+	return s.listen(ListenOptions{Port: port, Host: host, Backlog: backlog}, true, cb)
+}
+
+// ListenPath listens on a Unix-domain socket at path.
+func (s *Server) ListenPath(path string, cb ...func()) error {
+	return s.listen(ListenOptions{Path: path}, false, cb)
+}
+
+// ListenFD listens on an already bound socket descriptor (Node's
+// listen({fd})); the server owns it from then on.
+func (s *Server) ListenFD(fd int, cb ...func()) error {
+	return s.listen(ListenOptions{FD: fd}, false, cb)
+}
+
+// ListenHandle listens on the descriptor of another (listening) server,
+// which gives it up: Node's listen(handle).
+func (s *Server) ListenHandle(other *Server, cb ...func()) error {
+	fd := -1
+	switch {
+	case other.tcp != nil:
+		fd, _ = unix.Dup(other.tcp.Fd())
+	case other.pipe != nil:
+		fd, _ = unix.Dup(other.pipe.Fd())
+	}
+	if fd < 0 {
+		return errs.New(errs.CodeInvalidArgValue, "The argument 'handle' is invalid: the server is not listening")
+	}
+	return s.listen(ListenOptions{FD: fd}, false, cb)
+}
+
+// ListenOptions listens as Node's listen(options).
+func (s *Server) ListenOptions(o ListenOptions, cb ...func()) error {
+	return s.listen(o, false, cb)
+}
+
+func badPort(port int) error {
+	return errs.New(errs.CodeSocketBadPort, "options.port should be >= 0 and < 65536. Received "+strconv.Itoa(port)+".")
+}
+
+func (s *Server) listen(o ListenOptions, portGiven bool, cb []func()) error {
+	if s.handleOpen() {
+		return errs.ErrServerAlreadyListen
+	}
+	if o.Port < 0 || o.Port > 65535 {
+		return badPort(o.Port)
+	}
+	if !portGiven && o.Path == "" && o.FD <= 0 && o.Port == 0 && o.Host == "" {
+		return errs.New(errs.CodeInvalidArgValue, `The argument 'options' must have the property "port" or "path". Received {}`)
+	}
+	if o.Path != "" && pipe.IsAbstract(o.Path) && (o.ReadableAll || o.WritableAll) {
+		return errs.New(errs.CodeInvalidArgValue, "The argument 'options' can not set readableAll or writableAll to true when path is abstract unix socket.")
+	}
+	if o.Backlog <= 0 {
+		o.Backlog = DefaultBacklog
+	}
+	for _, fn := range cb {
+		if fn != nil {
+			s.OnceListening(fn)
+		}
+	}
+	if o.Context != nil {
+		if o.Context.Err() != nil {
+			s.l.NextTick(func() { s.Close(nil) })
+		} else {
+			ctx := o.Context
+			s.stopCtx = context.AfterFunc(ctx, func() { s.l.Post(func() { s.Close(nil) }) })
+		}
+	}
+	s.listenBusy = true
+	seq := s.listenSeq
+	switch {
+	case o.Path != "":
+		s.l.NextTick(func() { s.setup(seq, o, netip.Addr{}) })
+	case o.FD > 0:
+		s.l.NextTick(func() { s.setup(seq, o, netip.Addr{}) })
+	case o.Host == "":
+		s.l.NextTick(func() { s.setup(seq, o, netip.Addr{}) })
+	default:
+		if ip, err := netip.ParseAddr(o.Host); err == nil {
+			s.l.NextTick(func() { s.setup(seq, o, ip) })
+		} else {
+			s.resolve(seq, o)
+		}
+	}
+	return nil
+}
+
+// resolve looks the host up off the loop, then binds the first address
+// that is not IPv6 link-local (or the first one).
+func (s *Server) resolve(seq int, o ListenOptions) {
+	s.l.ReqStart() // the lookup keeps the loop alive
+	go func() {
+		ips, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", o.Host)
+		s.l.Post(func() {
+			s.l.ReqDone()
+			if seq != s.listenSeq {
+				return
+			}
+			if err != nil || len(ips) == 0 {
+				code := "ENOTFOUND"
+				if dnsErr, ok := err.(*net.DNSError); ok && dnsErr.IsTemporary {
+					code = "EAI_AGAIN"
+				}
+				s.listenFailed(errs.Getaddrinfo(code, o.Host))
+				return
+			}
+			pick := ips[0]
+			for _, ip := range ips {
+				if !(ip.Is6() && ip.IsLinkLocalUnicast()) {
+					pick = ip
+					break
+				}
+			}
+			s.setup(seq, o, pick.Unmap())
+		})
+	}()
+}
+
+func (s *Server) listenFailed(err error) {
+	s.listenBusy = false
+	s.closeHandle()
+	emitter.Emit(&s.ev, evError, err)
+}
+
+// setup creates, binds and listens the handle; errors become 'error'.
+func (s *Server) setup(seq int, o ListenOptions, ip netip.Addr) {
+	if seq != s.listenSeq || !s.listenBusy {
+		return
+	}
+	var err error
+	switch {
+	case o.Path != "":
+		err = s.setupPipe(o)
+	case o.FD > 0:
+		err = s.setupFD(o.FD, o.Backlog)
+	default:
+		err = s.setupTCP(o, ip)
+	}
+	if err != nil {
+		s.listenFailed(err)
+		return
+	}
+	s.listenBusy = false
+	if s.unref {
+		s.handleRef(false)
+	}
+	emitter.Emit0(&s.ev, evListening)
+}
+
+func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
+	var flags tcp.BindFlags
+	if o.IPv6Only {
+		flags |= tcp.IPv6Only
+	}
+	if o.ReusePort {
+		flags |= tcp.ReusePort
+	}
+	try := func(ip netip.Addr) error {
+		t := tcp.New(s.l)
+		s.tcp = t
+		if err := t.Bind(ip, o.Port, flags); err != nil {
+			return err
+		}
+		return t.Listen(o.Backlog, s.onConnectionTCP)
+	}
+	hostForErr := o.Host
+	if !ip.IsValid() {
+		ip = netip.IPv6Unspecified()
+		err := try(ip)
+		if err == nil {
+			return nil
+		}
+		if errnoOf(err) != syscall.EAFNOSUPPORT {
+			return errs.UVWithHostPort("listen", errnoOf(err), "::", o.Port)
+		}
+		s.closeHandle()
+		ip = netip.IPv4Unspecified()
+		hostForErr = "0.0.0.0"
+	}
+	if err := try(ip); err != nil {
+		if hostForErr == "" || hostForErr != ip.String() {
+			hostForErr = ip.String()
+		}
+		return errs.UVWithHostPort("listen", errnoOf(err), hostForErr, o.Port)
+	}
+	return nil
+}
+
+func (s *Server) setupPipe(o ListenOptions) error {
+	p := pipe.New(s.l)
+	s.pipe = p
+	s.path = o.Path
+	if err := p.Bind(o.Path); err != nil {
+		return errs.UVWithHostPort("listen", errnoOf(err), o.Path, -1)
+	}
+	var mode pipe.Mode
+	if o.ReadableAll {
+		mode |= pipe.Readable
+	}
+	if o.WritableAll {
+		mode |= pipe.Writable
+	}
+	if mode != 0 {
+		if err := p.Chmod(mode); err != nil {
+			return errs.UVWithHostPort("listen", errnoOf(err), o.Path, -1)
+		}
+	}
+	if err := p.Listen(o.Backlog, s.onConnectionPipe); err != nil {
+		return errs.UVWithHostPort("listen", errnoOf(err), o.Path, -1)
+	}
+	return nil
+}
+
+func (s *Server) setupFD(fd, backlog int) error {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return errs.New(errs.CodeInvalidFDType, "Unsupported fd type: "+err.Error())
+	}
+	if u, ok := sa.(*unix.SockaddrUnix); ok {
+		p, err := pipe.Open(s.l, fd)
+		if err != nil {
+			return err
+		}
+		s.pipe = p
+		s.path = u.Name
+		return p.Listen(backlog, s.onConnectionPipe)
+	}
+	t, err := tcp.Open(s.l, fd)
+	if err != nil {
+		return err
+	}
+	s.tcp = t
+	return t.Listen(backlog, s.onConnectionTCP)
+}
+
+func errnoOf(err error) syscall.Errno {
+	if e, ok := err.(*errs.Error); ok && e.Errno != 0 {
+		return e.Errno
+	}
+	if e, ok := err.(syscall.Errno); ok {
+		return e
+	}
+	return syscall.EINVAL
+}
+
+func (s *Server) acceptOptions() socket.AcceptOptions {
+	return socket.AcceptOptions{
+		AllowHalfOpen:  s.opts.AllowHalfOpen,
+		PauseOnConnect: s.opts.PauseOnConnect,
+		NoDelay:        s.opts.NoDelay,
+		KeepAlive:      s.opts.KeepAlive,
+		KeepAliveDelay: s.opts.KeepAliveInitialDelay,
+		HighWaterMark:  s.opts.HighWaterMark,
+		Owner:          s,
+	}
+}
+
+func (s *Server) overLimit() bool { return s.hasMax && s.connections >= s.maxConns }
+
+// onConnectionTCP is lib/net.js onconnection for TCP.
+func (s *Server) onConnectionTCP(err error) {
+	if err != nil {
+		emitter.Emit(&s.ev, evError, err)
+		return
+	}
+	c := tcp.New(s.l)
+	if err := s.tcp.Accept(c); err != nil {
+		c.Close(nil)
+		emitter.Emit(&s.ev, evError, err)
+		return
+	}
+	if s.overLimit() {
+		var info *DropInfo
+		local, lerr := c.SockName()
+		remote, rerr := c.PeerName()
+		if lerr == nil && rerr == nil {
+			info = &DropInfo{
+				LocalAddress: local.Addr().String(), LocalPort: int(local.Port()), LocalFamily: family(local.Addr()),
+				RemoteAddress: remote.Addr().String(), RemotePort: int(remote.Port()), RemoteFamily: family(remote.Addr()),
+			}
+		}
+		c.Close(nil)
+		emitter.Emit(&s.ev, evDrop, info)
+		return
+	}
+	if bl := s.opts.BlockList; bl != nil {
+		if remote, err := c.PeerName(); err == nil && bl.CheckAddr(remote.Addr()) {
+			c.Close(nil)
+			return
+		}
+	}
+	sock := socket.NewAccepted(s.l, c, nil, s.acceptOptions())
+	s.connections++
+	emitter.Emit(&s.ev, evConnection, sock)
+}
+
+// onConnectionPipe is onconnection for Unix-domain sockets.
+func (s *Server) onConnectionPipe(err error) {
+	if err != nil {
+		emitter.Emit(&s.ev, evError, err)
+		return
+	}
+	c := pipe.New(s.l)
+	if err := s.pipe.Accept(c); err != nil {
+		c.Close(nil)
+		emitter.Emit(&s.ev, evError, err)
+		return
+	}
+	if s.overLimit() {
+		c.Close(nil)
+		emitter.Emit(&s.ev, evDrop, (*DropInfo)(nil))
+		return
+	}
+	sock := socket.NewAccepted(s.l, nil, c, s.acceptOptions())
+	s.connections++
+	emitter.Emit(&s.ev, evConnection, sock)
+}
+
+func family(a netip.Addr) string {
+	if a.Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
+}
+
+// SocketClosed is called by an accepted socket when it is destroyed; it
+// implements socket.Owner.
+func (s *Server) SocketClosed(*socket.Socket) {
+	s.connections--
+	s.emitCloseIfDrained()
+}
+
+// GetConnections calls cb asynchronously with the number of open
+// connections.
+func (s *Server) GetConnections(cb func(err error, count int)) *Server {
+	n := s.connections
+	s.l.NextTick(func() { cb(nil, n) })
+	return s
+}
+
+// Connections returns the number of open connections.
+func (s *Server) Connections() int { return s.connections }
+
+// Address returns the bound address ({Address, Family, Port}; for pipes
+// only Address, the path), or nil when not listening.
+func (s *Server) Address() *socket.AddressInfo {
+	switch {
+	case s.listenBusy:
+		return nil
+	case s.tcp != nil:
+		ap, err := s.tcp.SockName()
+		if err != nil {
+			return nil
+		}
+		return &socket.AddressInfo{Address: ap.Addr().String(), Family: family(ap.Addr()), Port: int(ap.Port())}
+	case s.pipe != nil:
+		return &socket.AddressInfo{Address: s.path}
+	}
+	return nil
+}
+
+// Close stops accepting new connections; existing ones keep working.
+// 'close' is emitted (and cb called) once the last connection has gone.
+// On a server that is not listening cb receives ERR_SERVER_NOT_RUNNING,
+// and 'close' is still emitted.
+func (s *Server) Close(cb func(err error)) *Server {
+	if cb != nil {
+		if !s.handleOpen() {
+			s.OnceClose(func() { cb(errs.ErrServerNotRunning) })
+		} else {
+			s.OnceClose(func() { cb(nil) })
+		}
+	}
+	s.listenSeq++
+	s.listenBusy = false
+	s.closeHandle()
+	if s.stopCtx != nil {
+		s.stopCtx()
+		s.stopCtx = nil
+	}
+	s.emitCloseIfDrained()
+	return s
+}
+
+// Dispose closes the server if it is listening and succeeds otherwise
+// (Node's Symbol.asyncDispose); cb runs once it has closed.
+func (s *Server) Dispose(cb func()) {
+	if !s.handleOpen() {
+		if cb != nil {
+			s.l.NextTick(cb)
+		}
+		return
+	}
+	s.Close(func(error) {
+		if cb != nil {
+			cb()
+		}
+	})
+}
+
+func (s *Server) closeHandle() {
+	if s.tcp != nil {
+		if !s.tcp.IsClosing() {
+			s.tcp.Close(nil)
+		}
+		s.tcp = nil
+	}
+	if s.pipe != nil {
+		if !s.pipe.IsClosing() {
+			s.pipe.Close(nil)
+		}
+		s.pipe = nil
+	}
+}
+
+func (s *Server) emitCloseIfDrained() {
+	if s.handleOpen() || s.connections > 0 {
+		return
+	}
+	s.l.NextTick(func() {
+		if !s.handleOpen() && s.connections == 0 {
+			emitter.Emit0(&s.ev, evClose)
+		}
+	})
+}
+
+func (s *Server) listenStream() *stream.Stream {
+	switch {
+	case s.tcp != nil:
+		return &s.tcp.Stream
+	case s.pipe != nil:
+		return &s.pipe.Stream
+	}
+	return nil
+}
+
+func (s *Server) handleRef(on bool) {
+	if st := s.listenStream(); st != nil && !st.IsClosing() {
+		if on {
+			st.Ref()
+		} else {
+			st.Unref()
+		}
+	}
+}
+
+// Ref keeps the loop alive while the server listens (the default).
+// Remembered before Listen.
+func (s *Server) Ref() *Server {
+	s.unref = false
+	s.handleRef(true)
+	return s
+}
+
+// Unref lets the loop exit while the server listens. Remembered before
+// Listen.
+func (s *Server) Unref() *Server {
+	s.unref = true
+	s.handleRef(false)
+	return s
+}

@@ -1,0 +1,317 @@
+//go:build !windows
+
+package socket
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+
+	"github.com/netloop/netloop/addr"
+	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/emitter"
+	"github.com/netloop/netloop/pipe"
+	"github.com/netloop/netloop/stream"
+	"github.com/netloop/netloop/tcp"
+)
+
+const epipe = syscall.EPIPE
+
+// ConnectTCP connects to port on host ("" = localhost); cb, if given, is
+// a one-shot 'connect' listener. Port 0 is allowed and fails
+// asynchronously, as in Node.
+func (s *Socket) ConnectTCP(port int, host string, cb ...func()) error {
+	return s.Connect(ConnectOptions{Port: port, Host: host, portGiven: true}, cb...)
+}
+
+// ConnectPath connects to the Unix-domain socket at path.
+func (s *Socket) ConnectPath(path string, cb ...func()) error {
+	return s.Connect(ConnectOptions{Path: path}, cb...)
+}
+
+// Connect starts connecting (Node's socket.connect(options[, cb])). Bad
+// arguments return an error at once (ERR_MISSING_ARGS,
+// ERR_SOCKET_BAD_PORT, ERR_INVALID_IP_ADDRESS); everything else, including
+// DNS and connection errors, arrives later as 'error' then 'close'. A
+// Socket may connect again after 'close'.
+func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
+	if o.Path == "" {
+		if !o.portGiven && o.Port == 0 {
+			return errs.New(errs.CodeMissingArgs, `The "options" or "port" or "path" argument must be specified`)
+		}
+		if o.Port < 0 || o.Port > 65535 {
+			return errs.New(errs.CodeSocketBadPort, "Port should be >= 0 and < 65536. Received "+strconv.Itoa(o.Port)+".")
+		}
+		if o.LocalAddress != "" && addr.IsIP(o.LocalAddress) == 0 {
+			return errs.New(errs.CodeInvalidIPAddress, "Invalid IP address: "+o.LocalAddress)
+		}
+		if o.LocalPort < 0 || o.LocalPort > 65535 {
+			return errs.New(errs.CodeSocketBadPort, "Port should be >= 0 and < 65536. Received "+strconv.Itoa(o.LocalPort)+".")
+		}
+		if o.Family != 0 && o.Family != 4 && o.Family != 6 {
+			return errs.New(errs.CodeInvalidArgValue, "The property 'options.family' must be one of: 4, 6, 0. Received "+strconv.Itoa(o.Family))
+		}
+	}
+	if s.state&sConnecting != 0 {
+		return errs.FromErrno("connect", syscall.EALREADY)
+	}
+	if s.state&sClosed != 0 {
+		s.reset()
+	} else if s.state&sDestroyed != 0 {
+		return errs.ErrSocketClosed
+	}
+	if s.st != nil {
+		return errs.FromErrno("connect", syscall.EISCONN)
+	}
+	for _, fn := range cb {
+		if fn != nil {
+			s.OnceConnect(fn)
+		}
+	}
+	s.state |= sConnecting
+	if o.Timeout > 0 {
+		s.SetTimeout(o.Timeout)
+	}
+	if o.Path != "" {
+		s.path = o.Path
+		p := pipe.New(s.l)
+		s.attach(nil, p)
+		if err := p.Connect(o.Path, s.afterConnectFn(o, "", 0)); err != nil {
+			s.l.NextTick(func() { s.destroyWith(err) })
+		}
+		return nil
+	}
+	host := o.Host
+	if host == "" {
+		host = "localhost"
+	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		// An IP literal skips the lookup; connect on the next tick.
+		s.l.NextTick(func() {
+			if s.state&sConnecting != 0 && s.state&sDestroyed == 0 {
+				s.connectTCP(o, []netip.Addr{ip}, host)
+			}
+		})
+		return nil
+	}
+	s.lookup(o, host)
+	return nil
+}
+
+// lookup resolves host off the loop and connects to the answer.
+func (s *Socket) lookup(o ConnectOptions, host string) {
+	lookupFn := o.Lookup
+	if lookupFn == nil {
+		lookupFn = defaultLookup
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s.stopLookup = cancel
+	s.l.ReqStart() // the lookup keeps the loop alive
+	go func() {
+		answers, err := lookupFn(ctx, host, o.Family)
+		s.l.Post(func() {
+			s.l.ReqDone()
+			cancel()
+			s.stopLookup = nil
+			if s.state&sConnecting == 0 || s.state&sDestroyed != 0 {
+				return
+			}
+			s.afterLookup(o, host, answers, err)
+		})
+	}()
+}
+
+func (s *Socket) afterLookup(o ConnectOptions, host string, answers []LookupAddress, err error) {
+	if err == nil && len(answers) == 0 {
+		err = errs.Getaddrinfo("ENOTFOUND", host)
+	}
+	if err != nil {
+		if _, ok := err.(*errs.Error); !ok {
+			err = lookupError(host, err)
+		}
+		emitter.Emit4(&s.ev, evLookup, err, "", 0, host)
+		s.destroyWith(err)
+		return
+	}
+	var ips []netip.Addr
+	for _, a := range answers {
+		if a.Family != 4 && a.Family != 6 {
+			e := errs.New(errs.CodeInvalidAddressFamily, "Invalid address family: "+strconv.Itoa(a.Family)+" "+host+":"+strconv.Itoa(o.Port))
+			e.Address, e.Port = host, o.Port
+			emitter.Emit4(&s.ev, evLookup, error(nil), a.Address, a.Family, host)
+			s.destroyWith(e)
+			return
+		}
+		ip, perr := netip.ParseAddr(a.Address)
+		if perr != nil {
+			emitter.Emit4(&s.ev, evLookup, error(nil), a.Address, a.Family, host)
+			s.destroyWith(errs.New(errs.CodeInvalidIPAddress, "Invalid IP address: "+a.Address))
+			return
+		}
+		ips = append(ips, ip)
+	}
+	emitter.Emit4(&s.ev, evLookup, error(nil), answers[0].Address, answers[0].Family, host)
+	if s.state&sConnecting == 0 || s.state&sDestroyed != 0 {
+		return
+	}
+	s.connectTCP(o, ips, host)
+}
+
+func lookupError(host string, err error) error {
+	code := "ENOTFOUND"
+	if dnsErr, ok := err.(*net.DNSError); ok && dnsErr.IsTemporary {
+		code = "EAI_AGAIN"
+	}
+	return errs.Getaddrinfo(code, host)
+}
+
+// defaultLookup uses Go's resolver.
+func defaultLookup(ctx context.Context, host string, family int) ([]LookupAddress, error) {
+	network := "ip"
+	switch family {
+	case 4:
+		network = "ip4"
+	case 6:
+		network = "ip6"
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, network, host)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]LookupAddress, 0, len(ips))
+	for _, ip := range ips {
+		ip = ip.Unmap()
+		f := 6
+		if ip.Is4() {
+			f = 4
+		}
+		out = append(out, LookupAddress{Address: ip.String(), Family: f})
+	}
+	return out, nil
+}
+
+// connectTCP connects to the first address; on failure the next ones are
+// tried in order (only when a name resolved to several).
+func (s *Socket) connectTCP(o ConnectOptions, ips []netip.Addr, host string) {
+	ip := ips[0]
+	if s.blockList != nil && s.blockList.CheckAddr(ip) {
+		e := errs.New(errs.CodeIPBlocked, "IP("+ip.String()+") is blocked by net.BlockList")
+		s.destroyWith(e)
+		return
+	}
+	t := tcp.New(s.l)
+	s.attach(t, nil)
+	if o.LocalAddress != "" || o.LocalPort != 0 {
+		local := o.LocalAddress
+		if local == "" {
+			if ip.Is4() {
+				local = "0.0.0.0"
+			} else {
+				local = "::"
+			}
+		}
+		lip, _ := netip.ParseAddr(local)
+		if err := t.Bind(lip, o.LocalPort, 0); err != nil {
+			e := errs.WithHostPort("bind", errnoOf(err), local, o.LocalPort)
+			s.destroyWith(e)
+			return
+		}
+	}
+	var fn stream.Callback = s.afterConnectFn(o, ip.String(), o.Port)
+	if len(ips) > 1 {
+		next := ips[1:]
+		inner := fn
+		fn = func(err error) {
+			if err != nil && s.state&sDestroyed == 0 && s.state&sConnecting != 0 {
+				// Try the next address with a fresh handle.
+				old := s.tcp
+				s.st, s.tcp = nil, nil
+				old.Close(nil)
+				s.connectTCP(o, next, host)
+				return
+			}
+			inner(err)
+		}
+	}
+	if err := t.Connect(ip, o.Port, fn); err != nil {
+		s.destroyWith(errs.WithHostPort("connect", errnoOf(err), ip.String(), o.Port))
+	}
+}
+
+func errnoOf(err error) syscall.Errno {
+	if e, ok := err.(*errs.Error); ok && e.Errno != 0 {
+		return e.Errno
+	}
+	if e, ok := err.(syscall.Errno); ok {
+		return e
+	}
+	return syscall.EINVAL
+}
+
+func (s *Socket) afterConnectFn(o ConnectOptions, address string, port int) stream.Callback {
+	return func(err error) {
+		if s.state&sDestroyed != 0 {
+			return
+		}
+		if err != nil {
+			if o.Path != "" {
+				err = errs.WithHostPort("connect", errnoOf(err), o.Path, -1)
+			} else {
+				e := errs.WithHostPort("connect", errnoOf(err), address, port)
+				if o.LocalAddress != "" || o.LocalPort != 0 {
+					e = e.WithLocal(o.LocalAddress, o.LocalPort)
+				}
+				err = e
+			}
+			s.destroyWith(err)
+			return
+		}
+		s.afterConnect(o)
+	}
+}
+
+func (s *Socket) afterConnect(o ConnectOptions) {
+	s.state = s.state&^sConnecting | sConnected
+	if s.tcp != nil {
+		s.remote, _ = s.tcp.PeerName()
+		if o.NoDelay {
+			s.SetNoDelay(true)
+		}
+		if o.KeepAlive {
+			s.SetKeepAlive(true, o.KeepAliveInitialDelay)
+		}
+		s.applyTCPOptions()
+	}
+	if s.state&sResetOnConnect != 0 {
+		s.ResetAndDestroy()
+		return
+	}
+	s.flushPending()
+	s.touch()
+	emitter.Emit0(&s.ev, evConnect)
+	if s.state&sDestroyed != 0 {
+		return
+	}
+	emitter.Emit0(&s.ev, evReady)
+	if s.state&sDestroyed != 0 {
+		return
+	}
+	if s.state&sEnding != 0 {
+		s.shutdown()
+	}
+	s.startReading()
+}
+
+// reset clears per-connection state so a closed Socket can connect again.
+func (s *Socket) reset() {
+	keep := s.state & (sAllowHalfOpen | sUnref | sPaused | sFlowing)
+	s.state = keep
+	s.st, s.tcp, s.pipe = nil, nil, nil
+	s.bytesRead, s.bytesWritten = 0, 0
+	s.remote = netip.AddrPort{}
+	s.path = ""
+	s.buffered, s.bufSize = nil, 0
+	s.destroyErr = nil
+}

@@ -1,0 +1,103 @@
+//go:build !windows
+
+package socket
+
+import (
+	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/emitter"
+)
+
+// Destroy closes the socket at once: nothing more is read or written,
+// queued writes fail, and 'close' follows (after 'error' when err is not
+// nil). Destroying twice is harmless; 'close' comes exactly once.
+func (s *Socket) Destroy(err error) *Socket {
+	s.destroyWith(err)
+	return s
+}
+
+// Destroyed reports whether Destroy was called (or an error destroyed the
+// socket).
+func (s *Socket) Destroyed() bool { return s.state&sDestroyed != 0 }
+
+func (s *Socket) destroyWith(err error) {
+	if s.state&sDestroyed != 0 {
+		return
+	}
+	s.state |= sDestroyed
+	if err != nil {
+		s.state |= sHadError
+		s.destroyErr = err
+	}
+	wasConnecting := s.state&sConnecting != 0
+	s.state &^= sConnecting
+	if s.stopLookup != nil {
+		s.stopLookup()
+		s.stopLookup = nil
+	}
+	if s.stopCtx != nil {
+		s.stopCtx()
+		s.stopCtx = nil
+	}
+	s.stopTimer()
+	if len(s.pending) > 0 {
+		perr := error(errs.ErrStreamDestroyed)
+		if wasConnecting {
+			perr = errs.ErrSocketClosedBeforeConnection
+		}
+		s.failPending(perr)
+	}
+	if err != nil {
+		s.l.NextTick(func() { s.emitError(err) })
+	}
+	s.cacheRemote()
+	if s.owner != nil {
+		s.owner.SocketClosed(s)
+	}
+	if s.st != nil && !s.st.IsClosing() {
+		s.st.Close(s.emitClose)
+	} else {
+		s.l.NextTick(s.emitClose)
+	}
+}
+
+func (s *Socket) emitClose() {
+	if s.state&sClosed != 0 {
+		return
+	}
+	s.state |= sClosed
+	s.closeTimer()
+	emitter.Emit(&s.ev, evClose, s.state&sHadError != 0)
+}
+
+// ResetAndDestroy closes a TCP socket with RST instead of FIN (the peer
+// sees ECONNRESET) and destroys it. While connecting it waits for the
+// connection first. It fails with ERR_INVALID_HANDLE_TYPE on a pipe
+// socket, and emits 'error' ERR_SOCKET_CLOSED when there is no handle.
+func (s *Socket) ResetAndDestroy() (*Socket, error) {
+	if s.pipe != nil {
+		return s, errs.New(errs.CodeInvalidHandleType, "Handle type is not a TCP handle")
+	}
+	if s.state&sDestroyed != 0 {
+		return s, nil
+	}
+	if s.tcp == nil {
+		if s.state&sConnecting != 0 {
+			s.state |= sResetOnConnect
+			return s, nil
+		}
+		s.destroyWith(errs.ErrSocketClosed)
+		return s, nil
+	}
+	if s.state&sConnecting != 0 {
+		s.state |= sResetOnConnect
+		return s, nil
+	}
+	s.state |= sDestroyed
+	s.stopTimer()
+	s.cacheRemote()
+	if s.owner != nil {
+		s.owner.SocketClosed(s)
+	}
+	s.tcp.CloseReset(s.emitClose)
+	return s, nil
+}

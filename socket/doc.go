@@ -1,0 +1,26 @@
+// Package socket is Node's net.Socket in Go: a client or server-side
+// connection over a TCP or Unix-domain (pipe) handle, with Node's state
+// machine, events, backpressure, encodings and idle timeouts.
+//
+// # Events
+//
+// Every Node event has a typed On<Event> and Once<Event> method that
+// returns a function removing the listener: connect, ready, data (bytes;
+// Text for decoded strings after SetEncoding), end, drain, finish, error,
+// close(hadError), timeout and lookup. 'error' precedes 'close'; 'close' is
+// the last event and comes exactly once. Errors are never emitted inside
+// the call that caused them.
+//
+// # Buffers
+//
+// The []byte a data listener receives is the loop's shared read buffer: it
+// is valid only until the listener returns; copy what you keep. Write
+// copies what the kernel does not take at once, so the caller may reuse
+// its slice as soon as Write returns.
+//
+// # Threading
+//
+// A Socket belongs to one loop. Its methods are loop-affine: call them from
+// that loop's callbacks (use loop.Loop.Post from other goroutines).
+// Windows is not supported yet: there the package is empty.
+package socket

@@ -1,0 +1,95 @@
+//go:build !windows
+
+package socket
+
+import (
+	"context"
+	"time"
+
+	"github.com/netloop/netloop/addr"
+	"github.com/netloop/netloop/loop"
+)
+
+// DefaultHighWaterMark is the writable high-water mark of current Node
+// (64 KiB): Write returns false once this much is buffered.
+const DefaultHighWaterMark = 64 << 10
+
+// Options configure a new Socket (Node's new net.Socket(options)). The zero
+// value gives Node's defaults.
+type Options struct {
+	// Loop runs the socket; nil means loop.Default().
+	Loop *loop.Loop
+	// FD, when positive, wraps an existing connected socket descriptor
+	// (TCP or Unix-domain). The socket owns it from then on.
+	FD int
+	// Readable and Writable allow reads and writes on an FD socket (Node
+	// defaults both to false when an fd is given); ignored without FD.
+	Readable, Writable bool
+	// AllowHalfOpen keeps the writable side open after the peer's FIN,
+	// until End is called. By default the socket ends itself after 'end'.
+	AllowHalfOpen bool
+	// Context plays Node's AbortSignal: when it is done, the socket is
+	// destroyed with an AbortError.
+	Context context.Context
+	// OnRead delivers incoming bytes into a caller-owned buffer instead of
+	// 'data' events.
+	OnRead *OnRead
+	// HighWaterMark is the writable high-water mark in bytes; 0 means
+	// DefaultHighWaterMark and a negative value means 0 (every Write then
+	// returns false).
+	HighWaterMark int
+	// BlockList refuses connections to the addresses it matches
+	// (ERR_IP_BLOCKED).
+	BlockList *addr.BlockList
+}
+
+// OnRead is Node's onread option: reads land in Buffer (or in the buffer
+// BufferFunc returns before each read) and Callback receives the count. No
+// 'data' events are emitted; 'end' still is. Callback returning false
+// pauses the socket until Resume.
+type OnRead struct {
+	Buffer     []byte
+	BufferFunc func() []byte
+	Callback   func(n int, buf []byte) bool
+}
+
+// LookupFunc resolves host for Connect. It runs on its own goroutine, off
+// the loop; family is 0, 4 or 6 as requested. It returns addresses in
+// preference order, each with family 4 or 6.
+type LookupFunc func(ctx context.Context, host string, family int) ([]LookupAddress, error)
+
+// LookupAddress is one answer of a LookupFunc.
+type LookupAddress struct {
+	Address string
+	Family  int
+}
+
+// ConnectOptions are Node's socket.connect(options) for TCP (Port, Host...)
+// or IPC (Path). The zero value of each field is Node's default.
+type ConnectOptions struct {
+	// Port to connect to (TCP). A Port of 0 together with an empty Path is
+	// "no port given" and fails with ERR_MISSING_ARGS; use ConnectTCP to
+	// connect to port 0 deliberately.
+	Port int
+	// Host to connect to; "" means "localhost".
+	Host string
+	// LocalAddress and LocalPort bind the socket before connecting.
+	LocalAddress string
+	LocalPort    int
+	// Family restricts name resolution to 4 or 6; 0 takes either.
+	Family int
+	// Lookup replaces DNS resolution (see LookupFunc).
+	Lookup LookupFunc
+	// NoDelay disables Nagle's algorithm once connected.
+	NoDelay bool
+	// KeepAlive enables TCP keep-alive once connected, probing after
+	// KeepAliveInitialDelay of idleness (whole seconds).
+	KeepAlive             bool
+	KeepAliveInitialDelay time.Duration
+	// Timeout arms SetTimeout before connecting.
+	Timeout time.Duration
+	// Path connects to a Unix-domain socket instead of TCP.
+	Path string
+
+	portGiven bool
+}

@@ -1,0 +1,337 @@
+//go:build !windows
+
+package socket
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/netloop/netloop/addr"
+	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/emitter"
+	"github.com/netloop/netloop/internal/encoding"
+	"github.com/netloop/netloop/loop"
+	"github.com/netloop/netloop/pipe"
+	"github.com/netloop/netloop/stream"
+	"github.com/netloop/netloop/tcp"
+)
+
+// Event kinds in the socket's listener set.
+const (
+	evConnect emitter.Kind = iota
+	evReady
+	evData
+	evText
+	evEnd
+	evDrain
+	evFinish
+	evError
+	evClose
+	evTimeout
+	evLookup
+)
+
+// State bits.
+const (
+	sConnecting uint32 = 1 << iota
+	sConnected
+	sDestroyed
+	sReadEOF      // the handle reported EOF
+	sEndEmitted   // 'end' was emitted
+	sEndQueued    // 'end' is scheduled
+	sEnding       // End was called (or the automatic end after 'end')
+	sShutdown     // shutdown was issued to the handle
+	sFinished     // 'finish' was emitted
+	sAutoEnded    // ended because the peer ended (writes get EPIPE)
+	sFlowing      // resumed (Node's readableFlowing === true)
+	sPaused       // paused (readableFlowing === false)
+	sNeedDrain    // a Write returned false
+	sErrorEmitted //
+	sCloseQueued  // 'close' is scheduled or its handle is closing
+	sClosed       // 'close' was emitted
+	sHadError     //
+	sUnref        // Unref was called (remembered before connect)
+	sAllowHalfOpen
+	sNoDelay
+	sKeepAlive
+	sResetOnConnect // ResetAndDestroy called while connecting
+	sNotReadable    // an FD socket created without Readable
+	sNotWritable    // an FD socket created without Writable
+	sFlushQueued
+)
+
+// Owner is told when an accepted socket is destroyed; the server sets it.
+type Owner interface {
+	SocketClosed(s *Socket)
+}
+
+// Socket is Node's net.Socket. Create one with New (then Connect), or get
+// one from a server's 'connection' event.
+type Socket struct {
+	l    *loop.Loop
+	st   *stream.Stream // nil without a handle
+	tcp  *tcp.TCP
+	pipe *pipe.Pipe
+	ev   emitter.Set
+
+	state uint32
+	hwm   int
+
+	bytesRead    int64
+	bytesWritten int64
+
+	pending     []pendingWrite // writes made before the connection exists
+	pendingSize int
+	buffered    [][]byte // data read but not yet delivered
+	bufSize     int
+
+	remote netip.AddrPort // cached peer (TCP)
+	path   string         // IPC path
+
+	timer     *idleTimer
+	dec       *encoding.Decoder
+	onread    *OnRead
+	owner     Owner
+	blockList *addr.BlockList
+	keepDelay time.Duration
+	stopCtx    func() bool
+	stopLookup func()
+	destroyErr error
+
+	onReadFn  stream.ReadFunc
+	allocFn   stream.AllocFunc
+	drainFn   func()
+	writeErrF func(error)
+}
+
+type pendingWrite struct {
+	data []byte
+	cb   func(error)
+}
+
+// New creates a Socket that is not connected yet (or wraps opts.FD).
+func New(opts Options) (*Socket, error) {
+	l := opts.Loop
+	if l == nil {
+		l = loop.Default()
+	}
+	s := newSocket(l, opts.AllowHalfOpen, opts.HighWaterMark)
+	s.blockList = opts.BlockList
+	if opts.OnRead != nil {
+		if opts.OnRead.Callback == nil || (opts.OnRead.Buffer == nil && opts.OnRead.BufferFunc == nil) {
+			return nil, errs.New(errs.CodeInvalidArgValue, "The property 'options.onread' is invalid: it needs a Buffer or BufferFunc and a Callback")
+		}
+		s.setOnRead(opts.OnRead)
+	}
+	if opts.FD > 0 {
+		if err := s.openFD(opts.FD, opts.Readable, opts.Writable); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Context != nil {
+		s.watchContext(opts.Context)
+	}
+	return s, nil
+}
+
+func newSocket(l *loop.Loop, allowHalfOpen bool, hwm int) *Socket {
+	s := &Socket{l: l}
+	switch {
+	case hwm == 0:
+		s.hwm = DefaultHighWaterMark
+	case hwm < 0:
+		s.hwm = 0
+	default:
+		s.hwm = hwm
+	}
+	if allowHalfOpen {
+		s.state |= sAllowHalfOpen
+	}
+	s.onReadFn = s.onHandleRead
+	s.drainFn = s.onHandleDrain
+	s.writeErrF = s.onHandleWriteError
+	return s
+}
+
+// AcceptOptions describe how a server sets up an accepted connection.
+type AcceptOptions struct {
+	AllowHalfOpen  bool
+	PauseOnConnect bool
+	NoDelay        bool
+	KeepAlive      bool
+	KeepAliveDelay time.Duration
+	HighWaterMark  int
+	Owner          Owner
+}
+
+// NewAccepted wraps a connection accepted by a server: exactly one of t
+// and p is non-nil. It starts reading at once unless PauseOnConnect. For
+// the server package.
+func NewAccepted(l *loop.Loop, t *tcp.TCP, p *pipe.Pipe, o AcceptOptions) *Socket {
+	s := newSocket(l, o.AllowHalfOpen, o.HighWaterMark)
+	s.owner = o.Owner
+	s.attach(t, p)
+	s.state |= sConnected
+	if o.NoDelay {
+		s.SetNoDelay(true)
+	}
+	if o.KeepAlive {
+		s.SetKeepAlive(true, o.KeepAliveDelay)
+	}
+	if o.PauseOnConnect {
+		s.state |= sPaused
+	} else {
+		s.startReading()
+	}
+	return s
+}
+
+// Server returns the owner set by the server that accepted this socket
+// (its *server.Server), or nil for client sockets.
+func (s *Socket) Server() Owner { return s.owner }
+
+// Loop returns the loop the socket runs on.
+func (s *Socket) Loop() *loop.Loop { return s.l }
+
+// attach adopts a handle.
+func (s *Socket) attach(t *tcp.TCP, p *pipe.Pipe) {
+	s.tcp, s.pipe = t, p
+	if t != nil {
+		s.st = &t.Stream
+	} else {
+		s.st = &p.Stream
+	}
+	s.st.SetHooks(s.drainFn, s.writeErrF)
+	if s.state&sUnref != 0 {
+		s.st.Unref()
+	}
+}
+
+func (s *Socket) watchContext(ctx context.Context) {
+	if ctx.Err() != nil {
+		s.l.NextTick(func() { s.Destroy(errs.Abort(context.Cause(ctx))) })
+		return
+	}
+	s.stopCtx = context.AfterFunc(ctx, func() {
+		s.l.Post(func() {
+			if s.state&sDestroyed == 0 {
+				s.Destroy(errs.Abort(context.Cause(ctx)))
+			}
+		})
+	})
+}
+
+// Listener registration. Each On/Once returns a function that removes the
+// listener.
+
+func (s *Socket) add(kind emitter.Kind, fn any, once bool) func() {
+	id := s.ev.Add(kind, fn, once)
+	return func() { s.ev.Remove(id) }
+}
+
+// OnConnect adds a 'connect' listener: the connection is established.
+func (s *Socket) OnConnect(fn func()) func() { return s.add(evConnect, fn, false) }
+
+// OnceConnect adds a one-shot 'connect' listener.
+func (s *Socket) OnceConnect(fn func()) func() { return s.add(evConnect, fn, true) }
+
+// OnReady adds a 'ready' listener: emitted right after 'connect'.
+func (s *Socket) OnReady(fn func()) func() { return s.add(evReady, fn, false) }
+
+// OnceReady adds a one-shot 'ready' listener.
+func (s *Socket) OnceReady(fn func()) func() { return s.add(evReady, fn, true) }
+
+// OnData adds a 'data' listener. Adding the first one starts the flow of
+// data unless the socket was paused. The slice is valid only during the
+// call. With an encoding set, it receives the decoded text's bytes.
+func (s *Socket) OnData(fn func(data []byte)) func() {
+	rm := s.add(evData, fn, false)
+	s.dataListenerAdded()
+	return rm
+}
+
+// OnceData adds a one-shot 'data' listener.
+func (s *Socket) OnceData(fn func(data []byte)) func() {
+	rm := s.add(evData, fn, true)
+	s.dataListenerAdded()
+	return rm
+}
+
+// OnText adds a listener for decoded 'data' after SetEncoding; each string
+// holds whole characters only. Like OnData it starts the flow.
+func (s *Socket) OnText(fn func(text string)) func() {
+	rm := s.add(evText, fn, false)
+	s.dataListenerAdded()
+	return rm
+}
+
+// OnEnd adds an 'end' listener: the peer ended its side and every byte
+// before it was delivered.
+func (s *Socket) OnEnd(fn func()) func() { return s.add(evEnd, fn, false) }
+
+// OnceEnd adds a one-shot 'end' listener.
+func (s *Socket) OnceEnd(fn func()) func() { return s.add(evEnd, fn, true) }
+
+// OnDrain adds a 'drain' listener: the write buffer emptied after a Write
+// returned false.
+func (s *Socket) OnDrain(fn func()) func() { return s.add(evDrain, fn, false) }
+
+// OnceDrain adds a one-shot 'drain' listener.
+func (s *Socket) OnceDrain(fn func()) func() { return s.add(evDrain, fn, true) }
+
+// OnFinish adds a 'finish' listener: End was called and everything was
+// flushed and the FIN sent.
+func (s *Socket) OnFinish(fn func()) func() { return s.add(evFinish, fn, false) }
+
+// OnceFinish adds a one-shot 'finish' listener.
+func (s *Socket) OnceFinish(fn func()) func() { return s.add(evFinish, fn, true) }
+
+// OnError adds an 'error' listener. Without one, errors are dropped (Node
+// would throw); 'close' still reports hadError.
+func (s *Socket) OnError(fn func(err error)) func() { return s.add(evError, fn, false) }
+
+// OnceError adds a one-shot 'error' listener.
+func (s *Socket) OnceError(fn func(err error)) func() { return s.add(evError, fn, true) }
+
+// OnClose adds a 'close' listener; hadError tells whether an error caused
+// the close.
+func (s *Socket) OnClose(fn func(hadError bool)) func() { return s.add(evClose, fn, false) }
+
+// OnceClose adds a one-shot 'close' listener.
+func (s *Socket) OnceClose(fn func(hadError bool)) func() { return s.add(evClose, fn, true) }
+
+// OnTimeout adds a 'timeout' listener (see SetTimeout).
+func (s *Socket) OnTimeout(fn func()) func() { return s.add(evTimeout, fn, false) }
+
+// OnceTimeout adds a one-shot 'timeout' listener.
+func (s *Socket) OnceTimeout(fn func()) func() { return s.add(evTimeout, fn, true) }
+
+// OnLookup adds a 'lookup' listener: host name resolution finished, with
+// the error or the chosen address and its family (4 or 6).
+func (s *Socket) OnLookup(fn func(err error, address string, family int, host string)) func() {
+	return s.add(evLookup, fn, false)
+}
+
+// ListenerCount returns how many listeners an event has ("data", "end",
+// "close", ...).
+func (s *Socket) ListenerCount(event string) int {
+	for k, name := range eventNames {
+		if name == event {
+			return s.ev.Count(emitter.Kind(k))
+		}
+	}
+	return 0
+}
+
+var eventNames = [...]string{"connect", "ready", "data", "text", "end", "drain", "finish", "error", "close", "timeout", "lookup"}
+
+// emitError emits 'error' at most once per connection.
+func (s *Socket) emitError(err error) {
+	if s.state&sErrorEmitted != 0 {
+		return
+	}
+	s.state |= sErrorEmitted
+	emitter.Emit(&s.ev, evError, err)
+}
+

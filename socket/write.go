@@ -1,0 +1,217 @@
+//go:build !windows
+
+package socket
+
+import (
+	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/emitter"
+	"github.com/netloop/netloop/internal/encoding"
+)
+
+// errWriteAfterFIN is Node's EPIPE for writes after the automatic end.
+func errWriteAfterFIN() error {
+	e := errs.New("EPIPE", "This socket has been ended by the other party")
+	e.Errno = epipe
+	return e
+}
+
+// Write queues data and reports whether the caller may keep writing: false
+// once the buffered amount reaches the high-water mark, after which 'drain'
+// follows. Writes made while connecting are queued and flushed in order
+// once connected. cb, if given, runs once the data was handed to the
+// kernel, or with the error. Write never emits 'error' inside the call.
+func (s *Socket) Write(data []byte, cb ...func(err error)) bool {
+	var fn func(error)
+	if len(cb) > 0 {
+		fn = cb[0]
+	}
+	return s.write(data, fn)
+}
+
+// WriteString encodes text with the given encoding ("" means utf8) and
+// writes it. An unknown encoding fails through cb with
+// ERR_UNKNOWN_ENCODING.
+func (s *Socket) WriteString(text, enc string, cb ...func(err error)) bool {
+	var fn func(error)
+	if len(cb) > 0 {
+		fn = cb[0]
+	}
+	e := encoding.UTF8
+	if enc != "" {
+		var ok bool
+		if e, ok = encoding.Parse(enc); !ok {
+			s.failWrite(fn, errs.New(errs.CodeUnknownEncoding, "Unknown encoding: "+enc), false)
+			return false
+		}
+	}
+	return s.write(encoding.Encode(e, text), fn)
+}
+
+// failWrite reports a refused write through its callback (and as 'error'
+// when Node would), always after the call returns.
+func (s *Socket) failWrite(cb func(error), err error, emit bool) {
+	s.l.NextTick(func() {
+		if cb != nil {
+			cb(err)
+		}
+		if emit {
+			s.destroyWith(err)
+		}
+	})
+}
+
+func (s *Socket) write(data []byte, cb func(error)) bool {
+	switch {
+	case s.state&sDestroyed != 0:
+		s.failWrite(cb, errs.ErrStreamDestroyed, false)
+		return false
+	case s.state&sAutoEnded != 0:
+		s.failWrite(cb, errWriteAfterFIN(), true)
+		return false
+	case s.state&sEnding != 0:
+		s.failWrite(cb, errs.ErrStreamWriteAfterEnd, true)
+		return false
+	case s.state&sNotWritable != 0:
+		s.failWrite(cb, errs.ErrSocketClosed, false)
+		return false
+	}
+	s.bytesWritten += int64(len(data))
+	if s.st == nil || s.state&sConnecting != 0 {
+		if s.st == nil && s.state&sConnecting == 0 {
+			s.failWrite(cb, errs.ErrSocketClosed, true)
+			return false
+		}
+		s.pending = append(s.pending, pendingWrite{data: append([]byte(nil), data...), cb: cb})
+		s.pendingSize += len(data)
+		return s.checkHighWater()
+	}
+	s.touch()
+	if _, err := s.st.Write([][]byte{data}, cb); err != nil {
+		s.failWrite(cb, err, true)
+		return false
+	}
+	return s.checkHighWater()
+}
+
+func (s *Socket) checkHighWater() bool {
+	if s.WritableLength() < s.hwm {
+		return true
+	}
+	s.state |= sNeedDrain
+	return false
+}
+
+// flushPending hands the writes queued before connect to the handle.
+func (s *Socket) flushPending() {
+	p := s.pending
+	s.pending, s.pendingSize = nil, 0
+	for _, w := range p {
+		if _, err := s.st.Write([][]byte{w.data}, w.cb); err != nil {
+			s.failWrite(w.cb, err, true)
+		}
+	}
+	if s.st.WriteQueueSize() == 0 {
+		s.onHandleDrain()
+	}
+}
+
+// failPending fails the writes queued before connect.
+func (s *Socket) failPending(err error) {
+	p := s.pending
+	s.pending, s.pendingSize = nil, 0
+	for _, w := range p {
+		if w.cb != nil {
+			cb := w.cb
+			s.l.NextTick(func() { cb(err) })
+		}
+	}
+}
+
+func (s *Socket) onHandleDrain() {
+	if s.state&sNeedDrain == 0 || s.WritableLength() > 0 {
+		return
+	}
+	s.state &^= sNeedDrain
+	s.l.QueuePending(func() {
+		if s.state&sDestroyed == 0 {
+			emitter.Emit0(&s.ev, evDrain)
+		}
+	})
+}
+
+func (s *Socket) onHandleWriteError(err error) { s.destroyWith(err) }
+
+// End half-closes the socket: data (which may be nil) is written, then the
+// FIN is sent once everything queued is flushed, then 'finish' is emitted
+// and cb runs. The socket keeps reading until the peer ends too. End while
+// connecting waits for the connection; End on a socket that never connected
+// just finishes.
+func (s *Socket) End(data []byte, cb ...func()) *Socket {
+	if len(data) > 0 {
+		s.write(data, nil)
+	}
+	if len(cb) > 0 && cb[0] != nil {
+		s.OnceFinish(cb[0])
+	}
+	if s.state&(sEnding|sDestroyed) != 0 {
+		return s
+	}
+	s.state |= sEnding
+	switch {
+	case s.state&sConnecting != 0:
+		// shutdown follows the connection (see afterConnect).
+	case s.st == nil:
+		s.l.NextTick(s.finish)
+	default:
+		s.shutdown()
+	}
+	return s
+}
+
+// shutdown sends the FIN once queued data is flushed.
+func (s *Socket) shutdown() {
+	if s.state&sShutdown != 0 || s.st == nil {
+		return
+	}
+	s.state |= sShutdown
+	if s.state&sNotWritable != 0 {
+		s.l.NextTick(s.finish)
+		return
+	}
+	if err := s.st.Shutdown(func(err error) {
+		if err != nil && errs.CodeOf(err) != "ENOTCONN" {
+			s.destroyWith(err)
+			return
+		}
+		s.finish()
+	}); err != nil {
+		// Not connected (ENOTCONN): nothing to shut down.
+		s.l.NextTick(s.finish)
+	}
+}
+
+func (s *Socket) finish() {
+	if s.state&(sFinished|sDestroyed) != 0 {
+		return
+	}
+	s.state |= sFinished
+	emitter.Emit0(&s.ev, evFinish)
+	if s.state&sDestroyed != 0 {
+		return
+	}
+	// Both sides done, or there was never a connection: destroy.
+	if s.state&sEndEmitted != 0 || s.st == nil || s.state&sNotReadable != 0 {
+		s.Destroy(nil)
+	}
+}
+
+// DestroySoon ends the writable side and destroys the socket once
+// everything was flushed ('finish').
+func (s *Socket) DestroySoon() {
+	if s.state&sFinished != 0 {
+		s.Destroy(nil)
+		return
+	}
+	s.OnceFinish(func() { s.Destroy(nil) })
+	s.End(nil)
+}

@@ -28,3 +28,11 @@ race:
 	$(GO) test -race -count=1 -timeout 8m $(PKGS)
 
 lint: fmt-check vet
+
+## bench: every benchmark case, >= 5 interleaved rounds (<= 30 min); writes docs/bench/
+bench:
+	cd bench && $(GO) run ./cmd/bench -mode full
+
+## bench-quick: one round of the first two cases (< 2 min); writes docs/bench/
+bench-quick:
+	cd bench && $(GO) run ./cmd/bench -mode quick

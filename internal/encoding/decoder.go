@@ -44,9 +44,8 @@ func (d *Decoder) Encoding() Encoding {
 // completed so far, like decoder.write(p). It returns "" when p only adds to
 // a character that is still incomplete.
 //
-// With nothing held back from earlier writes, Write allocates nothing beyond
-// the returned string (and nothing at all when that string is empty or p is
-// valid text that is returned as is).
+// Write allocates nothing beyond the returned string: at most one allocation,
+// none when it returns "".
 func (d *Decoder) Write(p []byte) string {
 	switch e := d.enc.norm(); e {
 	case UTF8:

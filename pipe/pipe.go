@@ -213,6 +213,11 @@ func (p *Pipe) PeerName() (string, error) {
 
 func unixName(sa unix.Sockaddr) string {
 	if u, ok := sa.(*unix.SockaddrUnix); ok {
+		// x/sys/unix spells an unnamed socket (an unbound client, a
+		// socketpair end) as "@", like an empty abstract name.
+		if u.Name == "@" {
+			return ""
+		}
 		if IsAbstract(u.Name) {
 			return "\x00" + u.Name[1:]
 		}

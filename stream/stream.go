@@ -505,6 +505,11 @@ func (s *Stream) queuePending() {
 // order, then shutdown.
 func (s *Stream) runPending() {
 	s.flags &^= fPendingQueued
+	if s.IsClosing() {
+		// Closed before this phase: onFinish delivers everything (a
+		// connect still due is cancelled) before the close callback.
+		return
+	}
 	if s.flags&fConnectDone != 0 {
 		s.flags &^= fConnectDone
 		s.completeConnect()
@@ -576,8 +581,9 @@ func (s *Stream) completeShutdown() {
 // StartConnect records a connect(2) issued by the embedding handle; err is
 // the system call's result. Success, EINPROGRESS or a failure are all
 // reported to cb in the pending or poll phase, never inside this call.
-// Writes issued meanwhile are queued and flushed once connected. For handle
-// implementations.
+// Writes issued meanwhile are queued and flushed once connected; if the
+// connect fails they fail with ECANCELED right after cb, and a Shutdown
+// issued meanwhile fails too. For handle implementations.
 func (s *Stream) StartConnect(err error, cb Callback) error {
 	if s.flags&fConnecting != 0 {
 		return errs.FromErrno("connect", syscall.EALREADY)
@@ -648,6 +654,26 @@ func (s *Stream) completeConnect() {
 	if cb != nil {
 		cb(err)
 	}
+	if err != nil && !s.IsClosing() {
+		// As libuv: what was queued behind a failed connect is cancelled
+		// now, and a pending shutdown fails, instead of waiting for Close.
+		s.cancelWrites()
+		if s.flags&fShutting != 0 {
+			s.doShutdown()
+		}
+	}
+}
+
+// cancelWrites fails every queued write with ECANCELED.
+func (s *Stream) cancelWrites() {
+	for s.wqHead != nil {
+		r := s.wqHead
+		s.wqSize -= len(r.buf) - r.off
+		s.popHead()
+		r.err = errs.FromErrno("write", syscall.ECANCELED)
+		s.finish(r)
+	}
+	s.updateActive()
 }
 
 // Listen marks the descriptor as listening (listen(2) with backlog) and
@@ -753,13 +779,7 @@ func (s *Stream) onFinish() {
 		s.flags &^= fConnectDone
 		s.completeConnect()
 	}
-	for s.wqHead != nil {
-		r := s.wqHead
-		s.wqSize -= len(r.buf) - r.off
-		s.popHead()
-		r.err = canceled("write")
-		s.finish(r)
-	}
+	s.cancelWrites()
 	s.runWriteCallbacks()
 	if s.shutdownCb != nil || s.flags&(fShutting|fShutdownDone) != 0 {
 		if s.flags&fShutting != 0 {

@@ -1,0 +1,306 @@
+//go:build !windows
+
+package pipe_test
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/internal/testutil"
+	"github.com/netloop/netloop/loop"
+	"github.com/netloop/netloop/pipe"
+)
+
+const waitLimit = 20 * time.Second
+
+var seq atomic.Int32
+
+// tempDir is a short-named directory removed at the end of the test (the
+// testing package's own TempDir names can be long for sun_path).
+func tempDir(t *testing.T) string {
+	dir, err := os.MkdirTemp("", "nlp")
+	require.NoError(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	return dir
+}
+
+func sockPath(t *testing.T) string {
+	return filepath.Join(tempDir(t), fmt.Sprintf("s%d", seq.Add(1)))
+}
+
+func closeAll(t *testing.T, l *loop.Loop, hs ...*pipe.Pipe) {
+	n := 0
+	for _, h := range hs {
+		if h != nil && !h.IsClosing() {
+			n++
+			h.Close(func() { n-- })
+		}
+	}
+	testutil.RunUntil(t, l, waitLimit, func() bool { return n == 0 })
+}
+
+func listen(t *testing.T, l *loop.Loop, name string, accepted *[]*pipe.Pipe) *pipe.Pipe {
+	t.Helper()
+	s := pipe.New(l)
+	require.NoError(t, s.Bind(name))
+	require.NoError(t, s.Listen(128, func(err error) {
+		require.NoError(t, err)
+		c := pipe.New(l)
+		require.NoError(t, s.Accept(c))
+		*accepted = append(*accepted, c)
+	}))
+	return s
+}
+
+func connect(t *testing.T, l *loop.Loop, name string) (*pipe.Pipe, error) {
+	t.Helper()
+	c := pipe.New(l)
+	var res error
+	done := false
+	require.NoError(t, c.Connect(name, func(err error) { res, done = err, true }))
+	assert.False(t, done, "connect callback ran inside Connect")
+	testutil.RunUntil(t, l, waitLimit, func() bool { return done })
+	return c, res
+}
+
+// echoOnce checks that a connected pair carries data both ways.
+func echoOnce(t *testing.T, l *loop.Loop, a, b *pipe.Pipe) {
+	t.Helper()
+	var got []byte
+	require.NoError(t, b.ReadStart(nil, func(n int, buf []byte, err error) {
+		require.NoError(t, err)
+		got = append(got, buf[:n]...)
+	}))
+	_, err := a.Write([][]byte{[]byte("hi")}, nil)
+	require.NoError(t, err)
+	testutil.RunUntil(t, l, waitLimit, func() bool { return len(got) == 2 })
+	assert.Equal(t, "hi", string(got))
+	b.ReadStop()
+}
+
+func TestConnectNoEntry(t *testing.T) {
+	l := testutil.NewLoop(t)
+	c, err := connect(t, l, filepath.Join(tempDir(t), "missing"))
+	defer closeAll(t, l, c)
+	assert.True(t, errors.Is(err, syscall.ENOENT), "got %v", err)
+}
+
+func TestConnectRefused(t *testing.T) {
+	l := testutil.NewLoop(t)
+	path := sockPath(t)
+	// A bound socket nobody listens on.
+	b := pipe.New(l)
+	require.NoError(t, b.Bind(path))
+	c, err := connect(t, l, path)
+	defer closeAll(t, l, b, c)
+	assert.True(t, errors.Is(err, syscall.ECONNREFUSED), "got %v", err)
+}
+
+// TestUnlinkOnClose: the socket file exists while bound and is gone once
+// the close callback runs; accepted and client handles unlink nothing.
+func TestUnlinkOnClose(t *testing.T) {
+	l := testutil.NewLoop(t)
+	path := sockPath(t)
+	var acc []*pipe.Pipe
+	s := listen(t, l, path, &acc)
+	st, err := os.Lstat(path)
+	require.NoError(t, err)
+	assert.Equal(t, os.ModeSocket, st.Mode().Type())
+	name, err := s.SockName()
+	require.NoError(t, err)
+	assert.Equal(t, path, name)
+
+	c, err := connect(t, l, path)
+	require.NoError(t, err)
+	testutil.RunUntil(t, l, waitLimit, func() bool { return len(acc) == 1 })
+	peer, err := c.PeerName()
+	require.NoError(t, err)
+	assert.Equal(t, path, peer)
+	peer, err = acc[0].PeerName()
+	require.NoError(t, err)
+	assert.Equal(t, "", peer, "an unbound client has no name")
+	name, err = c.SockName()
+	require.NoError(t, err)
+	assert.Equal(t, "", name)
+	echoOnce(t, l, c, acc[0])
+	closeAll(t, l, c, acc[0])
+	_, err = os.Lstat(path)
+	require.NoError(t, err, "closing connections must not unlink the server's path")
+
+	closed := false
+	require.NoError(t, s.Close(func() { closed = true }))
+	testutil.RunUntil(t, l, waitLimit, func() bool { return closed })
+	_, err = os.Lstat(path)
+	assert.True(t, errors.Is(err, os.ErrNotExist), "socket file still there: %v", err)
+}
+
+// TestPathTooLong: a path that does not fit sun_path gives EINVAL, for
+// bind and (through the callback) connect; the longest path that fits is
+// used as is, not truncated.
+func TestPathTooLong(t *testing.T) {
+	l := testutil.NewLoop(t)
+	dir := tempDir(t)
+	fill := func(total int) string {
+		p := dir + "/"
+		return p + strings.Repeat("x", total-len(p))
+	}
+	long := fill(108)
+	s := pipe.New(l)
+	err := s.Bind(long)
+	assert.True(t, errors.Is(err, syscall.EINVAL), "bind: %v", err)
+	err = s.Bind(fill(200))
+	assert.True(t, errors.Is(err, syscall.EINVAL), "bind: %v", err)
+	entries, _ := os.ReadDir(dir)
+	assert.Empty(t, entries, "a truncated path was created")
+
+	c, cerr := connect(t, l, long)
+	assert.True(t, errors.Is(cerr, syscall.EINVAL), "connect: %v", cerr)
+
+	// The longest path that fits (107 bytes on Linux, 103 elsewhere).
+	max := 103
+	if runtime.GOOS == "linux" {
+		max = 107
+	}
+	ok := fill(max)
+	var acc []*pipe.Pipe
+	s2 := listen(t, l, ok, &acc)
+	_, err = os.Lstat(ok)
+	require.NoError(t, err, "the full path must exist")
+	name, err := s2.SockName()
+	require.NoError(t, err)
+	assert.Equal(t, ok, name)
+	c2, err := connect(t, l, ok)
+	require.NoError(t, err)
+	testutil.RunUntil(t, l, waitLimit, func() bool { return len(acc) == 1 })
+	closeAll(t, l, append(acc, s, c, s2, c2)...)
+}
+
+// TestAbstract: '@name' and "\x00name" are the same Linux abstract name:
+// no file is created, both spellings connect, Chmod is refused.
+func TestAbstract(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("abstract names are Linux-only")
+	}
+	l := testutil.NewLoop(t)
+	dir := tempDir(t)
+	wd, err := os.Getwd()
+	require.NoError(t, err)
+	require.NoError(t, os.Chdir(dir))
+	defer os.Chdir(wd)
+
+	base := fmt.Sprintf("netloop-test-%d-%d", os.Getpid(), seq.Add(1))
+	var acc []*pipe.Pipe
+	s := listen(t, l, "@"+base, &acc)
+	entries, _ := os.ReadDir(dir)
+	assert.Empty(t, entries, "abstract bind created a file")
+	assert.ErrorIs(t, s.Chmod(pipe.Readable|pipe.Writable), syscall.EINVAL)
+
+	for _, name := range []string{"@" + base, "\x00" + base} {
+		c, err := connect(t, l, name)
+		require.NoError(t, err, "connect %q", name)
+		testutil.RunUntil(t, l, waitLimit, func() bool { return len(acc) == 1 })
+		peer, err := c.PeerName()
+		require.NoError(t, err)
+		assert.Equal(t, "\x00"+base, peer)
+		echoOnce(t, l, c, acc[0])
+		closeAll(t, l, c, acc[0])
+		acc = nil
+	}
+	closeAll(t, l, s)
+	entries, _ = os.ReadDir(dir)
+	assert.Empty(t, entries)
+
+	// The name is free again after close (nothing to unlink).
+	s2 := listen(t, l, "\x00"+base, &acc)
+	name, err := s2.SockName()
+	require.NoError(t, err)
+	assert.Equal(t, "\x00"+base, name)
+	closeAll(t, l, s2)
+}
+
+func TestChmod(t *testing.T) {
+	l := testutil.NewLoop(t)
+	path := sockPath(t)
+	s := pipe.New(l)
+	defer closeAll(t, l, s)
+	assert.ErrorIs(t, s.Chmod(pipe.Readable), syscall.EINVAL, "unbound")
+	require.NoError(t, s.Bind(path))
+	require.NoError(t, os.Chmod(path, 0o600))
+	assert.ErrorIs(t, s.Chmod(0), syscall.EINVAL)
+
+	mode := func() os.FileMode {
+		st, err := os.Lstat(path)
+		require.NoError(t, err)
+		return st.Mode().Perm()
+	}
+	require.NoError(t, s.Chmod(pipe.Readable))
+	assert.Equal(t, os.FileMode(0o644), mode())
+	require.NoError(t, os.Chmod(path, 0o600))
+	require.NoError(t, s.Chmod(pipe.Writable))
+	assert.Equal(t, os.FileMode(0o622), mode())
+	require.NoError(t, os.Chmod(path, 0o600))
+	require.NoError(t, s.Chmod(pipe.Readable|pipe.Writable))
+	assert.Equal(t, os.FileMode(0o666), mode())
+}
+
+// TestAddrInUse: binding a path a live server holds gives EADDRINUSE and
+// closing the failed handle leaves the server (and its file) alone.
+func TestAddrInUse(t *testing.T) {
+	l := testutil.NewLoop(t)
+	path := sockPath(t)
+	var acc []*pipe.Pipe
+	s := listen(t, l, path, &acc)
+	s2 := pipe.New(l)
+	err := s2.Bind(path)
+	assert.True(t, errors.Is(err, syscall.EADDRINUSE), "got %v", err)
+	closeAll(t, l, s2)
+	_, err = os.Lstat(path)
+	require.NoError(t, err, "the failed handle unlinked the server's path")
+
+	c, err := connect(t, l, path)
+	require.NoError(t, err)
+	testutil.RunUntil(t, l, waitLimit, func() bool { return len(acc) == 1 })
+	echoOnce(t, l, c, acc[0])
+	closeAll(t, l, append(acc, s, c)...)
+}
+
+// TestOpen wraps one end of a socketpair.
+func TestOpen(t *testing.T) {
+	l := testutil.NewLoop(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
+	require.NoError(t, err)
+	a, err := pipe.Open(l, fds[0])
+	require.NoError(t, err)
+	b, err := pipe.Open(l, fds[1])
+	require.NoError(t, err)
+	defer closeAll(t, l, a, b)
+	echoOnce(t, l, a, b)
+	echoOnce(t, l, b, a)
+	name, err := a.SockName()
+	require.NoError(t, err)
+	assert.Equal(t, "", name)
+	require.NoError(t, a.Shutdown(nil), "an opened connected socket counts as connected")
+}
+
+func TestBindTwice(t *testing.T) {
+	l := testutil.NewLoop(t)
+	s := pipe.New(l)
+	defer closeAll(t, l, s)
+	require.NoError(t, s.Bind(sockPath(t)))
+	assert.ErrorIs(t, s.Bind(sockPath(t)), syscall.EINVAL)
+	u := pipe.New(l)
+	defer closeAll(t, l, u)
+	assert.ErrorIs(t, u.Listen(1, func(error) {}), syscall.EINVAL, "listen unbound")
+}

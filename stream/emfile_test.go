@@ -1,0 +1,220 @@
+//go:build linux
+
+package stream_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/testutil"
+	"github.com/netloop/netloop/loop"
+	"github.com/netloop/netloop/tcp"
+)
+
+// TestEMFILE runs a server in a child process with a low RLIMIT_NOFILE;
+// the parent opens more connections than the child can hold. The child's
+// onConnection gets EMFILE (the pending connections are shed, so their
+// clients see them closed), the child frees its descriptors and keeps
+// serving: a later client gets its echo. This also shows that an accept
+// error does not stop the loop or the listener.
+func TestEMFILE(t *testing.T) {
+	if os.Getenv(emfileChildEnv) != "" {
+		emfileChild(t)
+		return
+	}
+	if testutil.CountFDs() < 0 {
+		t.Skip("needs /proc/self/fd")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestEMFILE$", "-test.count=1", "-test.v")
+	cmd.Env = append(os.Environ(), emfileChildEnv+"=1")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	lines := make(chan string, 64)
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			if s, ok := strings.CutPrefix(sc.Text(), "CHILD "); ok {
+				lines <- s
+			}
+		}
+		close(lines)
+	}()
+	var clients []int
+	defer func() {
+		for _, fd := range clients {
+			unix.Close(fd)
+		}
+		cancel()
+		for range lines {
+		}
+		cmd.Wait()
+		if t.Failed() {
+			t.Logf("child stderr:\n%s", stderr.String())
+		}
+	}()
+	expect := func(prefix string) string {
+		t.Helper()
+		select {
+		case s, ok := <-lines:
+			require.True(t, ok, "child exited early waiting for %q", prefix)
+			rest, found := strings.CutPrefix(s, prefix)
+			require.True(t, found, "child said %q, want %q", s, prefix)
+			return strings.TrimSpace(rest)
+		case <-ctx.Done():
+			t.Fatalf("timeout waiting for %q", prefix)
+			return ""
+		}
+	}
+	port, err := strconv.Atoi(expect("PORT "))
+	require.NoError(t, err)
+
+	dial := func() int {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		require.NoError(t, err)
+		clients = append(clients, fd)
+		require.NoError(t, unix.Connect(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}))
+		require.NoError(t, unix.SetsockoptTimeval(fd, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 10}))
+		return fd
+	}
+	for i := 0; i < 24; i++ {
+		dial()
+	}
+	accepted := expect("ERR EMFILE accepted=")
+	t.Logf("child accepted %s connections before EMFILE", accepted)
+	expect("FREED")
+
+	// Some of the first clients were closed by the child (shed at EMFILE,
+	// or freed afterwards): they see EOF instead of hanging.
+	pfds := make([]unix.PollFd, len(clients))
+	for i, fd := range clients {
+		pfds[i] = unix.PollFd{Fd: int32(fd), Events: unix.POLLIN}
+	}
+	n, err := unix.Poll(pfds, 10000)
+	require.NoError(t, err)
+	require.Greater(t, n, 0, "no client saw its connection closed")
+
+	// Close the first clients: the connections the child accepted after
+	// freeing its descriptors (late arrivals of the burst) go away too.
+	for _, fd := range clients {
+		unix.Close(fd)
+	}
+	clients = nil
+
+	// The server still serves. A connection may still be shed while the
+	// child catches up with the late arrivals: then retry.
+	var fd int
+	buf := make([]byte, 16)
+	served := false
+	for try := 0; try < 100 && !served; try++ {
+		fd = dial()
+		_, err = unix.Write(fd, []byte("ping"))
+		if err == nil {
+			n, err = unix.Read(fd, buf)
+			if err == nil && n > 0 {
+				require.Equal(t, "ping", string(buf[:n]))
+				served = true
+				break
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	require.True(t, served, "the server stopped serving after EMFILE")
+	_, err = unix.Write(fd, []byte("bye"))
+	require.NoError(t, err)
+	expect("DONE")
+	for range lines {
+	}
+	require.NoError(t, cmd.Wait())
+}
+
+func emfileChild(t *testing.T) {
+	say := func(format string, args ...any) { fmt.Printf("CHILD "+format+"\n", args...) }
+	var rl syscall.Rlimit
+	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl))
+	// Room for the loop's own descriptors, the listener, the reserve and
+	// a few connections.
+	rl.Cur = uint64(testutil.CountFDs() + 8)
+	require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &rl))
+
+	l := testutil.NewLoop(t)
+	lis := tcp.New(l)
+	require.NoError(t, lis.Bind(netip.MustParseAddr("127.0.0.1"), 0, 0))
+	var held []*tcp.TCP
+	freed, done := false, false
+	var conns []*tcp.TCP
+	echo := func(c *tcp.TCP) {
+		conns = append(conns, c)
+		require.NoError(t, c.ReadStart(nil, func(n int, buf []byte, err error) {
+			if err != nil {
+				c.Close(nil)
+				return
+			}
+			if bytes.Contains(buf[:n], []byte("bye")) {
+				done = true
+				return
+			}
+			_, err = c.Write([][]byte{buf[:n]}, nil)
+			require.NoError(t, err)
+		}))
+	}
+	errorsSeen := 0
+	require.NoError(t, lis.Listen(511, func(err error) {
+		if err != nil {
+			errorsSeen++
+			if errorsSeen > 1 {
+				return
+			}
+			if !errors.Is(err, syscall.EMFILE) {
+				say("ERR %s", errs.CodeOf(err))
+				return
+			}
+			say("ERR EMFILE accepted=%d", len(held))
+			for _, c := range held {
+				c.Close(nil)
+			}
+			held = nil
+			freed = true
+			say("FREED")
+			return
+		}
+		c := tcp.New(l)
+		require.NoError(t, lis.Accept(c))
+		if freed {
+			echo(c)
+		} else {
+			held = append(held, c)
+		}
+	}))
+	ap, err := lis.SockName()
+	require.NoError(t, err)
+	say("PORT %d", ap.Port())
+	testutil.RunUntil(t, l, 40*time.Second, func() bool { return done })
+	lis.Close(nil)
+	for _, c := range conns {
+		if !c.IsClosing() {
+			c.Close(nil)
+		}
+	}
+	l.Run(loop.RunNoWait)
+	say("DONE")
+}

@@ -23,10 +23,33 @@ type Handle struct {
 	loop       *Loop
 	kind       string
 	flags      uint8
-	onClose    func() // implementation: stop and release resources, at Close
-	onFinish   func() // implementation: last words, in the closing phase
+	hooks      CloseHooks // the implementation's close hooks, may be nil
 	closeCb    func()
 	prev, next *Handle
+}
+
+// CloseHooks are a handle implementation's part in closing: CloseHandle
+// runs synchronously inside Close (stop watchers and timers, release the
+// descriptor); FinishClose runs in the closing phase just before the
+// user's close callback (cancel requests).
+type CloseHooks interface {
+	CloseHandle()
+	FinishClose()
+}
+
+// funcHooks adapts two functions to CloseHooks.
+type funcHooks struct{ onClose, onFinish func() }
+
+func (f *funcHooks) CloseHandle() {
+	if f.onClose != nil {
+		f.onClose()
+	}
+}
+
+func (f *funcHooks) FinishClose() {
+	if f.onFinish != nil {
+		f.onFinish()
+	}
 }
 
 // Init ties h to l and registers it among the loop's open handles. kind
@@ -36,10 +59,20 @@ type Handle struct {
 // user's close callback (release descriptors, cancel requests). Either may
 // be nil.
 func (h *Handle) Init(l *Loop, kind string, onClose, onFinish func()) {
+	var hooks CloseHooks
+	if onClose != nil || onFinish != nil {
+		hooks = &funcHooks{onClose, onFinish}
+	}
+	h.InitHooks(l, kind, hooks)
+}
+
+// InitHooks is Init with the close hooks given as an interface, which
+// costs no allocation when hooks is a pointer the implementation already
+// has.
+func (h *Handle) InitHooks(l *Loop, kind string, hooks CloseHooks) {
 	h.loop = l
 	h.kind = kind
-	h.onClose = onClose
-	h.onFinish = onFinish
+	h.hooks = hooks
 	l.handles.add(h)
 }
 
@@ -124,8 +157,8 @@ func (h *Handle) Close(cb func()) error {
 	h.SetActive(false)
 	h.flags |= flagClosing
 	h.closeCb = cb
-	if h.onClose != nil {
-		h.onClose()
+	if h.hooks != nil {
+		h.hooks.CloseHandle()
 	}
 	h.loop.closing = append(h.loop.closing, h)
 	return nil
@@ -143,8 +176,8 @@ func (l *Loop) runClosing() {
 		l.closing[i] = nil
 		h.flags = h.flags&^flagClosing | flagClosed
 		l.handles.remove(h)
-		if h.onFinish != nil {
-			h.onFinish()
+		if h.hooks != nil {
+			h.hooks.FinishClose()
 			l.drainTicks()
 		}
 		if cb := h.closeCb; cb != nil {

@@ -17,8 +17,19 @@ type IOWatcher struct {
 	interest poller.Interest // wanted
 	kernel   poller.Interest // registered with the poller (0: not registered)
 	queued   bool
-	cb       func(events poller.Interest)
+	h        IOHandler
 }
+
+// IOHandler receives a watcher's events.
+type IOHandler interface {
+	HandleIO(events poller.Interest)
+}
+
+// IOFunc adapts a function to IOHandler.
+type IOFunc func(events poller.Interest)
+
+// HandleIO calls f.
+func (f IOFunc) HandleIO(events poller.Interest) { f(events) }
 
 // ErrWatcherBusy is returned by InitIOWatcher when another watcher already
 // watches the descriptor.
@@ -27,6 +38,12 @@ var ErrWatcherBusy = errors.New("loop: descriptor already has a watcher")
 // InitIOWatcher prepares w to watch fd, calling cb with the events that
 // occurred (a subset of the interest plus Hup, Err and RdHup).
 func (l *Loop) InitIOWatcher(w *IOWatcher, fd int, cb func(events poller.Interest)) error {
+	return l.InitIOHandler(w, fd, IOFunc(cb))
+}
+
+// InitIOHandler is InitIOWatcher with the callback given as an interface,
+// which costs no allocation when h is a pointer the caller already has.
+func (l *Loop) InitIOHandler(w *IOWatcher, fd int, h IOHandler) error {
 	if fd < 0 {
 		return errors.New("loop: negative descriptor")
 	}
@@ -45,7 +62,7 @@ func (l *Loop) InitIOWatcher(w *IOWatcher, fd int, cb func(events poller.Interes
 	if cur := l.watchers[fd]; cur != nil && cur != w {
 		return ErrWatcherBusy
 	}
-	*w = IOWatcher{loop: l, fd: fd, cb: cb}
+	*w = IOWatcher{loop: l, fd: fd, h: h}
 	l.watchers[fd] = w
 	return nil
 }

@@ -72,7 +72,7 @@ type Loop struct {
 	now  time.Duration // cached per iteration
 
 	ticks   funcQueue // next-tick queue
-	pending funcQueue // deferred I/O callbacks (libuv's pending queue)
+	pending taskQueue // deferred I/O callbacks (libuv's pending queue)
 
 	hooks   [3][]*Hook // idle, prepare, check
 	scratch []*Hook
@@ -294,7 +294,7 @@ func (l *Loop) poll(timeout int) error {
 		if got == 0 {
 			continue
 		}
-		w.cb(got)
+		w.h.HandleIO(got)
 		l.drainTicks()
 	}
 	l.evCount = 0
@@ -361,14 +361,27 @@ func (l *Loop) drainTicks() {
 
 // QueuePending queues fn to run in the pending phase (deferred I/O
 // callbacks, such as write completions), never inside the caller.
-func (l *Loop) QueuePending(fn func()) { l.pending.push(fn) }
+func (l *Loop) QueuePending(fn func()) { l.pending.push(funcTask(fn)) }
+
+// Task is a deferred callback given as an interface; see QueuePendingTask.
+type Task interface {
+	RunTask()
+}
+
+type funcTask func()
+
+func (f funcTask) RunTask() { f() }
+
+// QueuePendingTask is QueuePending for a Task, which costs no allocation
+// when t is a pointer the caller already has.
+func (l *Loop) QueuePendingTask(t Task) { l.pending.push(t) }
 
 // runPending runs the callbacks pending at entry; callbacks they queue wait
 // for the next round. It reports whether any ran.
 func (l *Loop) runPending() bool {
 	n := l.pending.len()
 	for i := 0; i < n; i++ {
-		l.pending.pop()()
+		l.pending.pop().RunTask()
 		l.drainTicks()
 	}
 	// Ticks queued outside any callback (for example before Run) run here.

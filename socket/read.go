@@ -44,7 +44,7 @@ func (s *Socket) startReading() {
 	if s.state&sPaused != 0 || s.bufSize >= readableHighWaterMark {
 		return
 	}
-	if err := s.st.ReadStart(s.allocFn, s.onReadFn); err != nil {
+	if err := s.st.ReadStart(s.allocFn, nil); err != nil {
 		s.destroyWith(err)
 	}
 }

@@ -89,20 +89,18 @@ type Socket struct {
 	remote netip.AddrPort // cached peer (TCP)
 	path   string         // IPC path
 
-	timer     *idleTimer
-	dec       *encoding.Decoder
-	onread    *OnRead
-	owner     Owner
-	blockList *addr.BlockList
-	keepDelay time.Duration
+	timer      *idleTimer
+	dec        *encoding.Decoder
+	onread     *OnRead
+	owner      Owner
+	blockList  *addr.BlockList
+	keepDelay  time.Duration
 	stopCtx    func() bool
+	ctx        context.Context // Options.Context, checked when a connect completes
 	stopLookup func()
 	destroyErr error
 
-	onReadFn  stream.ReadFunc
-	allocFn   stream.AllocFunc
-	drainFn   func()
-	writeErrF func(error)
+	allocFn stream.AllocFunc
 }
 
 type pendingWrite struct {
@@ -148,9 +146,6 @@ func newSocket(l *loop.Loop, allowHalfOpen bool, hwm int) *Socket {
 	if allowHalfOpen {
 		s.state |= sAllowHalfOpen
 	}
-	s.onReadFn = s.onHandleRead
-	s.drainFn = s.onHandleDrain
-	s.writeErrF = s.onHandleWriteError
 	return s
 }
 
@@ -202,13 +197,14 @@ func (s *Socket) attach(t *tcp.TCP, p *pipe.Pipe) {
 	} else {
 		s.st = &p.Stream
 	}
-	s.st.SetHooks(s.drainFn, s.writeErrF)
+	s.st.SetHandler((*streamHandler)(s))
 	if s.state&sUnref != 0 {
 		s.st.Unref()
 	}
 }
 
 func (s *Socket) watchContext(ctx context.Context) {
+	s.ctx = ctx
 	if ctx.Err() != nil {
 		s.l.NextTick(func() { s.Destroy(errs.Abort(context.Cause(ctx))) })
 		return
@@ -335,3 +331,17 @@ func (s *Socket) emitError(err error) {
 	emitter.Emit(&s.ev, evError, err)
 }
 
+// streamHandler receives the stream's callbacks for its Socket without a
+// closure per callback (see stream.Handler).
+type streamHandler Socket
+
+// OnStreamRead implements stream.Handler.
+func (h *streamHandler) OnStreamRead(n int, buf []byte, err error) {
+	(*Socket)(h).onHandleRead(n, buf, err)
+}
+
+// OnStreamDrain implements stream.Handler.
+func (h *streamHandler) OnStreamDrain() { (*Socket)(h).onHandleDrain() }
+
+// OnStreamWriteError implements stream.Handler.
+func (h *streamHandler) OnStreamWriteError(err error) { (*Socket)(h).onHandleWriteError(err) }

@@ -75,23 +75,26 @@ type Stream struct {
 	onConnection func(err error)
 	acceptedFd   int
 
-	pendingFn func()
 	// beforeClose, set by the embedding handle, runs inside Close just
 	// before the descriptor is closed (pipes unlink their path there).
 	beforeClose func()
 
-	onDrain    func()      // the write queue became empty after being non-empty
-	onWriteErr func(error) // a write failed (after its own callback)
+	h Handler // the owner's callbacks (see SetHandler), may be nil
 }
 
-// SetHooks installs the callbacks the Socket layer needs: drain runs (from
-// the poll phase) when the write queue empties after having held data,
-// writeErr runs in the pending phase after a failed write's own callback.
-// Either may be nil.
-func (s *Stream) SetHooks(drain func(), writeErr func(error)) {
-	s.onDrain = drain
-	s.onWriteErr = writeErr
+// Handler is how an owning layer (the Socket) follows its stream without
+// a closure per callback: OnStreamRead receives reads when ReadStart was
+// given a nil read function; OnStreamDrain runs (from the poll phase) when
+// the write queue empties after having held data; OnStreamWriteError runs
+// in the pending phase after a failed write's own callback.
+type Handler interface {
+	OnStreamRead(n int, buf []byte, err error)
+	OnStreamDrain()
+	OnStreamWriteError(err error)
 }
+
+// SetHandler installs h as the stream's owner.
+func (s *Stream) SetHandler(h Handler) { s.h = h }
 
 // Init prepares s as a stream of the given kind ("tcp", "pipe") on l,
 // without a descriptor yet. For handle implementations.
@@ -99,9 +102,24 @@ func (s *Stream) Init(l *loop.Loop, kind string, beforeClose func()) {
 	s.fd = -1
 	s.acceptedFd = -1
 	s.beforeClose = beforeClose
-	s.pendingFn = s.runPending
-	s.Handle.Init(l, kind, s.onClose, s.onFinish)
+	s.Handle.InitHooks(l, kind, (*streamCore)(s))
 }
+
+// streamCore carries the Stream's callbacks from the loop (IO readiness,
+// pending work, close hooks) without a bound-method allocation each.
+type streamCore Stream
+
+// HandleIO implements loop.IOHandler.
+func (c *streamCore) HandleIO(ev poller.Interest) { (*Stream)(c).onIO(ev) }
+
+// RunTask implements loop.Task: the stream's deferred callbacks.
+func (c *streamCore) RunTask() { (*Stream)(c).runPending() }
+
+// CloseHandle implements loop.CloseHooks.
+func (c *streamCore) CloseHandle() { (*Stream)(c).onClose() }
+
+// FinishClose implements loop.CloseHooks.
+func (c *streamCore) FinishClose() { (*Stream)(c).onFinish() }
 
 // ErrClosed is returned by operations on a stream that is closing.
 var ErrClosed = errs.FromErrno("write", syscall.EBADF)
@@ -118,7 +136,7 @@ func (s *Stream) SetFd(fd int) error {
 	if s.fd >= 0 {
 		return errs.FromErrno("open", syscall.EALREADY)
 	}
-	if err := s.Loop().InitIOWatcher(&s.w, fd, s.onIO); err != nil {
+	if err := s.Loop().InitIOHandler(&s.w, fd, (*streamCore)(s)); err != nil {
 		return err
 	}
 	s.fd = fd
@@ -157,7 +175,7 @@ func (s *Stream) ReadStart(alloc AllocFunc, onRead ReadFunc) error {
 	if s.IsClosing() || s.fd < 0 {
 		return errs.FromErrno("read", syscall.EBADF)
 	}
-	if onRead == nil {
+	if onRead == nil && s.h == nil {
 		return errs.FromErrno("read", syscall.EINVAL)
 	}
 	if s.flags&fListening != 0 {
@@ -209,7 +227,7 @@ func (s *Stream) read() {
 		if s.alloc != nil {
 			buf = s.alloc(loop.ReadBufferSize)
 			if len(buf) == 0 {
-				s.onRead(0, buf, errs.FromErrno("read", syscall.ENOBUFS))
+				s.deliverRead(0, buf, errs.FromErrno("read", syscall.ENOBUFS))
 				return
 			}
 		} else {
@@ -219,24 +237,33 @@ func (s *Stream) read() {
 		switch {
 		case err == unix.EAGAIN:
 			if s.alloc != nil {
-				s.onRead(0, buf, nil)
+				s.deliverRead(0, buf, nil)
 			}
 			return
 		case err != nil:
 			s.ReadStop()
-			s.onRead(0, buf, errs.Wrap("read", err))
+			s.deliverRead(0, buf, errs.Wrap("read", err))
 			return
 		case n == 0:
 			s.flags |= fEOF
 			s.ReadStop()
-			s.onRead(0, buf, io.EOF)
+			s.deliverRead(0, buf, io.EOF)
 			return
 		}
-		s.onRead(n, buf, nil)
+		s.deliverRead(n, buf, nil)
 		if n < len(buf) {
 			return // a short read means the kernel buffer is empty
 		}
 	}
+}
+
+// deliverRead hands a read result to the read function or the handler.
+func (s *Stream) deliverRead(n int, buf []byte, err error) {
+	if s.onRead != nil {
+		s.onRead(n, buf, err)
+		return
+	}
+	s.h.OnStreamRead(n, buf, err)
 }
 
 // WriteReq is a write in flight. The stream owns it until its callback has
@@ -451,8 +478,8 @@ func (s *Stream) flush() {
 		if s.flags&fShutting != 0 {
 			s.doShutdown()
 		}
-		if s.onDrain != nil {
-			s.onDrain()
+		if s.h != nil {
+			s.h.OnStreamDrain()
 		}
 	}
 	s.updateActive()
@@ -497,7 +524,7 @@ func (s *Stream) finish(r *WriteReq) {
 func (s *Stream) queuePending() {
 	if s.flags&fPendingQueued == 0 {
 		s.flags |= fPendingQueued
-		s.Loop().QueuePending(s.pendingFn)
+		s.Loop().QueuePendingTask((*streamCore)(s))
 	}
 }
 
@@ -534,8 +561,8 @@ func (s *Stream) runWriteCallbacks() {
 		if cb != nil {
 			cb(err)
 		}
-		if err != nil && s.onWriteErr != nil && !s.IsClosing() {
-			s.onWriteErr(err)
+		if err != nil && s.h != nil && !s.IsClosing() {
+			s.h.OnStreamWriteError(err)
 		}
 	}
 }

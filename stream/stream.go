@@ -67,17 +67,9 @@ type Stream struct {
 	doneHead, doneTail *WriteReq // finished, callback due
 	wqSize             int
 
-	connectCb  Callback
-	connectErr error
-	shutdownCb Callback
-	shutErr    error
 
-	onConnection func(err error)
-	acceptedFd   int
 
-	// beforeClose, set by the embedding handle, runs inside Close just
-	// before the descriptor is closed (pipes unlink their path there).
-	beforeClose func()
+	x *streamExtra // state of connects, shutdowns and listening; nil until needed
 
 	h Handler // the owner's callbacks (see SetHandler), may be nil
 }
@@ -96,12 +88,34 @@ type Handler interface {
 // SetHandler installs h as the stream's owner.
 func (s *Stream) SetHandler(h Handler) { s.h = h }
 
+// streamExtra holds what only some streams need, so an idle connection
+// does not carry it.
+type streamExtra struct {
+	connectCb    Callback
+	connectErr   error
+	shutdownCb   Callback
+	shutErr      error
+	onConnection func(err error)
+	acceptedFd   int
+	// beforeClose, set by the embedding handle, runs inside Close just
+	// before the descriptor is closed (pipes unlink their path there).
+	beforeClose func()
+}
+
+func (s *Stream) ext() *streamExtra {
+	if s.x == nil {
+		s.x = &streamExtra{acceptedFd: -1}
+	}
+	return s.x
+}
+
 // Init prepares s as a stream of the given kind ("tcp", "pipe") on l,
 // without a descriptor yet. For handle implementations.
 func (s *Stream) Init(l *loop.Loop, kind string, beforeClose func()) {
 	s.fd = -1
-	s.acceptedFd = -1
-	s.beforeClose = beforeClose
+	if beforeClose != nil {
+		s.ext().beforeClose = beforeClose
+	}
 	s.Handle.InitHooks(l, kind, (*streamCore)(s))
 }
 
@@ -578,7 +592,7 @@ func (s *Stream) Shutdown(cb Callback) error {
 		return errs.FromErrno("shutdown", syscall.ENOTCONN)
 	}
 	s.flags |= fShutting
-	s.shutdownCb = cb
+	s.ext().shutdownCb = cb
 	s.Loop().ReqStart()
 	s.updateActive()
 	if s.wqHead == nil && s.flags&fConnecting == 0 {
@@ -590,15 +604,15 @@ func (s *Stream) Shutdown(cb Callback) error {
 func (s *Stream) doShutdown() {
 	s.flags = s.flags&^fShutting | fShut | fShutdownDone
 	if err := unix.Shutdown(s.fd, unix.SHUT_WR); err != nil {
-		s.shutErr = errs.Wrap("shutdown", err)
+		s.x.shutErr = errs.Wrap("shutdown", err)
 	}
 	s.updateActive()
 	s.queuePending()
 }
 
 func (s *Stream) completeShutdown() {
-	cb, err := s.shutdownCb, s.shutErr
-	s.shutdownCb, s.shutErr = nil, nil
+	cb, err := s.x.shutdownCb, s.x.shutErr
+	s.x.shutdownCb, s.x.shutErr = nil, nil
 	s.Loop().ReqDone()
 	if cb != nil {
 		cb(err)
@@ -619,7 +633,7 @@ func (s *Stream) StartConnect(err error, cb Callback) error {
 		return ErrClosed
 	}
 	s.flags |= fConnecting
-	s.connectCb = cb
+	s.ext().connectCb = cb
 	s.Loop().ReqStart()
 	s.updateActive()
 	if err == nil || errors.Is(err, unix.EINPROGRESS) {
@@ -634,7 +648,7 @@ func (s *Stream) StartConnect(err error, cb Callback) error {
 			err = werr
 		}
 	}
-	s.connectErr = errs.Wrap("connect", err)
+	s.ext().connectErr = errs.Wrap("connect", err)
 	s.flags |= fConnectDone
 	s.queuePending()
 	return nil
@@ -648,7 +662,7 @@ func (s *Stream) connectReady() {
 	if err == unix.EINPROGRESS {
 		return
 	}
-	s.connectErr = errs.Wrap("connect", err)
+	s.ext().connectErr = errs.Wrap("connect", err)
 	s.completeConnect()
 }
 
@@ -657,10 +671,10 @@ func (s *Stream) completeConnect() {
 		return
 	}
 	s.flags &^= fConnecting
-	err := s.connectErr
-	s.connectErr = nil
-	cb := s.connectCb
-	s.connectCb = nil
+	err := s.x.connectErr
+	s.x.connectErr = nil
+	cb := s.x.connectCb
+	s.x.connectCb = nil
 	if err == nil {
 		s.flags |= fConnected
 		if s.wqHead != nil {
@@ -721,7 +735,7 @@ func (s *Stream) Listen(backlog int, onConnection func(err error)) error {
 			return errs.Wrap("listen", err)
 		}
 	}
-	s.onConnection = onConnection
+	s.ext().onConnection = onConnection
 	if err := s.w.Start(poller.Read); err != nil {
 		return errs.Wrap("listen", err)
 	}
@@ -736,7 +750,7 @@ func (s *Stream) IsListening() bool { return s.flags&fListening != 0 }
 
 func (s *Stream) acceptReady() {
 	for i := 0; i < acceptsPerEvent; i++ {
-		if s.acceptedFd >= 0 {
+		if s.x.acceptedFd >= 0 {
 			// The last connection was not taken: wait until Accept.
 			s.w.Stop(poller.Read)
 			return
@@ -749,11 +763,11 @@ func (s *Stream) acceptReady() {
 			if err == unix.EMFILE || err == unix.ENFILE {
 				shedConnections(s.Loop(), s.fd)
 			}
-			s.onConnection(errs.Wrap("accept", err))
+			s.x.onConnection(errs.Wrap("accept", err))
 			return
 		}
-		s.acceptedFd = fd
-		s.onConnection(nil)
+		s.x.acceptedFd = fd
+		s.x.onConnection(nil)
 		if s.IsClosing() || s.flags&fListening == 0 {
 			return
 		}
@@ -764,11 +778,11 @@ func (s *Stream) acceptReady() {
 // without a descriptor (a new TCP or pipe handle). It returns EAGAIN when
 // no connection is pending.
 func (s *Stream) Accept(client *Stream) error {
-	if s.acceptedFd < 0 {
+	if s.x == nil || s.x.acceptedFd < 0 {
 		return errs.FromErrno("accept", syscall.EAGAIN)
 	}
-	fd := s.acceptedFd
-	s.acceptedFd = -1
+	fd := s.x.acceptedFd
+	s.x.acceptedFd = -1
 	if err := client.SetFd(fd); err != nil {
 		sys.Close(fd)
 		return err
@@ -785,15 +799,15 @@ func (s *Stream) onClose() {
 	s.flags &^= fReading | fListening
 	if s.fd >= 0 {
 		s.w.Close(true)
-		if s.beforeClose != nil {
-			s.beforeClose()
+		if s.x != nil && s.x.beforeClose != nil {
+			s.x.beforeClose()
 		}
 		sys.Close(s.fd)
 		s.fd = -1
 	}
-	if s.acceptedFd >= 0 {
-		sys.Close(s.acceptedFd)
-		s.acceptedFd = -1
+	if s.x != nil && s.x.acceptedFd >= 0 {
+		sys.Close(s.x.acceptedFd)
+		s.x.acceptedFd = -1
 	}
 }
 
@@ -802,15 +816,15 @@ func (s *Stream) onClose() {
 func (s *Stream) onFinish() {
 	canceled := func(op string) error { return errs.FromErrno(op, syscall.ECANCELED) }
 	if s.flags&fConnecting != 0 {
-		s.connectErr = canceled("connect")
+		s.x.connectErr = canceled("connect")
 		s.flags &^= fConnectDone
 		s.completeConnect()
 	}
 	s.cancelWrites()
 	s.runWriteCallbacks()
-	if s.shutdownCb != nil || s.flags&(fShutting|fShutdownDone) != 0 {
+	if (s.x != nil && s.x.shutdownCb != nil) || s.flags&(fShutting|fShutdownDone) != 0 {
 		if s.flags&fShutting != 0 {
-			s.shutErr = canceled("shutdown")
+			s.x.shutErr = canceled("shutdown")
 		}
 		s.flags &^= fShutting | fShutdownDone
 		s.completeShutdown()

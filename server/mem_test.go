@@ -1,0 +1,90 @@
+//go:build linux
+
+package server_test
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/loop"
+	"github.com/netloop/netloop/server"
+	"github.com/netloop/netloop/socket"
+)
+
+// idleHeapPerConn accepts n connections on an echo server (the clients are
+// raw blocking sockets, so they cost the Go heap nothing) and returns the
+// live heap each accepted connection holds once everything is idle.
+func idleHeapPerConn(tb testing.TB, n int) float64 {
+	l, err := loop.New()
+	require.NoError(tb, err)
+	srv := server.New(server.Options{Loop: l, NoDelay: true}, func(c *socket.Socket) {
+		c.OnData(func(b []byte) { c.Write(b) })
+		c.OnError(func(error) {})
+	})
+	require.NoError(tb, srv.ListenHost(0, "127.0.0.1", 0))
+	for srv.Address() == nil {
+		require.NoError(tb, l.Run(loop.RunNoWait))
+	}
+	port := srv.Address().Port
+	// Warm up the loop's shared buffers before measuring.
+	fds := make([]int, 0, n)
+	dial := func() {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		require.NoError(tb, err)
+		require.NoError(tb, unix.Connect(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}))
+		_, err = unix.Write(fd, []byte("x"))
+		require.NoError(tb, err)
+		fds = append(fds, fd)
+	}
+	dial()
+	for srv.Connections() < 1 {
+		require.NoError(tb, l.Run(loop.RunNoWait))
+	}
+	var m0, m1 runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&m0)
+	for i := 0; i < n; i++ {
+		dial()
+		for srv.Connections() < i-64 {
+			require.NoError(tb, l.Run(loop.RunNoWait))
+		}
+	}
+	for srv.Connections() < n+1 {
+		require.NoError(tb, l.Run(loop.RunNoWait))
+	}
+	for i := 0; i < 10; i++ {
+		require.NoError(tb, l.Run(loop.RunNoWait))
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&m1)
+	per := float64(int64(m1.HeapAlloc)-int64(m0.HeapAlloc)) / float64(n)
+	for _, fd := range fds {
+		unix.Close(fd)
+	}
+	srv.Close(nil)
+	for l.Alive() {
+		require.NoError(tb, l.Run(loop.RunOnce))
+	}
+	require.NoError(tb, l.Close())
+	return per
+}
+
+// TestIdleConnectionHeap guards the per-connection footprint: an idle
+// accepted connection with a data and an error listener must stay well
+// under 1 KiB of Go heap (the goal is 400 B of RSS; the figure is
+// logged and reported by BenchmarkIdleConnectionHeap).
+func TestIdleConnectionHeap(t *testing.T) {
+	per := idleHeapPerConn(t, 2000)
+	t.Logf("live heap per idle connection: %.0f B", per)
+	require.Less(t, per, 1024.0)
+}
+
+// BenchmarkIdleConnectionHeap reports the live heap per idle connection.
+func BenchmarkIdleConnectionHeap(b *testing.B) {
+	for i := 0; i < b.N; i++ {
+		b.ReportMetric(idleHeapPerConn(b, 2000), "B/conn")
+	}
+}

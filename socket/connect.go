@@ -268,6 +268,12 @@ func (s *Socket) afterConnectFn(o ConnectOptions, address string, port int) stre
 			s.destroyWith(err)
 			return
 		}
+		if s.ctx != nil && s.ctx.Err() != nil {
+			// Cancelled while connecting; its AfterFunc has not reached
+			// the loop yet. Node aborts synchronously: no 'connect'.
+			s.destroyWith(errs.Abort(context.Cause(s.ctx)))
+			return
+		}
 		s.afterConnect(o)
 	}
 }
@@ -288,12 +294,16 @@ func (s *Socket) afterConnect(o ConnectOptions) {
 		s.ResetAndDestroy()
 		return
 	}
-	s.flushPending()
-	s.touch()
-	emitter.Emit0(&s.ev, evConnect)
+	if s.corked == 0 {
+		s.flushPending()
+	}
 	if s.state&sDestroyed != 0 {
 		return
 	}
+	s.touch()
+	// As in Node, 'ready' always follows 'connect' in the same tick, even
+	// when a 'connect' listener destroyed the socket ('close' comes later).
+	emitter.Emit0(&s.ev, evConnect)
 	emitter.Emit0(&s.ev, evReady)
 	if s.state&sDestroyed != 0 {
 		return

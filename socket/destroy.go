@@ -94,6 +94,10 @@ func (s *Socket) ResetAndDestroy() (*Socket, error) {
 	}
 	s.state |= sDestroyed
 	s.stopTimer()
+	if s.stopCtx != nil {
+		s.stopCtx()
+		s.stopCtx = nil
+	}
 	s.cacheRemote()
 	if s.owner != nil {
 		s.owner.SocketClosed(s)

@@ -83,6 +83,7 @@ type Socket struct {
 
 	pending     []pendingWrite // writes made before the connection exists
 	pendingSize int
+	corked      int      // Cork depth: writes wait in pending until Uncork
 	buffered    [][]byte // data read but not yet delivered
 	bufSize     int
 

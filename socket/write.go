@@ -48,16 +48,16 @@ func (s *Socket) WriteString(text, enc string, cb ...func(err error)) bool {
 }
 
 // failWrite reports a refused write through its callback (and as 'error'
-// when Node would), always after the call returns.
+// when Node would), always after the call returns. As in Node, the socket
+// is destroyed at once (so nothing else can close it cleanly first); the
+// callback and then 'error' follow on the next tick.
 func (s *Socket) failWrite(cb func(error), err error, emit bool) {
-	s.l.NextTick(func() {
-		if cb != nil {
-			cb(err)
-		}
-		if emit {
-			s.destroyWith(err)
-		}
-	})
+	if cb != nil {
+		s.l.NextTick(func() { cb(err) })
+	}
+	if emit {
+		s.destroyWith(err)
+	}
 }
 
 func (s *Socket) write(data []byte, cb func(error)) bool {
@@ -76,7 +76,7 @@ func (s *Socket) write(data []byte, cb func(error)) bool {
 		return false
 	}
 	s.bytesWritten += int64(len(data))
-	if s.st == nil || s.state&sConnecting != 0 {
+	if s.st == nil || s.state&sConnecting != 0 || s.corked > 0 {
 		if s.st == nil && s.state&sConnecting == 0 {
 			s.failWrite(cb, errs.ErrSocketClosed, true)
 			return false
@@ -105,6 +105,27 @@ func (s *Socket) checkHighWater() bool {
 func (s *Socket) flushPending() {
 	p := s.pending
 	s.pending, s.pendingSize = nil, 0
+	if len(p) > 1 {
+		// One vectored write (as Node's writev after cork or connect);
+		// each callback runs once it completed, in order.
+		bufs := make([][]byte, len(p))
+		for i, w := range p {
+			bufs[i] = w.data
+		}
+		batch := p
+		cb := func(err error) {
+			for _, w := range batch {
+				if w.cb != nil {
+					w.cb(err)
+				}
+			}
+		}
+		s.touch()
+		if _, err := s.st.Write(bufs, cb); err != nil {
+			s.failWrite(cb, err, true)
+		}
+		p = nil
+	}
 	for _, w := range p {
 		if _, err := s.st.Write([][]byte{w.data}, w.cb); err != nil {
 			s.failWrite(w.cb, err, true)
@@ -114,6 +135,27 @@ func (s *Socket) flushPending() {
 		s.onHandleDrain()
 	}
 }
+
+// Cork buffers every later Write in memory until Uncork (called as many
+// times as Cork) or End, which hand them to the kernel as one vectored
+// write: cork, Write("pi"), Write("ng"), End() reaches the peer as one
+// "ping" chunk.
+func (s *Socket) Cork() { s.corked++ }
+
+// Uncork undoes one Cork; the last one flushes the buffered writes.
+func (s *Socket) Uncork() {
+	if s.corked == 0 {
+		return
+	}
+	s.corked--
+	if s.corked == 0 && len(s.pending) > 0 && s.st != nil &&
+		s.state&(sConnecting|sDestroyed) == 0 {
+		s.flushPending()
+	}
+}
+
+// WritableCorked returns how many Uncork calls would flush the writes.
+func (s *Socket) WritableCorked() int { return s.corked }
 
 // failPending fails the writes queued before connect.
 func (s *Socket) failPending(err error) {
@@ -155,6 +197,10 @@ func (s *Socket) End(data []byte, cb ...func()) *Socket {
 	}
 	if s.state&(sEnding|sDestroyed) != 0 {
 		return s
+	}
+	if s.corked > 0 {
+		s.corked = 1
+		s.Uncork()
 	}
 	s.state |= sEnding
 	switch {

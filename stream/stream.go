@@ -67,8 +67,6 @@ type Stream struct {
 	doneHead, doneTail *WriteReq // finished, callback due
 	wqSize             int
 
-
-
 	x *streamExtra // state of connects, shutdowns and listening; nil until needed
 
 	h Handler // the owner's callbacks (see SetHandler), may be nil

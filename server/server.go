@@ -230,7 +230,10 @@ func (s *Server) listen(o ListenOptions, portGiven bool, cb []func()) error {
 	if o.Port < 0 || o.Port > 65535 {
 		return badPort(o.Port)
 	}
-	if !portGiven && o.Path == "" && o.FD <= 0 && o.Port == 0 && o.Host == "" {
+	if o.FD < 0 {
+		return errs.New(errs.CodeInvalidArgValue, "The argument 'options' is invalid. Received {fd: "+strconv.Itoa(o.FD)+"}")
+	}
+	if !portGiven && o.Path == "" && o.FD == 0 && o.Port == 0 && o.Host == "" {
 		return errs.New(errs.CodeInvalidArgValue, `The argument 'options' must have the property "port" or "path". Received {}`)
 	}
 	if o.Path != "" && pipe.IsAbstract(o.Path) && (o.ReadableAll || o.WritableAll) {
@@ -603,11 +606,9 @@ func (s *Server) emitCloseIfDrained() {
 	if s.handleOpen() || s.connections > 0 {
 		return
 	}
-	s.l.NextTick(func() {
-		if !s.handleOpen() && s.connections == 0 {
-			emitter.Emit0(&s.ev, evClose)
-		}
-	})
+	// Like Node's emitCloseNT, emit unconditionally: a listen() made in
+	// the same tick must not swallow this close (or its callbacks).
+	s.l.NextTick(func() { emitter.Emit0(&s.ev, evClose) })
 }
 
 func (s *Server) listenStream() *stream.Stream {

@@ -75,7 +75,7 @@ func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 		s.SetTimeout(o.Timeout)
 	}
 	if o.Path != "" {
-		s.path = o.Path
+		s.ext().path = o.Path
 		p := pipe.New(s.l)
 		s.attach(nil, p)
 		if err := p.Connect(o.Path, s.afterConnectFn(o, "", 0)); err != nil {
@@ -107,14 +107,14 @@ func (s *Socket) lookup(o ConnectOptions, host string) {
 		lookupFn = defaultLookup
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	s.stopLookup = cancel
+	s.ext().stopLookup = cancel
 	s.l.ReqStart() // the lookup keeps the loop alive
 	go func() {
 		answers, err := lookupFn(ctx, host, o.Family)
 		s.l.Post(func() {
 			s.l.ReqDone()
 			cancel()
-			s.stopLookup = nil
+			s.ext().stopLookup = nil
 			if s.state&sConnecting == 0 || s.state&sDestroyed != 0 {
 				return
 			}
@@ -281,7 +281,7 @@ func (s *Socket) afterConnectFn(o ConnectOptions, address string, port int) stre
 func (s *Socket) afterConnect(o ConnectOptions) {
 	s.state = s.state&^sConnecting | sConnected
 	if s.tcp != nil {
-		s.remote, _ = s.tcp.PeerName()
+		s.ext().remote, _ = s.tcp.PeerName()
 		if o.NoDelay {
 			s.SetNoDelay(true)
 		}
@@ -320,8 +320,9 @@ func (s *Socket) reset() {
 	s.state = keep
 	s.st, s.tcp, s.pipe = nil, nil, nil
 	s.bytesRead, s.bytesWritten = 0, 0
-	s.remote = netip.AddrPort{}
-	s.path = ""
-	s.buffered, s.bufSize = nil, 0
-	s.destroyErr = nil
+	s.owner = nil // a reconnected socket no longer counts for the server
+	s.ext().remote = netip.AddrPort{}
+	s.ext().path = ""
+	s.ext().buffered, s.ext().bufSize = nil, 0
+	s.ext().destroyErr = nil
 }

@@ -26,17 +26,17 @@ func (s *Socket) destroyWith(err error) {
 	s.state |= sDestroyed
 	if err != nil {
 		s.state |= sHadError
-		s.destroyErr = err
+		s.ext().destroyErr = err
 	}
 	wasConnecting := s.state&sConnecting != 0
 	s.state &^= sConnecting
 	if s.stopLookup != nil {
 		s.stopLookup()
-		s.stopLookup = nil
+		s.ext().stopLookup = nil
 	}
 	if s.stopCtx != nil {
 		s.stopCtx()
-		s.stopCtx = nil
+		s.ext().stopCtx = nil
 	}
 	s.stopTimer()
 	if len(s.pending) > 0 {
@@ -49,7 +49,6 @@ func (s *Socket) destroyWith(err error) {
 	if err != nil {
 		s.l.NextTick(func() { s.emitError(err) })
 	}
-	s.cacheRemote()
 	if s.owner != nil {
 		s.owner.SocketClosed(s)
 	}
@@ -96,9 +95,8 @@ func (s *Socket) ResetAndDestroy() (*Socket, error) {
 	s.stopTimer()
 	if s.stopCtx != nil {
 		s.stopCtx()
-		s.stopCtx = nil
+		s.ext().stopCtx = nil
 	}
-	s.cacheRemote()
 	if s.owner != nil {
 		s.owner.SocketClosed(s)
 	}

@@ -54,7 +54,7 @@ func (s *Socket) Address() AddressInfo {
 // cacheRemote remembers the peer address so it stays readable after close.
 func (s *Socket) cacheRemote() {
 	if s.tcp != nil && !s.remote.IsValid() && s.state&sConnected != 0 && s.tcp.Fd() >= 0 {
-		s.remote, _ = s.tcp.PeerName()
+		s.ext().remote, _ = s.tcp.PeerName()
 	}
 }
 
@@ -191,7 +191,7 @@ func (s *Socket) SetKeepAlive(enable bool, initialDelay time.Duration) *Socket {
 	} else {
 		s.state &^= sKeepAlive
 	}
-	s.keepDelay = initialDelay
+	s.ext().keepDelay = initialDelay
 	if s.tcp != nil && s.state&(sConnecting|sDestroyed) == 0 {
 		s.tcp.SetKeepAlive(enable, initialDelay)
 	}

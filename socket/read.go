@@ -16,8 +16,8 @@ import (
 const readableHighWaterMark = 64 << 10
 
 func (s *Socket) setOnRead(o *OnRead) {
-	s.onread = o
-	s.allocFn = func(int) []byte {
+	s.ext().onread = o
+	s.ext().allocFn = func(int) []byte {
 		if s.onread.BufferFunc != nil {
 			return s.onread.BufferFunc()
 		}
@@ -78,8 +78,8 @@ func (s *Socket) onHandleRead(n int, buf []byte, err error) {
 		return
 	}
 	// Nobody consumes data right now: keep a copy for later.
-	s.buffered = append(s.buffered, append([]byte(nil), data...))
-	s.bufSize += n
+	s.ext().buffered = append(s.buffered, append([]byte(nil), data...))
+	s.ext().bufSize += n
 	if s.bufSize >= readableHighWaterMark {
 		s.st.ReadStop()
 	}
@@ -99,8 +99,8 @@ func (s *Socket) deliver(data []byte) {
 				s.Pause()
 			}
 			if s.state&sPaused != 0 && len(data) > 0 {
-				s.buffered = append([][]byte{append([]byte(nil), data...)}, s.buffered...)
-				s.bufSize += len(data)
+				s.ext().buffered = append([][]byte{append([]byte(nil), data...)}, s.buffered...)
+				s.ext().bufSize += len(data)
 				return
 			}
 		}
@@ -125,13 +125,13 @@ func (s *Socket) flushBuffered() {
 	s.state &^= sFlushQueued
 	for len(s.buffered) > 0 && s.flowing() && s.state&sDestroyed == 0 {
 		b := s.buffered[0]
-		s.buffered[0] = nil
-		s.buffered = s.buffered[1:]
-		s.bufSize -= len(b)
+		s.ext().buffered[0] = nil
+		s.ext().buffered = s.buffered[1:]
+		s.ext().bufSize -= len(b)
 		s.deliver(b)
 	}
-	if len(s.buffered) == 0 {
-		s.buffered = nil
+	if len(s.buffered) == 0 && s.buffered != nil {
+		s.ext().buffered = nil
 	}
 	if s.state&sDestroyed == 0 {
 		s.startReading()
@@ -220,6 +220,6 @@ func (s *Socket) SetEncoding(enc string) error {
 	if !ok {
 		return errs.New(errs.CodeUnknownEncoding, "Unknown encoding: "+enc)
 	}
-	s.dec = encoding.NewDecoder(e)
+	s.ext().dec = encoding.NewDecoder(e)
 	return nil
 }

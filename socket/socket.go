@@ -81,6 +81,17 @@ type Socket struct {
 	bytesRead    int64
 	bytesWritten int64
 
+	timer *idleTimer
+	owner Owner
+
+	// *sockExtra holds what most connections never use; it points at the
+	// shared zero value noExtra until something is written (see ext), so
+	// reads need no nil checks.
+	*sockExtra
+}
+
+// sockExtra is the part of a Socket that idle connections do not need.
+type sockExtra struct {
 	pending     []pendingWrite // writes made before the connection exists
 	pendingSize int
 	corked      int      // Cork depth: writes wait in pending until Uncork
@@ -90,10 +101,8 @@ type Socket struct {
 	remote netip.AddrPort // cached peer (TCP)
 	path   string         // IPC path
 
-	timer      *idleTimer
 	dec        *encoding.Decoder
 	onread     *OnRead
-	owner      Owner
 	blockList  *addr.BlockList
 	keepDelay  time.Duration
 	stopCtx    func() bool
@@ -102,6 +111,17 @@ type Socket struct {
 	destroyErr error
 
 	allocFn stream.AllocFunc
+}
+
+// noExtra is the shared, never written, zero sockExtra.
+var noExtra sockExtra
+
+// ext returns the socket's own sockExtra, allocating it on first write.
+func (s *Socket) ext() *sockExtra {
+	if s.sockExtra == &noExtra {
+		s.sockExtra = new(sockExtra)
+	}
+	return s.sockExtra
 }
 
 type pendingWrite struct {
@@ -116,7 +136,7 @@ func New(opts Options) (*Socket, error) {
 		l = loop.Default()
 	}
 	s := newSocket(l, opts.AllowHalfOpen, opts.HighWaterMark)
-	s.blockList = opts.BlockList
+	s.ext().blockList = opts.BlockList
 	if opts.OnRead != nil {
 		if opts.OnRead.Callback == nil || (opts.OnRead.Buffer == nil && opts.OnRead.BufferFunc == nil) {
 			return nil, errs.New(errs.CodeInvalidArgValue, "The property 'options.onread' is invalid: it needs a Buffer or BufferFunc and a Callback")
@@ -135,7 +155,7 @@ func New(opts Options) (*Socket, error) {
 }
 
 func newSocket(l *loop.Loop, allowHalfOpen bool, hwm int) *Socket {
-	s := &Socket{l: l}
+	s := &Socket{l: l, sockExtra: &noExtra}
 	switch {
 	case hwm == 0:
 		s.hwm = DefaultHighWaterMark
@@ -205,12 +225,12 @@ func (s *Socket) attach(t *tcp.TCP, p *pipe.Pipe) {
 }
 
 func (s *Socket) watchContext(ctx context.Context) {
-	s.ctx = ctx
+	s.ext().ctx = ctx
 	if ctx.Err() != nil {
 		s.l.NextTick(func() { s.Destroy(errs.Abort(context.Cause(ctx))) })
 		return
 	}
-	s.stopCtx = context.AfterFunc(ctx, func() {
+	s.ext().stopCtx = context.AfterFunc(ctx, func() {
 		s.l.Post(func() {
 			if s.state&sDestroyed == 0 {
 				s.Destroy(errs.Abort(context.Cause(ctx)))

@@ -81,8 +81,8 @@ func (s *Socket) write(data []byte, cb func(error)) bool {
 			s.failWrite(cb, errs.ErrSocketClosed, true)
 			return false
 		}
-		s.pending = append(s.pending, pendingWrite{data: append([]byte(nil), data...), cb: cb})
-		s.pendingSize += len(data)
+		s.ext().pending = append(s.pending, pendingWrite{data: append([]byte(nil), data...), cb: cb})
+		s.ext().pendingSize += len(data)
 		return s.checkHighWater()
 	}
 	s.touch()
@@ -104,7 +104,7 @@ func (s *Socket) checkHighWater() bool {
 // flushPending hands the writes queued before connect to the handle.
 func (s *Socket) flushPending() {
 	p := s.pending
-	s.pending, s.pendingSize = nil, 0
+	s.ext().pending, s.ext().pendingSize = nil, 0
 	if len(p) > 1 {
 		// One vectored write (as Node's writev after cork or connect);
 		// each callback runs once it completed, in order.
@@ -140,14 +140,14 @@ func (s *Socket) flushPending() {
 // times as Cork) or End, which hand them to the kernel as one vectored
 // write: cork, Write("pi"), Write("ng"), End() reaches the peer as one
 // "ping" chunk.
-func (s *Socket) Cork() { s.corked++ }
+func (s *Socket) Cork() { s.ext().corked++ }
 
 // Uncork undoes one Cork; the last one flushes the buffered writes.
 func (s *Socket) Uncork() {
 	if s.corked == 0 {
 		return
 	}
-	s.corked--
+	s.ext().corked--
 	if s.corked == 0 && len(s.pending) > 0 && s.st != nil &&
 		s.state&(sConnecting|sDestroyed) == 0 {
 		s.flushPending()
@@ -160,7 +160,7 @@ func (s *Socket) WritableCorked() int { return s.corked }
 // failPending fails the writes queued before connect.
 func (s *Socket) failPending(err error) {
 	p := s.pending
-	s.pending, s.pendingSize = nil, 0
+	s.ext().pending, s.ext().pendingSize = nil, 0
 	for _, w := range p {
 		if w.cb != nil {
 			cb := w.cb
@@ -199,7 +199,7 @@ func (s *Socket) End(data []byte, cb ...func()) *Socket {
 		return s
 	}
 	if s.corked > 0 {
-		s.corked = 1
+		s.ext().corked = 1
 		s.Uncork()
 	}
 	s.state |= sEnding

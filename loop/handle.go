@@ -40,12 +40,14 @@ type CloseHooks interface {
 // funcHooks adapts two functions to CloseHooks.
 type funcHooks struct{ onClose, onFinish func() }
 
+// CloseHandle calls onClose, if any.
 func (f *funcHooks) CloseHandle() {
 	if f.onClose != nil {
 		f.onClose()
 	}
 }
 
+// FinishClose calls onFinish, if any.
 func (f *funcHooks) FinishClose() {
 	if f.onFinish != nil {
 		f.onFinish()

@@ -370,6 +370,7 @@ type Task interface {
 
 type funcTask func()
 
+// RunTask calls f.
 func (f funcTask) RunTask() { f() }
 
 // QueuePendingTask is QueuePending for a Task, which costs no allocation

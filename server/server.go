@@ -359,7 +359,9 @@ func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
 		if err == nil {
 			return nil
 		}
-		if errnoOf(err) != syscall.EAFNOSUPPORT {
+		// As Node: any failure on :: but "in use" retries on 0.0.0.0
+		// (libuv reports EADDRINUSE at listen, after the bind "worked").
+		if errnoOf(err) == syscall.EADDRINUSE {
 			return errs.UVWithHostPort("listen", errnoOf(err), "::", o.Port)
 		}
 		s.closeHandle()

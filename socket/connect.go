@@ -279,15 +279,19 @@ func (s *Socket) afterConnectFn(o ConnectOptions, address string, port int) stre
 }
 
 func (s *Socket) afterConnect(o ConnectOptions) {
-	s.state = s.state&^sConnecting | sConnected
 	if s.tcp != nil {
-		s.ext().remote, _ = s.tcp.PeerName()
+		// Still connecting: these are only remembered, and
+		// applyTCPOptions sets each option once.
 		if o.NoDelay {
 			s.SetNoDelay(true)
 		}
 		if o.KeepAlive {
 			s.SetKeepAlive(true, o.KeepAliveInitialDelay)
 		}
+	}
+	s.state = s.state&^sConnecting | sConnected
+	if s.tcp != nil {
+		s.ext().remote, _ = s.tcp.PeerName()
 		s.applyTCPOptions()
 	}
 	if s.state&sResetOnConnect != 0 {

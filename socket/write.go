@@ -224,6 +224,13 @@ func (s *Socket) shutdown() {
 		s.l.NextTick(s.finish)
 		return
 	}
+	if s.state&sEndEmitted != 0 && s.st.WriteQueueSize() == 0 {
+		// The peer has ended and nothing is queued, so 'finish' is followed
+		// at once by destroy, whose close(2) sends the FIN: a shutdown(2)
+		// first would only cost another trip through the TCP stack.
+		s.l.QueuePending(s.finish)
+		return
+	}
 	if err := s.st.Shutdown(func(err error) {
 		if err != nil && errs.CodeOf(err) != "ENOTCONN" {
 			s.destroyWith(err)

@@ -21,7 +21,7 @@ const (
 // Handle methods are loop-affine.
 type Handle struct {
 	loop       *Loop
-	kind       string
+	kind       uint8 // index into the loop's kind names
 	flags      uint8
 	hooks      CloseHooks // the implementation's close hooks, may be nil
 	closeCb    func()
@@ -73,7 +73,7 @@ func (h *Handle) Init(l *Loop, kind string, onClose, onFinish func()) {
 // has.
 func (h *Handle) InitHooks(l *Loop, kind string, hooks CloseHooks) {
 	h.loop = l
-	h.kind = kind
+	h.kind = l.kindIndex(kind)
 	h.hooks = hooks
 	l.handles.add(h)
 }
@@ -82,7 +82,7 @@ func (h *Handle) InitHooks(l *Loop, kind string, hooks CloseHooks) {
 func (h *Handle) Loop() *Loop { return h.loop }
 
 // Kind names the handle type.
-func (h *Handle) Kind() string { return h.kind }
+func (h *Handle) Kind() string { return h.loop.kinds[h.kind] }
 
 // IsActive reports whether the handle is doing something (a started timer,
 // a reading or listening stream...).

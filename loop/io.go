@@ -13,11 +13,11 @@ import (
 // callback costs no system call.
 type IOWatcher struct {
 	loop     *Loop
-	fd       int
+	h        IOHandler
+	fd       int32
 	interest poller.Interest // wanted
 	kernel   poller.Interest // registered with the poller (0: not registered)
 	queued   bool
-	h        IOHandler
 }
 
 // IOHandler receives a watcher's events.
@@ -62,13 +62,13 @@ func (l *Loop) InitIOHandler(w *IOWatcher, fd int, h IOHandler) error {
 	if cur := l.watchers[fd]; cur != nil && cur != w {
 		return ErrWatcherBusy
 	}
-	*w = IOWatcher{loop: l, fd: fd, h: h}
+	*w = IOWatcher{loop: l, fd: int32(fd), h: h}
 	l.watchers[fd] = w
 	return nil
 }
 
 // Fd returns the watched descriptor.
-func (w *IOWatcher) Fd() int { return w.fd }
+func (w *IOWatcher) Fd() int { return int(w.fd) }
 
 // Interest returns what the watcher currently waits for.
 func (w *IOWatcher) Interest() poller.Interest { return w.interest }
@@ -83,7 +83,7 @@ func (w *IOWatcher) Start(in poller.Interest) error {
 	}
 	w.interest = want
 	if w.kernel == 0 {
-		if err := w.loop.poller.Add(w.fd, want); err != nil {
+		if err := w.loop.poller.Add(int(w.fd), want); err != nil {
 			w.interest = 0
 			return err
 		}
@@ -122,16 +122,16 @@ func (w *IOWatcher) Close(fdClosing bool) {
 		return
 	}
 	if w.kernel != 0 && !fdClosing {
-		l.poller.Delete(w.fd, w.kernel)
+		l.poller.Delete(int(w.fd), w.kernel)
 	}
 	w.kernel = 0
 	w.interest = 0
-	if w.fd < len(l.watchers) && l.watchers[w.fd] == w {
+	if int(w.fd) < len(l.watchers) && l.watchers[w.fd] == w {
 		l.watchers[w.fd] = nil
 	}
 	// The fd may be reused by a new watcher before this batch ends.
 	for i := l.evIndex + 1; i < l.evCount; i++ {
-		if int(l.events[i].Fd) == w.fd {
+		if l.events[i].Fd == w.fd {
 			l.events[i].Fd = -1
 		}
 	}
@@ -150,11 +150,11 @@ func (l *Loop) flushWatcherQueue() error {
 		}
 		switch {
 		case w.interest == 0:
-			l.poller.Delete(w.fd, w.kernel)
+			l.poller.Delete(int(w.fd), w.kernel)
 		case w.kernel == 0:
-			l.poller.Add(w.fd, w.interest)
+			l.poller.Add(int(w.fd), w.interest)
 		default:
-			l.poller.Modify(w.fd, w.kernel, w.interest)
+			l.poller.Modify(int(w.fd), w.kernel, w.interest)
 		}
 		w.kernel = w.interest
 	}

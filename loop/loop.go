@@ -78,6 +78,7 @@ type Loop struct {
 	scratch []*Hook
 
 	closing []*Handle // handles whose close callback is due
+	kinds   []string  // handle kind names, indexed by Handle.kind
 	handles handleList
 	active  int // active and referenced handles
 	reqs    int // active requests
@@ -438,7 +439,7 @@ func ErrBusy(err error) bool { return errors.Is(err, errBusy) }
 func (l *Loop) describeOpen() string {
 	counts := map[string]int{}
 	for h := l.handles.head; h != nil; h = h.next {
-		counts[h.kind]++
+		counts[h.Kind()]++
 	}
 	names := make([]string, 0, len(counts))
 	for k, n := range counts {
@@ -446,6 +447,22 @@ func (l *Loop) describeOpen() string {
 	}
 	sort.Strings(names)
 	return fmt.Sprintf("%d handles still open (%s)", l.handles.n, strings.Join(names, ", "))
+}
+
+// kindIndex returns the index of a handle kind's name, adding it on first
+// use (a loop sees a handful of kinds; at most 256 are kept apart).
+func (l *Loop) kindIndex(kind string) uint8 {
+	for i, k := range l.kinds {
+		if k == kind {
+			return uint8(i)
+		}
+	}
+	if len(l.kinds) == 256 {
+		l.kinds[255] = "other"
+		return 255
+	}
+	l.kinds = append(l.kinds, kind)
+	return uint8(len(l.kinds) - 1)
 }
 
 // Walk calls fn for every open handle (not yet fully closed), in the order

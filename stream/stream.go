@@ -57,11 +57,8 @@ const maxIovecs = 64
 type Stream struct {
 	loop.Handle
 	w     loop.IOWatcher
-	fd    int
+	fd    int32
 	flags uint16
-
-	alloc  AllocFunc
-	onRead ReadFunc
 
 	wqHead, wqTail     *WriteReq // queued, unsent
 	doneHead, doneTail *WriteReq // finished, callback due
@@ -89,6 +86,8 @@ func (s *Stream) SetHandler(h Handler) { s.h = h }
 // streamExtra holds what only some streams need, so an idle connection
 // does not carry it.
 type streamExtra struct {
+	alloc        AllocFunc // ReadStart's, when the caller supplies buffers
+	onRead       ReadFunc  // ReadStart's, when no Handler takes the reads
 	connectCb    Callback
 	connectErr   error
 	shutdownCb   Callback
@@ -137,7 +136,7 @@ func (c *streamCore) FinishClose() { (*Stream)(c).onFinish() }
 var ErrClosed = errs.FromErrno("write", syscall.EBADF)
 
 // Fd returns the descriptor, or -1 before it has one and after close.
-func (s *Stream) Fd() int { return s.fd }
+func (s *Stream) Fd() int { return int(s.fd) }
 
 // SetFd gives s its descriptor, which must be non-blocking; s owns it from
 // now on and closes it in Close. For handle implementations.
@@ -151,7 +150,7 @@ func (s *Stream) SetFd(fd int) error {
 	if err := s.Loop().InitIOHandler(&s.w, fd, (*streamCore)(s)); err != nil {
 		return err
 	}
-	s.fd = fd
+	s.fd = int32(fd)
 	return nil
 }
 
@@ -193,8 +192,10 @@ func (s *Stream) ReadStart(alloc AllocFunc, onRead ReadFunc) error {
 	if s.flags&fListening != 0 {
 		return errs.FromErrno("read", syscall.ENOTCONN)
 	}
-	s.alloc = alloc
-	s.onRead = onRead
+	if alloc != nil || onRead != nil || s.x != nil {
+		s.ext().alloc = alloc
+		s.ext().onRead = onRead
+	}
 	if s.flags&fReading == 0 {
 		if err := s.w.Start(poller.Read); err != nil {
 			return errs.Wrap("read", err)
@@ -236,8 +237,8 @@ func (s *Stream) onIO(ev poller.Interest) {
 func (s *Stream) read() {
 	for i := 0; i < readsPerEvent && s.flags&fReading != 0; i++ {
 		var buf []byte
-		if s.alloc != nil {
-			buf = s.alloc(loop.ReadBufferSize)
+		if alloc := s.allocFunc(); alloc != nil {
+			buf = alloc(loop.ReadBufferSize)
 			if len(buf) == 0 {
 				s.deliverRead(0, buf, errs.FromErrno("read", syscall.ENOBUFS))
 				return
@@ -245,10 +246,10 @@ func (s *Stream) read() {
 		} else {
 			buf = s.Loop().ReadBuffer()
 		}
-		n, err := sys.Read(s.fd, buf)
+		n, err := sys.Read(int(s.fd), buf)
 		switch {
 		case err == unix.EAGAIN:
-			if s.alloc != nil {
+			if s.allocFunc() != nil {
 				s.deliverRead(0, buf, nil)
 			}
 			return
@@ -269,10 +270,18 @@ func (s *Stream) read() {
 	}
 }
 
+// allocFunc returns ReadStart's alloc function, or nil.
+func (s *Stream) allocFunc() AllocFunc {
+	if s.x == nil {
+		return nil
+	}
+	return s.x.alloc
+}
+
 // deliverRead hands a read result to the read function or the handler.
 func (s *Stream) deliverRead(n int, buf []byte, err error) {
-	if s.onRead != nil {
-		s.onRead(n, buf, err)
+	if s.x != nil && s.x.onRead != nil {
+		s.x.onRead(n, buf, err)
 		return
 	}
 	s.h.OnStreamRead(n, buf, err)
@@ -393,7 +402,7 @@ func (s *Stream) writeNow(bufs [][]byte) (int, error) {
 		}
 	}
 	if nonEmpty == 1 {
-		return sys.Write(s.fd, one)
+		return sys.Write(int(s.fd), one)
 	}
 	var iov [maxIovecs]unix.Iovec
 	done := 0
@@ -408,7 +417,7 @@ func (s *Stream) writeNow(bufs [][]byte) (int, error) {
 			}
 			bufs = bufs[1:]
 		}
-		n, err := sys.Writev(s.fd, iov[:k])
+		n, err := sys.Writev(int(s.fd), iov[:k])
 		done += n
 		if err != nil {
 			if done > 0 && err == unix.EAGAIN {
@@ -461,7 +470,7 @@ func (s *Stream) flush() {
 		n := 0
 		if k > 0 {
 			var err error
-			n, err = sys.Writev(s.fd, iov[:k])
+			n, err = sys.Writev(int(s.fd), iov[:k])
 			if err == unix.EAGAIN {
 				break
 			}
@@ -601,7 +610,7 @@ func (s *Stream) Shutdown(cb Callback) error {
 
 func (s *Stream) doShutdown() {
 	s.flags = s.flags&^fShutting | fShut | fShutdownDone
-	if err := unix.Shutdown(s.fd, unix.SHUT_WR); err != nil {
+	if err := unix.Shutdown(int(s.fd), unix.SHUT_WR); err != nil {
 		s.x.shutErr = errs.Wrap("shutdown", err)
 	}
 	s.updateActive()
@@ -653,7 +662,7 @@ func (s *Stream) StartConnect(err error, cb Callback) error {
 }
 
 func (s *Stream) connectReady() {
-	errno, err := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR)
+	errno, err := unix.GetsockoptInt(int(s.fd), unix.SOL_SOCKET, unix.SO_ERROR)
 	if err == nil && errno != 0 {
 		err = syscall.Errno(errno)
 	}
@@ -729,7 +738,7 @@ func (s *Stream) Listen(backlog int, onConnection func(err error)) error {
 		return errs.FromErrno("listen", syscall.EINVAL)
 	}
 	if s.flags&fListening == 0 {
-		if err := unix.Listen(s.fd, backlog); err != nil {
+		if err := unix.Listen(int(s.fd), backlog); err != nil {
 			return errs.Wrap("listen", err)
 		}
 	}
@@ -753,13 +762,13 @@ func (s *Stream) acceptReady() {
 			s.w.Stop(poller.Read)
 			return
 		}
-		fd, err := sys.Accept(s.fd)
+		fd, err := sys.Accept(int(s.fd))
 		if err == unix.EAGAIN {
 			return
 		}
 		if err != nil {
 			if err == unix.EMFILE || err == unix.ENFILE {
-				shedConnections(s.Loop(), s.fd)
+				shedConnections(s.Loop(), int(s.fd))
 			}
 			s.x.onConnection(errs.Wrap("accept", err))
 			return
@@ -800,7 +809,7 @@ func (s *Stream) onClose() {
 		if s.x != nil && s.x.beforeClose != nil {
 			s.x.beforeClose()
 		}
-		sys.Close(s.fd)
+		sys.Close(int(s.fd))
 		s.fd = -1
 	}
 	if s.x != nil && s.x.acceptedFd >= 0 {

@@ -34,8 +34,8 @@ const (
 // TCP is a TCP socket handle.
 type TCP struct {
 	stream.Stream
-	opts      uint8
-	keepDelay time.Duration
+	opts     uint8
+	keepSecs int32 // keep-alive delay in whole seconds
 }
 
 // New creates a TCP handle on l; the socket is created by Bind or Connect.
@@ -185,7 +185,7 @@ func (t *TCP) applyOptions() error {
 		}
 	}
 	if t.opts&optKeepAlive != 0 {
-		return setKeepAlive(fd, true, t.keepDelay)
+		return setKeepAlive(fd, true, time.Duration(t.keepSecs)*time.Second)
 	}
 	return nil
 }
@@ -215,7 +215,7 @@ func (t *TCP) SetNoDelay(enable bool) error {
 func (t *TCP) SetKeepAlive(enable bool, initialDelay time.Duration) error {
 	if enable {
 		t.opts |= optKeepAlive
-		t.keepDelay = initialDelay
+		t.keepSecs = int32(keepSeconds(initialDelay))
 	} else {
 		t.opts &^= optKeepAlive
 	}

@@ -31,6 +31,9 @@ func (s *Set) Add(kind Kind, fn any, once bool) uint32 {
 	if s.shared {
 		s.ls = append(make([]listener, 0, len(s.ls)+1), s.ls...)
 		s.shared = false
+	} else if s.ls == nil {
+		// Most objects get two or three listeners: skip the 1-element array.
+		s.ls = make([]listener, 0, 2)
 	}
 	s.ls = append(s.ls, listener{fn: fn, id: s.nextID, kind: kind, once: once})
 	return s.nextID

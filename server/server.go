@@ -130,34 +130,37 @@ func New(opts Options, onConnection func(*socket.Socket)) *Server {
 // Loop returns the server's loop.
 func (s *Server) Loop() *loop.Loop { return s.l }
 
-func (s *Server) add(kind emitter.Kind, fn any, once bool) func() {
-	id := s.ev.Add(kind, fn, once)
-	return func() { s.ev.Remove(id) }
+// Listener is returned by every On/Once method: call its Remove method to
+// unregister that listener.
+type Listener = emitter.Listener
+
+func (s *Server) add(kind emitter.Kind, fn any, once bool) Listener {
+	return s.ev.On(kind, fn, once)
 }
 
 // OnListening adds a 'listening' listener.
-func (s *Server) OnListening(fn func()) func() { return s.add(evListening, fn, false) }
+func (s *Server) OnListening(fn func()) Listener { return s.add(evListening, fn, false) }
 
 // OnceListening adds a one-shot 'listening' listener.
-func (s *Server) OnceListening(fn func()) func() { return s.add(evListening, fn, true) }
+func (s *Server) OnceListening(fn func()) Listener { return s.add(evListening, fn, true) }
 
 // OnConnection adds a 'connection' listener.
-func (s *Server) OnConnection(fn func(*socket.Socket)) func() { return s.add(evConnection, fn, false) }
+func (s *Server) OnConnection(fn func(*socket.Socket)) Listener { return s.add(evConnection, fn, false) }
 
 // OnClose adds a 'close' listener: the server stopped listening and its
 // last connection has gone.
-func (s *Server) OnClose(fn func()) func() { return s.add(evClose, fn, false) }
+func (s *Server) OnClose(fn func()) Listener { return s.add(evClose, fn, false) }
 
 // OnceClose adds a one-shot 'close' listener.
-func (s *Server) OnceClose(fn func()) func() { return s.add(evClose, fn, true) }
+func (s *Server) OnceClose(fn func()) Listener { return s.add(evClose, fn, true) }
 
 // OnError adds an 'error' listener (listen failures, accept errors).
 // Without one, errors are dropped (Node would throw).
-func (s *Server) OnError(fn func(err error)) func() { return s.add(evError, fn, false) }
+func (s *Server) OnError(fn func(err error)) Listener { return s.add(evError, fn, false) }
 
 // OnDrop adds a 'drop' listener: a connection was refused at
 // MaxConnections. info is nil for pipe servers.
-func (s *Server) OnDrop(fn func(info *DropInfo)) func() { return s.add(evDrop, fn, false) }
+func (s *Server) OnDrop(fn func(info *DropInfo)) Listener { return s.add(evDrop, fn, false) }
 
 // SetMaxConnections refuses connections once n are open (0 refuses all);
 // a negative n removes the limit (the default).

@@ -5,9 +5,9 @@
 // # Events
 //
 // Every Node event has a typed On<Event> and Once<Event> method that
-// returns a function removing the listener: connect, ready, data (bytes;
-// Text for decoded strings after SetEncoding), end, drain, finish, error,
-// close(hadError), timeout and lookup. 'error' precedes 'close'; 'close' is
+// returns a Listener (its Remove method unregisters it): connect, ready,
+// data (bytes; Text for decoded strings after SetEncoding), end, drain,
+// finish, error, close(hadError), timeout and lookup. 'error' precedes 'close'; 'close' is
 // the last event and comes exactly once. Errors are never emitted inside
 // the call that caused them.
 //

@@ -262,7 +262,7 @@ func (s *Socket) openFD(fd int, readable, writable bool) error {
 type Writer interface {
 	Write(data []byte, cb ...func(err error)) bool
 	End(data []byte, cb ...func()) *Socket
-	OnDrain(fn func()) func()
+	OnDrain(fn func()) Listener
 }
 
 // Pipe sends everything s receives to dst with backpressure: s pauses when

@@ -239,37 +239,40 @@ func (s *Socket) watchContext(ctx context.Context) {
 	})
 }
 
-// Listener registration. Each On/Once returns a function that removes the
-// listener.
+// Listener is returned by every On/Once method: call its Remove method
+// to unregister that listener. It is a small value; keeping or dropping it
+// costs nothing.
+type Listener = emitter.Listener
 
-func (s *Socket) add(kind emitter.Kind, fn any, once bool) func() {
-	id := s.ev.Add(kind, fn, once)
-	return func() { s.ev.Remove(id) }
+// Listener registration. Each On/Once returns the Listener.
+
+func (s *Socket) add(kind emitter.Kind, fn any, once bool) Listener {
+	return s.ev.On(kind, fn, once)
 }
 
 // OnConnect adds a 'connect' listener: the connection is established.
-func (s *Socket) OnConnect(fn func()) func() { return s.add(evConnect, fn, false) }
+func (s *Socket) OnConnect(fn func()) Listener { return s.add(evConnect, fn, false) }
 
 // OnceConnect adds a one-shot 'connect' listener.
-func (s *Socket) OnceConnect(fn func()) func() { return s.add(evConnect, fn, true) }
+func (s *Socket) OnceConnect(fn func()) Listener { return s.add(evConnect, fn, true) }
 
 // OnReady adds a 'ready' listener: emitted right after 'connect'.
-func (s *Socket) OnReady(fn func()) func() { return s.add(evReady, fn, false) }
+func (s *Socket) OnReady(fn func()) Listener { return s.add(evReady, fn, false) }
 
 // OnceReady adds a one-shot 'ready' listener.
-func (s *Socket) OnceReady(fn func()) func() { return s.add(evReady, fn, true) }
+func (s *Socket) OnceReady(fn func()) Listener { return s.add(evReady, fn, true) }
 
 // OnData adds a 'data' listener. Adding the first one starts the flow of
 // data unless the socket was paused. The slice is valid only during the
 // call. With an encoding set, it receives the decoded text's bytes.
-func (s *Socket) OnData(fn func(data []byte)) func() {
+func (s *Socket) OnData(fn func(data []byte)) Listener {
 	rm := s.add(evData, fn, false)
 	s.dataListenerAdded()
 	return rm
 }
 
 // OnceData adds a one-shot 'data' listener.
-func (s *Socket) OnceData(fn func(data []byte)) func() {
+func (s *Socket) OnceData(fn func(data []byte)) Listener {
 	rm := s.add(evData, fn, true)
 	s.dataListenerAdded()
 	return rm
@@ -277,7 +280,7 @@ func (s *Socket) OnceData(fn func(data []byte)) func() {
 
 // OnText adds a listener for decoded 'data' after SetEncoding; each string
 // holds whole characters only. Like OnData it starts the flow.
-func (s *Socket) OnText(fn func(text string)) func() {
+func (s *Socket) OnText(fn func(text string)) Listener {
 	rm := s.add(evText, fn, false)
 	s.dataListenerAdded()
 	return rm
@@ -285,48 +288,48 @@ func (s *Socket) OnText(fn func(text string)) func() {
 
 // OnEnd adds an 'end' listener: the peer ended its side and every byte
 // before it was delivered.
-func (s *Socket) OnEnd(fn func()) func() { return s.add(evEnd, fn, false) }
+func (s *Socket) OnEnd(fn func()) Listener { return s.add(evEnd, fn, false) }
 
 // OnceEnd adds a one-shot 'end' listener.
-func (s *Socket) OnceEnd(fn func()) func() { return s.add(evEnd, fn, true) }
+func (s *Socket) OnceEnd(fn func()) Listener { return s.add(evEnd, fn, true) }
 
 // OnDrain adds a 'drain' listener: the write buffer emptied after a Write
 // returned false.
-func (s *Socket) OnDrain(fn func()) func() { return s.add(evDrain, fn, false) }
+func (s *Socket) OnDrain(fn func()) Listener { return s.add(evDrain, fn, false) }
 
 // OnceDrain adds a one-shot 'drain' listener.
-func (s *Socket) OnceDrain(fn func()) func() { return s.add(evDrain, fn, true) }
+func (s *Socket) OnceDrain(fn func()) Listener { return s.add(evDrain, fn, true) }
 
 // OnFinish adds a 'finish' listener: End was called and everything was
 // flushed and the FIN sent.
-func (s *Socket) OnFinish(fn func()) func() { return s.add(evFinish, fn, false) }
+func (s *Socket) OnFinish(fn func()) Listener { return s.add(evFinish, fn, false) }
 
 // OnceFinish adds a one-shot 'finish' listener.
-func (s *Socket) OnceFinish(fn func()) func() { return s.add(evFinish, fn, true) }
+func (s *Socket) OnceFinish(fn func()) Listener { return s.add(evFinish, fn, true) }
 
 // OnError adds an 'error' listener. Without one, errors are dropped (Node
 // would throw); 'close' still reports hadError.
-func (s *Socket) OnError(fn func(err error)) func() { return s.add(evError, fn, false) }
+func (s *Socket) OnError(fn func(err error)) Listener { return s.add(evError, fn, false) }
 
 // OnceError adds a one-shot 'error' listener.
-func (s *Socket) OnceError(fn func(err error)) func() { return s.add(evError, fn, true) }
+func (s *Socket) OnceError(fn func(err error)) Listener { return s.add(evError, fn, true) }
 
 // OnClose adds a 'close' listener; hadError tells whether an error caused
 // the close.
-func (s *Socket) OnClose(fn func(hadError bool)) func() { return s.add(evClose, fn, false) }
+func (s *Socket) OnClose(fn func(hadError bool)) Listener { return s.add(evClose, fn, false) }
 
 // OnceClose adds a one-shot 'close' listener.
-func (s *Socket) OnceClose(fn func(hadError bool)) func() { return s.add(evClose, fn, true) }
+func (s *Socket) OnceClose(fn func(hadError bool)) Listener { return s.add(evClose, fn, true) }
 
 // OnTimeout adds a 'timeout' listener (see SetTimeout).
-func (s *Socket) OnTimeout(fn func()) func() { return s.add(evTimeout, fn, false) }
+func (s *Socket) OnTimeout(fn func()) Listener { return s.add(evTimeout, fn, false) }
 
 // OnceTimeout adds a one-shot 'timeout' listener.
-func (s *Socket) OnceTimeout(fn func()) func() { return s.add(evTimeout, fn, true) }
+func (s *Socket) OnceTimeout(fn func()) Listener { return s.add(evTimeout, fn, true) }
 
 // OnLookup adds a 'lookup' listener: host name resolution finished, with
 // the error or the chosen address and its family (4 or 6).
-func (s *Socket) OnLookup(fn func(err error, address string, family int, host string)) func() {
+func (s *Socket) OnLookup(fn func(err error, address string, family int, host string)) Listener {
 	return s.add(evLookup, fn, false)
 }
 

@@ -25,6 +25,26 @@ type Set struct {
 	shared bool // ls is being iterated by an Emit: copy before changing it
 }
 
+// Listener identifies one registered listener; it is a small value, so
+// handing it out allocates nothing.
+type Listener struct {
+	set *Set
+	id  uint32
+}
+
+// Remove unregisters the listener; removing it twice, or after a
+// once-listener ran, does nothing.
+func (l Listener) Remove() {
+	if l.set != nil {
+		l.set.Remove(l.id)
+	}
+}
+
+// On registers fn like Add and returns the Listener.
+func (s *Set) On(kind Kind, fn any, once bool) Listener {
+	return Listener{set: s, id: s.Add(kind, fn, once)}
+}
+
 // Add registers fn (a func of the event's type) for kind and returns its id.
 func (s *Set) Add(kind Kind, fn any, once bool) uint32 {
 	s.nextID++

@@ -1,0 +1,88 @@
+package emitter
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+const (
+	kA Kind = iota
+	kB
+)
+
+func TestOrderOnceAndRemove(t *testing.T) {
+	var s Set
+	var got []string
+	s.On(kA, func(v int) { got = append(got, "a1") }, false)
+	once := s.On(kA, func(v int) { got = append(got, "once") }, true)
+	l3 := s.On(kA, func(v int) { got = append(got, "a3") }, false)
+	s.On(kB, func() { got = append(got, "b") }, false)
+
+	assert.True(t, Emit(&s, kA, 1))
+	assert.Equal(t, []string{"a1", "once", "a3"}, got)
+	assert.Equal(t, 2, s.Count(kA))
+
+	got = nil
+	l3.Remove()
+	l3.Remove()   // twice is harmless
+	once.Remove() // already gone
+	assert.True(t, Emit(&s, kA, 2))
+	assert.Equal(t, []string{"a1"}, got)
+
+	got = nil
+	assert.True(t, Emit0(&s, kB))
+	assert.False(t, Emit0(&s, Kind(9)))
+	assert.Equal(t, []string{"b"}, got)
+	s.RemoveAll(kA)
+	assert.False(t, s.Has(kA))
+	assert.True(t, s.Has(kB))
+}
+
+// Listeners added or removed during an emission take effect from the next
+// one, as in Node.
+func TestChangesDuringEmit(t *testing.T) {
+	var s Set
+	var got []string
+	var second Listener
+	s.On(kA, func(int) {
+		got = append(got, "first")
+		second.Remove()
+		s.On(kA, func(int) { got = append(got, "added") }, false)
+	}, false)
+	second = s.On(kA, func(int) { got = append(got, "second") }, false)
+
+	Emit(&s, kA, 0)
+	assert.Equal(t, []string{"first", "second"}, got)
+	got = nil
+	Emit(&s, kA, 0)
+	assert.Equal(t, []string{"first", "added"}, got) // the one added now waits
+}
+
+// A once-listener that re-emits the same event does not run twice.
+func TestOnceReentrant(t *testing.T) {
+	var s Set
+	n := 0
+	s.On(kA, func(int) {
+		n++
+		Emit(&s, kA, 0)
+	}, true)
+	Emit(&s, kA, 0)
+	assert.Equal(t, 1, n)
+	assert.Equal(t, 0, s.Count(kA))
+}
+
+func TestEmitAllocatesNothing(t *testing.T) {
+	var s Set
+	sum := 0
+	s.On(kA, func(v int) { sum += v }, false)
+	s.On(kA, func(v int) { sum -= v }, false)
+	s.On(kB, func(a, b, c, d int) { sum += a + b + c + d }, false)
+	allocs := testing.AllocsPerRun(1000, func() {
+		Emit(&s, kA, 3)
+		Emit4(&s, kB, 1, 2, 3, 4)
+	})
+	require.Zero(t, allocs)
+	assert.Equal(t, 10*1001, sum)
+}

@@ -145,7 +145,9 @@ func (s *Server) OnListening(fn func()) Listener { return s.add(evListening, fn,
 func (s *Server) OnceListening(fn func()) Listener { return s.add(evListening, fn, true) }
 
 // OnConnection adds a 'connection' listener.
-func (s *Server) OnConnection(fn func(*socket.Socket)) Listener { return s.add(evConnection, fn, false) }
+func (s *Server) OnConnection(fn func(*socket.Socket)) Listener {
+	return s.add(evConnection, fn, false)
+}
 
 // OnClose adds a 'close' listener: the server stopped listening and its
 // last connection has gone.

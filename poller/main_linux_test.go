@@ -3,55 +3,12 @@
 package poller
 
 import (
-	"fmt"
 	"os"
-	"runtime"
-	"strings"
 	"testing"
-	"time"
+
+	"github.com/netloop/netloop/internal/leakcheck"
 )
 
 // TestMain fails the run if the tests leave descriptors or goroutines
-// behind: it compares /proc/self/fd and runtime.NumGoroutine before and
-// after m.Run, giving goroutines a few seconds to finish.
-func TestMain(m *testing.M) {
-	// Warm up: the runtime opens its own netpoll descriptors the first time
-	// a timer or a pollable file is used.
-	time.Sleep(time.Millisecond)
-	openFDs()
-	fds0, g0 := openFDs(), runtime.NumGoroutine()
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			fds, g := openFDs(), runtime.NumGoroutine()
-			if len(fds) <= len(fds0) && g <= g0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				fmt.Fprintf(os.Stderr, "leak check: %d descriptors open before (%s), %d after (%s); %d goroutines before, %d after\n",
-					len(fds0), strings.Join(fds0, " "), len(fds), strings.Join(fds, " "), g0, g)
-				buf := make([]byte, 1<<20)
-				os.Stderr.Write(buf[:runtime.Stack(buf, true)])
-				code = 1
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	os.Exit(code)
-}
-
-// openFDs lists the process's open descriptors with their targets.
-func openFDs() []string {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		panic(err)
-	}
-	out := make([]string, 0, len(ents))
-	for _, e := range ents {
-		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
-		out = append(out, e.Name()+"->"+target)
-	}
-	return out
-}
+// behind (see leakcheck.Main).
+func TestMain(m *testing.M) { os.Exit(leakcheck.Main(m)) }

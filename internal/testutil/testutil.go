@@ -4,75 +4,20 @@ package testutil
 
 import (
 	"errors"
-	"fmt"
-	"os"
-	"runtime"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/netloop/netloop/internal/leakcheck"
 	"github.com/netloop/netloop/loop"
 )
 
-// LeakCheckMain runs the tests and fails the run if they leave descriptors
-// or goroutines behind (on Linux, where /proc/self/fd lists them). Use it
-// as os.Exit(testutil.LeakCheckMain(m)).
-func LeakCheckMain(m *testing.M) int {
-	// Warm up what the runtime opens once and keeps: the netpoll
-	// descriptors (the first pollable file, as os/exec's pipes) and timers.
-	if r, w, err := os.Pipe(); err == nil {
-		r.Close()
-		w.Close()
-	}
-	time.Sleep(time.Millisecond)
-	fds0, ok := openFDs()
-	g0 := runtime.NumGoroutine()
-	code := m.Run()
-	if code != 0 || !ok {
-		return code
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		fds, _ := openFDs()
-		g := runtime.NumGoroutine()
-		if len(fds) <= len(fds0) && g <= g0 {
-			return code
-		}
-		if time.Now().After(deadline) {
-			fmt.Fprintf(os.Stderr, "leak check: %d descriptors open before (%s), %d after (%s); %d goroutines before, %d after\n",
-				len(fds0), strings.Join(fds0, " "), len(fds), strings.Join(fds, " "), g0, g)
-			buf := make([]byte, 1<<20)
-			os.Stderr.Write(buf[:runtime.Stack(buf, true)])
-			return 1
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-// openFDs lists the process's open descriptors with their targets; ok is
-// false where /proc/self/fd does not exist.
-func openFDs() (fds []string, ok bool) {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		return nil, false
-	}
-	out := make([]string, 0, len(ents))
-	for _, e := range ents {
-		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
-		out = append(out, e.Name()+"->"+target)
-	}
-	return out, true
-}
+// LeakCheckMain is leakcheck.Main: it runs the tests and fails the run if
+// they leave descriptors or goroutines behind.
+func LeakCheckMain(m *testing.M) int { return leakcheck.Main(m) }
 
 // CountFDs returns how many descriptors the process has open (-1 where
 // /proc/self/fd does not exist).
-func CountFDs() int {
-	fds, ok := openFDs()
-	if !ok {
-		return -1
-	}
-	return len(fds)
-}
+func CountFDs() int { return leakcheck.CountFDs() }
 
 // NewLoop creates a loop that is closed when the test ends. Handles still
 // open then are closed (and reported as a test failure) so the loop, and

@@ -21,7 +21,7 @@ func TestClassesAndReuse(t *testing.T) {
 	}
 	big := p.Get(1<<20 + 1)
 	assert.Len(t, big, 1<<20+1)
-	p.Put(big) // not pooled: must not panic
+	p.Put(big)                    // not pooled: must not panic
 	p.Put(make([]byte, 100, 300)) // foreign capacity: ignored
 	assert.Len(t, p.Get(10), 10)
 }

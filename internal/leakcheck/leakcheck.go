@@ -73,4 +73,3 @@ func CountFDs() int {
 	}
 	return len(fds)
 }
-

@@ -178,6 +178,10 @@ func (res *Results) Markdown() string {
 	}
 	w("\n")
 
+	if res.Analysis != "" {
+		w("%s\n\n", strings.TrimSpace(res.Analysis))
+	}
+
 	w("## How to read these numbers\n\n")
 	w("- **The headline is the server's own CPU time per message**, not throughput. On a 2-core machine the server has one core and the load generator the other; " +
 		"the load generator does about as much work per message as an efficient server (it, too, reads, writes and polls once per message), so every decent server saturates the " +

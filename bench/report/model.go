@@ -108,6 +108,10 @@ type Machine struct {
 
 // Results is everything one harness invocation produced.
 type Results struct {
+	// Analysis is hand-written Markdown (bench/analysis.md) placed after
+	// the headline table: where netloop stands and the profiles behind it.
+	Analysis string `json:"-"`
+
 	Mode      string       `json:"mode"`
 	Command   string       `json:"command"`
 	Date      string       `json:"date"`

@@ -496,6 +496,11 @@ func (h *harness) write() {
 	if b, err := json.MarshalIndent(h.res, "", "  "); err == nil {
 		_ = os.WriteFile(filepath.Join(h.outDir, "results.json"), append(b, '\n'), 0o644)
 	}
+	// The hand-written analysis lives beside the harness (the report is
+	// regenerated on every run).
+	if a, err := os.ReadFile("analysis.md"); err == nil {
+		h.res.Analysis = string(a)
+	}
 	_ = os.WriteFile(filepath.Join(h.outDir, "README.md"), []byte(h.res.Markdown()), 0o644)
 }
 

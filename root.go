@@ -33,6 +33,10 @@ type ConnectOptions = socket.ConnectOptions
 // AddressInfo is Node's { address, family, port }.
 type AddressInfo = socket.AddressInfo
 
+// AggregateError is the 'error' of a Happy Eyeballs connect in which every
+// attempt failed; see socket.AggregateError.
+type AggregateError = socket.AggregateError
+
 // DropInfo is the argument of a server's 'drop' event.
 type DropInfo = server.DropInfo
 
@@ -89,6 +93,12 @@ type ConnectionOptions struct {
 	KeepAlive             bool
 	KeepAliveInitialDelay time.Duration
 	Timeout               time.Duration
+	// NoAutoSelectFamily turns Happy Eyeballs off (Node's
+	// autoSelectFamily: false); it is on by default, as in Node 20+.
+	NoAutoSelectFamily bool
+	// AutoSelectFamilyAttemptTimeout bounds each Happy Eyeballs attempt
+	// (0 = 250 ms; see socket.ConnectOptions).
+	AutoSelectFamilyAttemptTimeout time.Duration
 }
 
 // CreateConnection creates a socket and connects it (Node's
@@ -106,6 +116,7 @@ func CreateConnection(o ConnectionOptions, connectListener ...func()) (*Socket, 
 		Port: o.Port, Host: o.Host, Path: o.Path, LocalAddress: o.LocalAddress,
 		LocalPort: o.LocalPort, Family: o.Family, Lookup: o.Lookup, NoDelay: o.NoDelay,
 		KeepAlive: o.KeepAlive, KeepAliveInitialDelay: o.KeepAliveInitialDelay, Timeout: o.Timeout,
+		NoAutoSelectFamily: o.NoAutoSelectFamily, AutoSelectFamilyAttemptTimeout: o.AutoSelectFamilyAttemptTimeout,
 	}, connectListener...)
 	if err != nil {
 		return nil, err

@@ -33,7 +33,8 @@ func (s *Socket) ConnectPath(path string, cb ...func()) error {
 
 // Connect starts connecting (Node's socket.connect(options[, cb])). Bad
 // arguments return an error at once (ERR_MISSING_ARGS,
-// ERR_SOCKET_BAD_PORT, ERR_INVALID_IP_ADDRESS); everything else, including
+// ERR_SOCKET_BAD_PORT, ERR_INVALID_IP_ADDRESS, ERR_OUT_OF_RANGE for a
+// negative AutoSelectFamilyAttemptTimeout); everything else, including
 // DNS and connection errors, arrives later as 'error' then 'close'. A
 // Socket may connect again after 'close'.
 func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
@@ -53,6 +54,11 @@ func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 		if o.Family != 0 && o.Family != 4 && o.Family != 6 {
 			return errs.New(errs.CodeInvalidArgValue, "The property 'options.family' must be one of: 4, 6, 0. Received "+strconv.Itoa(o.Family))
 		}
+		d, err := attemptTimeout(o.AutoSelectFamilyAttemptTimeout)
+		if err != nil {
+			return err
+		}
+		o.AutoSelectFamilyAttemptTimeout = d
 	}
 	if s.state&sConnecting != 0 {
 		return errs.FromErrno("connect", syscall.EALREADY)
@@ -78,7 +84,11 @@ func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 		s.ext().path = o.Path
 		p := pipe.New(s.l)
 		s.attach(nil, p)
-		if err := p.Connect(o.Path, s.afterConnectFn(o, "", 0)); err != nil {
+		s.emitAttempt(evConnectionAttempt, o.Path, 0, 0)
+		if s.state&sDestroyed != 0 {
+			return nil
+		}
+		if err := p.Connect(o.Path, s.afterConnectFn(o, o.Path, 0, 0)); err != nil {
 			s.l.NextTick(func() { s.destroyWith(err) })
 		}
 		return nil
@@ -91,7 +101,7 @@ func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 		// An IP literal skips the lookup; connect on the next tick.
 		s.l.NextTick(func() {
 			if s.state&sConnecting != 0 && s.state&sDestroyed == 0 {
-				s.connectTCP(o, []netip.Addr{ip}, host)
+				s.connectTCP(o, ip)
 			}
 		})
 		return nil
@@ -135,28 +145,26 @@ func (s *Socket) afterLookup(o ConnectOptions, host string, answers []LookupAddr
 		s.destroyWith(err)
 		return
 	}
-	var ips []netip.Addr
-	for _, a := range answers {
-		if a.Family != 4 && a.Family != 6 {
-			e := errs.New(errs.CodeInvalidAddressFamily, "Invalid address family: "+strconv.Itoa(a.Family)+" "+host+":"+strconv.Itoa(o.Port))
-			e.Address, e.Port = host, o.Port
-			emitter.Emit4(&s.ev, evLookup, error(nil), a.Address, a.Family, host)
-			s.destroyWith(e)
-			return
-		}
-		ip, perr := netip.ParseAddr(a.Address)
-		if perr != nil {
-			emitter.Emit4(&s.ev, evLookup, error(nil), a.Address, a.Family, host)
-			s.destroyWith(errs.New(errs.CodeInvalidIPAddress, "Invalid IP address: "+a.Address))
-			return
-		}
-		ips = append(ips, ip)
+	if o.autoSelect() {
+		s.afterLookupMultiple(o, host, answers)
+		return
 	}
-	emitter.Emit4(&s.ev, evLookup, error(nil), answers[0].Address, answers[0].Family, host)
+	// Without Happy Eyeballs Node asks for one address: the first.
+	a := answers[0]
+	emitter.Emit4(&s.ev, evLookup, error(nil), a.Address, a.Family, host)
 	if s.state&sConnecting == 0 || s.state&sDestroyed != 0 {
 		return
 	}
-	s.connectTCP(o, ips, host)
+	ip, perr := netip.ParseAddr(a.Address)
+	if perr != nil {
+		s.destroyWith(errs.InvalidIPAddress(a.Address))
+		return
+	}
+	if a.Family != 4 && a.Family != 6 {
+		s.destroyWith(invalidFamily(a.Family, host, o.Port))
+		return
+	}
+	s.connectTCP(o, ip)
 }
 
 func lookupError(host string, err error) error {
@@ -192,15 +200,9 @@ func defaultLookup(ctx context.Context, host string, family int) ([]LookupAddres
 	return out, nil
 }
 
-// connectTCP connects to the first address; on failure the next ones are
-// tried in order (only when a name resolved to several).
-func (s *Socket) connectTCP(o ConnectOptions, ips []netip.Addr, host string) {
-	ip := ips[0]
-	if s.blockList != nil && s.blockList.CheckAddr(ip) {
-		e := errs.New(errs.CodeIPBlocked, "IP("+ip.String()+") is blocked by net.BlockList")
-		s.destroyWith(e)
-		return
-	}
+// connectTCP connects to ip (Node's internalConnect): bind if asked,
+// 'connectionAttempt', the BlockList check, then the connect.
+func (s *Socket) connectTCP(o ConnectOptions, ip netip.Addr) {
 	t := tcp.New(s.l)
 	s.attach(t, nil)
 	if o.LocalAddress != "" || o.LocalPort != 0 {
@@ -219,23 +221,19 @@ func (s *Socket) connectTCP(o ConnectOptions, ips []netip.Addr, host string) {
 			return
 		}
 	}
-	var fn stream.Callback = s.afterConnectFn(o, ip.String(), o.Port)
-	if len(ips) > 1 {
-		next := ips[1:]
-		inner := fn
-		fn = func(err error) {
-			if err != nil && s.state&sDestroyed == 0 && s.state&sConnecting != 0 {
-				// Try the next address with a fresh handle.
-				old := s.tcp
-				s.st, s.tcp = nil, nil
-				old.Close(nil)
-				s.connectTCP(o, next, host)
-				return
-			}
-			inner(err)
-		}
+	family := 6
+	if ip.Is4() {
+		family = 4
 	}
-	if err := t.Connect(ip, o.Port, fn); err != nil {
+	s.emitAttempt(evConnectionAttempt, ip.String(), o.Port, family)
+	if s.state&sConnecting == 0 || s.state&sDestroyed != 0 {
+		return
+	}
+	if s.blockList != nil && s.blockList.CheckAddr(ip) {
+		s.destroyWith(errs.IPBlocked(ip.String()))
+		return
+	}
+	if err := t.Connect(ip, o.Port, s.afterConnectFn(o, ip.String(), o.Port, family)); err != nil {
 		s.destroyWith(errs.WithHostPort("connect", errnoOf(err), ip.String(), o.Port))
 	}
 }
@@ -250,7 +248,9 @@ func errnoOf(err error) syscall.Errno {
 	return syscall.EINVAL
 }
 
-func (s *Socket) afterConnectFn(o ConnectOptions, address string, port int) stream.Callback {
+// afterConnectFn returns the callback of a single connect to address
+// (a path for IPC, with port and family 0).
+func (s *Socket) afterConnectFn(o ConnectOptions, address string, port, family int) stream.Callback {
 	return func(err error) {
 		if s.state&sDestroyed != 0 {
 			return
@@ -265,6 +265,7 @@ func (s *Socket) afterConnectFn(o ConnectOptions, address string, port int) stre
 				}
 				err = e
 			}
+			s.emitAttemptFailed(address, port, family, err)
 			s.destroyWith(err)
 			return
 		}
@@ -329,4 +330,5 @@ func (s *Socket) reset() {
 	s.ext().path = ""
 	s.ext().buffered, s.ext().bufSize = nil, 0
 	s.ext().destroyErr = nil
+	s.ext().he, s.ext().attempted = nil, nil
 }

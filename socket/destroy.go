@@ -34,6 +34,9 @@ func (s *Socket) destroyWith(err error) {
 		s.stopLookup()
 		s.ext().stopLookup = nil
 	}
+	if s.he != nil {
+		s.he.release() // pending Happy Eyeballs attempt and its timer
+	}
 	if s.stopCtx != nil {
 		s.stopCtx()
 		s.ext().stopCtx = nil

@@ -90,6 +90,20 @@ type ConnectOptions struct {
 	Timeout time.Duration
 	// Path connects to a Unix-domain socket instead of TCP.
 	Path string
+	// NoAutoSelectFamily turns off Happy Eyeballs (Node's
+	// autoSelectFamily: false; on by default, as in Node 20+). With it on,
+	// a host name that resolves to several addresses, when neither Family
+	// nor LocalAddress is given, is connected by trying the addresses one
+	// at a time, alternating IPv6 and IPv4 (starting with the family of
+	// the first answer), each for at most AutoSelectFamilyAttemptTimeout;
+	// the first to connect wins. With it off only the first resolved
+	// address is tried.
+	NoAutoSelectFamily bool
+	// AutoSelectFamilyAttemptTimeout bounds each Happy Eyeballs attempt: 0
+	// means DefaultAutoSelectFamilyAttemptTimeout (250 ms), positive
+	// values under 10 ms are raised to 10 ms, and a negative value makes
+	// Connect fail with ERR_OUT_OF_RANGE.
+	AutoSelectFamilyAttemptTimeout time.Duration
 
 	portGiven bool
 }

@@ -30,6 +30,9 @@ const (
 	evClose
 	evTimeout
 	evLookup
+	evConnectionAttempt
+	evConnectionAttemptFailed
+	evConnectionAttemptTimeout
 )
 
 // State bits.
@@ -109,6 +112,9 @@ type sockExtra struct {
 	ctx        context.Context // Options.Context, checked when a connect completes
 	stopLookup func()
 	destroyErr error
+
+	he        *connectMultiple // the Happy Eyeballs connect in progress
+	attempted []string         // AutoSelectFamilyAttemptedAddresses
 
 	allocFn stream.AllocFunc
 }
@@ -344,7 +350,8 @@ func (s *Socket) ListenerCount(event string) int {
 	return 0
 }
 
-var eventNames = [...]string{"connect", "ready", "data", "text", "end", "drain", "finish", "error", "close", "timeout", "lookup"}
+var eventNames = [...]string{"connect", "ready", "data", "text", "end", "drain", "finish", "error", "close", "timeout", "lookup",
+	"connectionAttempt", "connectionAttemptFailed", "connectionAttemptTimeout"}
 
 // emitError emits 'error' at most once per connection.
 func (s *Socket) emitError(err error) {

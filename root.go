@@ -119,6 +119,7 @@ func CreateConnection(o ConnectionOptions, connectListener ...func()) (*Socket, 
 		NoAutoSelectFamily: o.NoAutoSelectFamily, AutoSelectFamilyAttemptTimeout: o.AutoSelectFamilyAttemptTimeout,
 	}, connectListener...)
 	if err != nil {
+		s.Destroy(nil) // releases what New set up (the Context watch)
 		return nil, err
 	}
 	return s, nil

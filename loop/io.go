@@ -15,6 +15,7 @@ type IOWatcher struct {
 	loop     *Loop
 	h        IOHandler
 	fd       int32
+	gen      uint32          // the loop's poll generation when initialised
 	interest poller.Interest // wanted
 	kernel   poller.Interest // registered with the poller (0: not registered)
 	queued   bool
@@ -62,7 +63,7 @@ func (l *Loop) InitIOHandler(w *IOWatcher, fd int, h IOHandler) error {
 	if cur := l.watchers[fd]; cur != nil && cur != w {
 		return ErrWatcherBusy
 	}
-	*w = IOWatcher{loop: l, fd: int32(fd), h: h}
+	*w = IOWatcher{loop: l, fd: int32(fd), h: h, gen: l.pollGen}
 	l.watchers[fd] = w
 	return nil
 }
@@ -129,12 +130,8 @@ func (w *IOWatcher) Close(fdClosing bool) {
 	if int(w.fd) < len(l.watchers) && l.watchers[w.fd] == w {
 		l.watchers[w.fd] = nil
 	}
-	// The fd may be reused by a new watcher before this batch ends.
-	for i := l.evIndex + 1; i < l.evCount; i++ {
-		if l.events[i].Fd == w.fd {
-			l.events[i].Fd = -1
-		}
-	}
+	// The fd may be reused before this batch ends; the dispatcher skips
+	// watchers initialised during the batch (see Loop.pollGen).
 	w.loop = nil
 }
 

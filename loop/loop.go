@@ -57,9 +57,9 @@ var ErrRunning = errors.New("loop: already running")
 type Loop struct {
 	poller *poller.Poller
 	events []poller.Event
-	// evIndex/evCount describe the batch being dispatched, so a watcher
-	// closed mid-batch can invalidate its remaining events.
-	evIndex, evCount int
+	// pollGen counts polls; a watcher initialised during a batch carries
+	// the current value and is not given that batch's (older) events.
+	pollGen uint32
 
 	watchers     []*IOWatcher // indexed by fd
 	watcherQueue []*IOWatcher // watchers whose interest changed since the last poll
@@ -273,6 +273,7 @@ func (l *Loop) poll(timeout int) error {
 	if err := l.flushWatcherQueue(); err != nil {
 		return err
 	}
+	l.pollGen++
 	n, err := l.poller.Wait(l.events, timeout)
 	if err != nil {
 		return fmt.Errorf("loop: poll: %w", err)
@@ -280,15 +281,13 @@ func (l *Loop) poll(timeout int) error {
 	if n > 0 || timeout != 0 {
 		l.UpdateTime()
 	}
-	l.evCount = n
 	for i := 0; i < n; i++ {
-		l.evIndex = i
 		ev := l.events[i]
 		if ev.Fd < 0 || int(ev.Fd) >= len(l.watchers) {
 			continue
 		}
 		w := l.watchers[ev.Fd]
-		if w == nil || w.interest == 0 {
+		if w == nil || w.interest == 0 || w.gen == l.pollGen {
 			continue
 		}
 		got := ev.Events & (w.interest | poller.Hup | poller.Err | poller.RdHup)
@@ -298,7 +297,6 @@ func (l *Loop) poll(timeout int) error {
 		w.h.HandleIO(got)
 		l.drainTicks()
 	}
-	l.evCount = 0
 	l.runPosted()
 	return nil
 }

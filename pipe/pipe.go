@@ -49,6 +49,7 @@ func Open(l *loop.Loop, fd int) (*Pipe, error) {
 		p.Close(nil)
 		return nil, err
 	}
+	p.MarkForeign()
 	if _, err := unix.Getpeername(fd); err == nil {
 		p.MarkConnected()
 	}

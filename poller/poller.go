@@ -11,7 +11,7 @@ package poller
 import "errors"
 
 // Interest is the set of readiness kinds a file descriptor is watched for.
-type Interest uint32
+type Interest uint8
 
 // Interest and event bits. Read and Write are both interest and event bits;
 // Hup, Err and RdHup are only ever reported.

@@ -203,20 +203,49 @@ func (s *Server) ListenFD(fd int, cb ...func()) error {
 	return s.listen(ListenOptions{FD: fd}, false, cb)
 }
 
-// ListenHandle listens on the descriptor of another (listening) server,
-// which gives it up: Node's listen(handle).
+// ListenHandle takes over the listening handle of another server on the
+// same loop (Node's listen(handle)): new connections come to s from now
+// on, while other keeps the connections it already has and no longer
+// listens. 'listening' follows on s as for any Listen.
 func (s *Server) ListenHandle(other *Server, cb ...func()) error {
-	fd := -1
-	switch {
-	case other.tcp != nil:
-		fd, _ = unix.Dup(other.tcp.Fd())
-	case other.pipe != nil:
-		fd, _ = unix.Dup(other.pipe.Fd())
+	if s.handleOpen() {
+		return errs.ErrServerAlreadyListen
 	}
-	if fd < 0 {
+	if other == nil || other == s || other.listenBusy || (other.tcp == nil && other.pipe == nil) {
 		return errs.New(errs.CodeInvalidArgValue, "The argument 'handle' is invalid: the server is not listening")
 	}
-	return s.listen(ListenOptions{FD: fd}, false, cb)
+	if other.l != s.l {
+		return errs.New(errs.CodeInvalidArgValue, "The argument 'handle' is invalid: it belongs to another loop")
+	}
+	s.tcp, s.pipe, s.path = other.tcp, other.pipe, other.path
+	other.tcp, other.pipe, other.path = nil, nil, ""
+	other.listenSeq++
+	other.dropContext()
+	var err error
+	if s.tcp != nil {
+		err = s.tcp.Listen(DefaultBacklog, s.onConnectionTCP) // already listening: takes the callback
+	} else {
+		err = s.pipe.Listen(DefaultBacklog, s.onConnectionPipe)
+	}
+	if err != nil {
+		s.closeHandle()
+		return err
+	}
+	s.handleRef(!s.unref)
+	for _, fn := range cb {
+		if fn != nil {
+			s.OnceListening(fn)
+		}
+	}
+	s.listenBusy = true
+	seq := s.listenSeq
+	s.l.NextTick(func() {
+		if seq == s.listenSeq && s.listenBusy {
+			s.listenBusy = false
+			emitter.Emit0(&s.ev, evListening)
+		}
+	})
+	return nil
 }
 
 // ListenOptions listens as Node's listen(options).
@@ -252,16 +281,23 @@ func (s *Server) listen(o ListenOptions, portGiven bool, cb []func()) error {
 			s.OnceListening(fn)
 		}
 	}
+	seq := s.listenSeq
+	s.dropContext()
 	if o.Context != nil {
+		// The context closes this listen only: a later Listen (after an
+		// error or Close) is not affected by an earlier context.
+		closeThis := func() {
+			if seq == s.listenSeq {
+				s.Close(nil)
+			}
+		}
 		if o.Context.Err() != nil {
-			s.l.NextTick(func() { s.Close(nil) })
+			s.l.NextTick(closeThis)
 		} else {
-			ctx := o.Context
-			s.stopCtx = context.AfterFunc(ctx, func() { s.l.Post(func() { s.Close(nil) }) })
+			s.stopCtx = context.AfterFunc(o.Context, func() { s.l.Post(closeThis) })
 		}
 	}
 	s.listenBusy = true
-	seq := s.listenSeq
 	switch {
 	case o.Path != "":
 		s.l.NextTick(func() { s.setup(seq, o, netip.Addr{}) })
@@ -312,6 +348,8 @@ func (s *Server) resolve(seq int, o ListenOptions) {
 
 func (s *Server) listenFailed(err error) {
 	s.listenBusy = false
+	s.listenSeq++
+	s.dropContext()
 	s.closeHandle()
 	emitter.Emit(&s.ev, evError, err)
 }
@@ -570,10 +608,7 @@ func (s *Server) Close(cb func(err error)) *Server {
 	s.listenSeq++
 	s.listenBusy = false
 	s.closeHandle()
-	if s.stopCtx != nil {
-		s.stopCtx()
-		s.stopCtx = nil
-	}
+	s.dropContext()
 	s.emitCloseIfDrained()
 	return s
 }
@@ -592,6 +627,14 @@ func (s *Server) Dispose(cb func()) {
 			cb()
 		}
 	})
+}
+
+// dropContext stops watching the listen context, if any.
+func (s *Server) dropContext() {
+	if s.stopCtx != nil {
+		s.stopCtx()
+		s.stopCtx = nil
+	}
 }
 
 func (s *Server) closeHandle() {

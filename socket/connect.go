@@ -99,8 +99,9 @@ func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 	}
 	if ip, err := netip.ParseAddr(host); err == nil {
 		// An IP literal skips the lookup; connect on the next tick.
+		gen := s.gen
 		s.l.NextTick(func() {
-			if s.state&sConnecting != 0 && s.state&sDestroyed == 0 {
+			if gen == s.gen && s.state&sConnecting != 0 && s.state&sDestroyed == 0 {
 				s.connectTCP(o, ip)
 			}
 		})
@@ -119,11 +120,15 @@ func (s *Socket) lookup(o ConnectOptions, host string) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s.ext().stopLookup = cancel
 	s.l.ReqStart() // the lookup keeps the loop alive
+	gen := s.gen
 	go func() {
 		answers, err := lookupFn(ctx, host, o.Family)
 		s.l.Post(func() {
 			s.l.ReqDone()
 			cancel()
+			if gen != s.gen {
+				return // an earlier connection's lookup
+			}
 			s.ext().stopLookup = nil
 			if s.state&sConnecting == 0 || s.state&sDestroyed != 0 {
 				return
@@ -321,8 +326,10 @@ func (s *Socket) afterConnect(o ConnectOptions) {
 
 // reset clears per-connection state so a closed Socket can connect again.
 func (s *Socket) reset() {
-	keep := s.state & (sAllowHalfOpen | sUnref | sPaused | sFlowing)
+	// Options the user set on the socket survive a reconnect, as in Node.
+	keep := s.state & (sAllowHalfOpen | sUnref | sPaused | sFlowing | sNoDelay | sKeepAlive)
 	s.state = keep
+	s.gen++ // late lookups, connects and aborts of the last connection are ignored
 	s.st, s.tcp, s.pipe = nil, nil, nil
 	s.bytesRead, s.bytesWritten = 0, 0
 	s.owner = nil // a reconnected socket no longer counts for the server

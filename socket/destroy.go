@@ -55,9 +55,14 @@ func (s *Socket) destroyWith(err error) {
 	if s.owner != nil {
 		s.owner.SocketClosed(s)
 	}
-	if s.st != nil && !s.st.IsClosing() {
+	switch {
+	case s.st != nil && s.st.IsClosing():
+		s.l.NextTick(s.emitClose)
+	case s.state&sReset != 0 && s.tcp != nil:
+		s.tcp.CloseReset(s.emitClose)
+	case s.st != nil:
 		s.st.Close(s.emitClose)
-	} else {
+	default:
 		s.l.NextTick(s.emitClose)
 	}
 }
@@ -94,15 +99,7 @@ func (s *Socket) ResetAndDestroy() (*Socket, error) {
 		s.state |= sResetOnConnect
 		return s, nil
 	}
-	s.state |= sDestroyed
-	s.stopTimer()
-	if s.stopCtx != nil {
-		s.stopCtx()
-		s.ext().stopCtx = nil
-	}
-	if s.owner != nil {
-		s.owner.SocketClosed(s)
-	}
-	s.tcp.CloseReset(s.emitClose)
+	s.state |= sReset
+	s.destroyWith(nil)
 	return s, nil
 }

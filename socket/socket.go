@@ -59,6 +59,7 @@ const (
 	sNoDelay
 	sKeepAlive
 	sResetOnConnect // ResetAndDestroy called while connecting
+	sReset          // destroying with RST (ResetAndDestroy)
 	sNotReadable    // an FD socket created without Readable
 	sNotWritable    // an FD socket created without Writable
 	sFlushQueued
@@ -79,6 +80,7 @@ type Socket struct {
 	ev   emitter.Set
 
 	state uint32
+	gen   uint32 // connection generation: bumped when a closed socket reconnects, so late lookups and aborts of the last connection are ignored
 	hwm   int
 
 	bytesRead    int64
@@ -236,9 +238,10 @@ func (s *Socket) watchContext(ctx context.Context) {
 		s.l.NextTick(func() { s.Destroy(errs.Abort(context.Cause(ctx))) })
 		return
 	}
+	gen := s.gen
 	s.ext().stopCtx = context.AfterFunc(ctx, func() {
 		s.l.Post(func() {
-			if s.state&sDestroyed == 0 {
+			if gen == s.gen && s.state&sDestroyed == 0 {
 				s.Destroy(errs.Abort(context.Cause(ctx)))
 			}
 		})

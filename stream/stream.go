@@ -41,6 +41,7 @@ const (
 	fPendingQueued
 	fConnectDone // connect finished, callback due
 	fShutdownDone
+	fForeignFd // the descriptor came from outside (Open): others may share it
 )
 
 // readsPerEvent bounds the reads one readiness event triggers, as libuv does.
@@ -154,6 +155,11 @@ func (s *Stream) SetFd(fd int) error {
 	return nil
 }
 
+// MarkForeign records that the descriptor was handed in from outside
+// (Open), so Close removes it from the poller explicitly: a duplicate of
+// it may outlive this handle. For handle implementations.
+func (s *Stream) MarkForeign() { s.flags |= fForeignFd }
+
 // MarkConnected records that the descriptor is a connected stream (an
 // accepted or opened connection). For handle implementations.
 func (s *Stream) MarkConnected() { s.flags |= fConnected }
@@ -176,6 +182,9 @@ func (s *Stream) IsConnecting() bool { return s.flags&fConnecting != 0 }
 func (s *Stream) WriteQueueSize() int { return s.wqSize }
 
 func (s *Stream) updateActive() {
+	if s.IsClosing() {
+		return
+	}
 	s.SetActive(s.flags&(fReading|fListening|fConnecting|fShutting) != 0 || s.wqHead != nil)
 }
 
@@ -805,7 +814,9 @@ func (s *Stream) Accept(client *Stream) error {
 func (s *Stream) onClose() {
 	s.flags &^= fReading | fListening
 	if s.fd >= 0 {
-		s.w.Close(true)
+		// close(2) removes the epoll registration, unless another
+		// descriptor still refers to the socket (one handed to Open may).
+		s.w.Close(s.flags&fForeignFd == 0)
 		if s.x != nil && s.x.beforeClose != nil {
 			s.x.beforeClose()
 		}

@@ -58,6 +58,7 @@ func Open(l *loop.Loop, fd int) (*TCP, error) {
 		t.Close(nil)
 		return nil, err
 	}
+	t.MarkForeign()
 	if _, err := unix.Getpeername(fd); err == nil {
 		t.MarkConnected()
 	}

@@ -30,7 +30,9 @@ const maxTimeout = time.Duration(math.MaxInt32) * time.Millisecond
 // 'timeout' listener (with d == 0 it is removed instead... as Node, the
 // listener is simply not added). The timer never keeps the loop alive.
 // A negative d fails with ERR_OUT_OF_RANGE; values above 2^31-1 ms are
-// clamped.
+// clamped. The timer is a handle of the socket's loop: a socket that never
+// connects must still be destroyed to release it (as every socket must
+// before Loop.Close).
 func (s *Socket) SetTimeout(d time.Duration, cb ...func()) (*Socket, error) {
 	if d < 0 {
 		return s, errs.New(errs.CodeOutOfRange, `The value of "msecs" is out of range. It must be a non-negative finite number. Received `+strconv.FormatInt(d.Milliseconds(), 10))

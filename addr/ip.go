@@ -6,6 +6,7 @@
 package addr
 
 import (
+	"net/netip"
 	"strconv"
 	"strings"
 
@@ -323,4 +324,13 @@ func familyIs6(family string) (is6, ok bool) {
 		return true, true
 	}
 	return false, false
+}
+
+// FamilyOf returns "IPv4" for an IPv4 address and "IPv6" otherwise
+// (IPv4-mapped IPv6 addresses included), Node's family strings.
+func FamilyOf(a netip.Addr) string {
+	if a.Is4() {
+		return "IPv4"
+	}
+	return "IPv6"
 }

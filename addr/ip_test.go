@@ -221,3 +221,9 @@ func FuzzIsIP(f *testing.F) {
 		}
 	})
 }
+
+func TestFamilyOf(t *testing.T) {
+	assert.Equal(t, "IPv4", FamilyOf(netip.MustParseAddr("127.0.0.1")))
+	assert.Equal(t, "IPv6", FamilyOf(netip.MustParseAddr("::1")))
+	assert.Equal(t, "IPv6", FamilyOf(netip.MustParseAddr("::ffff:127.0.0.1")))
+}

@@ -367,3 +367,17 @@ func inspect(v any) string {
 		return fmt.Sprint(x)
 	}
 }
+
+// ErrnoOf returns the errno inside err (an *Error or a syscall.Errno), or
+// EINVAL when there is none.
+func ErrnoOf(err error) syscall.Errno {
+	var e *Error
+	if errors.As(err, &e) && e.Errno != 0 {
+		return e.Errno
+	}
+	var n syscall.Errno
+	if errors.As(err, &n) {
+		return n
+	}
+	return syscall.EINVAL
+}

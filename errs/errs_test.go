@@ -208,3 +208,10 @@ func TestNameDescribe(t *testing.T) {
 		assert.True(t, ok, "no message for %s (%d)", name, int(errno))
 	}
 }
+
+func TestErrnoOf(t *testing.T) {
+	assert.Equal(t, syscall.ECONNRESET, ErrnoOf(FromErrno("read", syscall.ECONNRESET)))
+	assert.Equal(t, syscall.EPIPE, ErrnoOf(fmt.Errorf("wrapped: %w", syscall.EPIPE)))
+	assert.Equal(t, syscall.EINVAL, ErrnoOf(New(CodeSocketClosed, "Socket is closed")))
+	assert.Equal(t, syscall.EINVAL, ErrnoOf(nil))
+}

@@ -404,8 +404,8 @@ func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
 		}
 		// As Node: any failure on :: but "in use" retries on 0.0.0.0
 		// (libuv reports EADDRINUSE at listen, after the bind "worked").
-		if errnoOf(err) == syscall.EADDRINUSE {
-			return errs.UVWithHostPort("listen", errnoOf(err), "::", o.Port)
+		if errs.ErrnoOf(err) == syscall.EADDRINUSE {
+			return errs.UVWithHostPort("listen", errs.ErrnoOf(err), "::", o.Port)
 		}
 		s.closeHandle()
 		ip = netip.IPv4Unspecified()
@@ -415,7 +415,7 @@ func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
 		if hostForErr == "" || hostForErr != ip.String() {
 			hostForErr = ip.String()
 		}
-		return errs.UVWithHostPort("listen", errnoOf(err), hostForErr, o.Port)
+		return errs.UVWithHostPort("listen", errs.ErrnoOf(err), hostForErr, o.Port)
 	}
 	return nil
 }
@@ -425,7 +425,7 @@ func (s *Server) setupPipe(o ListenOptions) error {
 	s.pipe = p
 	s.path = o.Path
 	if err := p.Bind(o.Path); err != nil {
-		return errs.UVWithHostPort("listen", errnoOf(err), o.Path, -1)
+		return errs.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
 	}
 	var mode pipe.Mode
 	if o.ReadableAll {
@@ -436,11 +436,11 @@ func (s *Server) setupPipe(o ListenOptions) error {
 	}
 	if mode != 0 {
 		if err := p.Chmod(mode); err != nil {
-			return errs.UVWithHostPort("listen", errnoOf(err), o.Path, -1)
+			return errs.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
 		}
 	}
 	if err := p.Listen(o.Backlog, s.onConnectionPipe); err != nil {
-		return errs.UVWithHostPort("listen", errnoOf(err), o.Path, -1)
+		return errs.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
 	}
 	return nil
 }
@@ -465,16 +465,6 @@ func (s *Server) setupFD(fd, backlog int) error {
 	}
 	s.tcp = t
 	return t.Listen(backlog, s.onConnectionTCP)
-}
-
-func errnoOf(err error) syscall.Errno {
-	if e, ok := err.(*errs.Error); ok && e.Errno != 0 {
-		return e.Errno
-	}
-	if e, ok := err.(syscall.Errno); ok {
-		return e
-	}
-	return syscall.EINVAL
 }
 
 func (s *Server) acceptOptions() socket.AcceptOptions {
@@ -509,8 +499,8 @@ func (s *Server) onConnectionTCP(err error) {
 		remote, rerr := c.PeerName()
 		if lerr == nil && rerr == nil {
 			info = &DropInfo{
-				LocalAddress: local.Addr().String(), LocalPort: int(local.Port()), LocalFamily: family(local.Addr()),
-				RemoteAddress: remote.Addr().String(), RemotePort: int(remote.Port()), RemoteFamily: family(remote.Addr()),
+				LocalAddress: local.Addr().String(), LocalPort: int(local.Port()), LocalFamily: addr.FamilyOf(local.Addr()),
+				RemoteAddress: remote.Addr().String(), RemotePort: int(remote.Port()), RemoteFamily: addr.FamilyOf(remote.Addr()),
 			}
 		}
 		c.Close(nil)
@@ -550,13 +540,6 @@ func (s *Server) onConnectionPipe(err error) {
 	emitter.Emit(&s.ev, evConnection, sock)
 }
 
-func family(a netip.Addr) string {
-	if a.Is4() {
-		return "IPv4"
-	}
-	return "IPv6"
-}
-
 // SocketClosed is called by an accepted socket when it is destroyed; it
 // implements socket.Owner.
 func (s *Server) SocketClosed(*socket.Socket) {
@@ -586,7 +569,7 @@ func (s *Server) Address() *socket.AddressInfo {
 		if err != nil {
 			return nil
 		}
-		return &socket.AddressInfo{Address: ap.Addr().String(), Family: family(ap.Addr()), Port: int(ap.Port())}
+		return &socket.AddressInfo{Address: ap.Addr().String(), Family: addr.FamilyOf(ap.Addr()), Port: int(ap.Port())}
 	case s.pipe != nil:
 		return &socket.AddressInfo{Address: s.path}
 	}

@@ -221,7 +221,7 @@ func (s *Socket) connectTCP(o ConnectOptions, ip netip.Addr) {
 		}
 		lip, _ := netip.ParseAddr(local)
 		if err := t.Bind(lip, o.LocalPort, 0); err != nil {
-			e := errs.WithHostPort("bind", errnoOf(err), local, o.LocalPort)
+			e := errs.WithHostPort("bind", errs.ErrnoOf(err), local, o.LocalPort)
 			s.destroyWith(e)
 			return
 		}
@@ -239,18 +239,8 @@ func (s *Socket) connectTCP(o ConnectOptions, ip netip.Addr) {
 		return
 	}
 	if err := t.Connect(ip, o.Port, s.afterConnectFn(o, ip.String(), o.Port, family)); err != nil {
-		s.destroyWith(errs.WithHostPort("connect", errnoOf(err), ip.String(), o.Port))
+		s.destroyWith(errs.WithHostPort("connect", errs.ErrnoOf(err), ip.String(), o.Port))
 	}
-}
-
-func errnoOf(err error) syscall.Errno {
-	if e, ok := err.(*errs.Error); ok && e.Errno != 0 {
-		return e.Errno
-	}
-	if e, ok := err.(syscall.Errno); ok {
-		return e
-	}
-	return syscall.EINVAL
 }
 
 // afterConnectFn returns the callback of a single connect to address
@@ -262,9 +252,9 @@ func (s *Socket) afterConnectFn(o ConnectOptions, address string, port, family i
 		}
 		if err != nil {
 			if o.Path != "" {
-				err = errs.WithHostPort("connect", errnoOf(err), o.Path, -1)
+				err = errs.WithHostPort("connect", errs.ErrnoOf(err), o.Path, -1)
 			} else {
-				e := errs.WithHostPort("connect", errnoOf(err), address, port)
+				e := errs.WithHostPort("connect", errs.ErrnoOf(err), address, port)
 				if o.LocalAddress != "" || o.LocalPort != 0 {
 					e = e.WithLocal(o.LocalAddress, o.LocalPort)
 				}

@@ -307,7 +307,7 @@ func (c *connectMultiple) next(canceled bool) {
 	if c.o.LocalPort != 0 {
 		local, lip := localFor(a)
 		if err := t.Bind(lip, c.o.LocalPort, 0); err != nil {
-			c.errors = append(c.errors, errs.WithHostPort("bind", errnoOf(err), local, c.o.LocalPort))
+			c.errors = append(c.errors, errs.WithHostPort("bind", errs.ErrnoOf(err), local, c.o.LocalPort))
 			c.next(false)
 			return
 		}
@@ -325,7 +325,7 @@ func (c *connectMultiple) next(canceled bool) {
 	}
 	s.ext().attempted = append(s.attempted, a.address+":"+strconv.Itoa(port))
 	if err := t.Connect(a.ip, port, c.afterConnect(a, t)); err != nil {
-		e := c.connectError(a, errnoOf(err))
+		e := c.connectError(a, errs.ErrnoOf(err))
 		c.errors = append(c.errors, e)
 		s.emitAttemptFailed(a.address, port, a.family, e)
 		c.next(false)
@@ -358,7 +358,7 @@ func (c *connectMultiple) afterConnect(a candidate, t *tcp.TCP) func(error) {
 		}
 		c.stopTimer()
 		if err != nil {
-			errno := errnoOf(err)
+			errno := errs.ErrnoOf(err)
 			e := c.connectError(a, errno)
 			c.errors = append(c.errors, e)
 			s.emitAttemptFailed(a.address, c.o.Port, a.family, e)

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netloop/netloop/addr"
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/pipe"
 	"github.com/netloop/netloop/tcp"
@@ -21,18 +22,11 @@ type AddressInfo struct {
 	Port    int
 }
 
-func familyOf(a netip.Addr) string {
-	if a.Is4() {
-		return "IPv4"
-	}
-	return "IPv6"
-}
-
 func infoOf(ap netip.AddrPort) AddressInfo {
 	if !ap.IsValid() {
 		return AddressInfo{}
 	}
-	return AddressInfo{Address: ap.Addr().String(), Family: familyOf(ap.Addr()), Port: int(ap.Port())}
+	return AddressInfo{Address: ap.Addr().String(), Family: addr.FamilyOf(ap.Addr()), Port: int(ap.Port())}
 }
 
 // Address returns the local address ({} without a handle).
@@ -74,7 +68,7 @@ func (s *Socket) RemoteAddress() string {
 // RemoteFamily returns "IPv4" or "IPv6" ("" when unknown).
 func (s *Socket) RemoteFamily() string {
 	if ap := s.remoteAP(); ap.IsValid() {
-		return familyOf(ap.Addr())
+		return addr.FamilyOf(ap.Addr())
 	}
 	return ""
 }

@@ -20,12 +20,12 @@ const (
 //
 // Handle methods are loop-affine.
 type Handle struct {
-	loop       *Loop
-	kind       uint8 // index into the loop's kind names
-	flags      uint8
-	hooks      CloseHooks // the implementation's close hooks, may be nil
-	closeCb    func()
-	prev, next *Handle
+	loop    *Loop
+	kind    uint8 // index into the loop's kind names
+	flags   uint8
+	slot    int32      // index in the loop's handle registry
+	hooks   CloseHooks // the implementation's close hooks, may be nil
+	closeCb func()
 }
 
 // CloseHooks are a handle implementation's part in closing: CloseHandle
@@ -195,34 +195,38 @@ func (l *Loop) runClosing() {
 	l.closing = l.closing[:rest]
 }
 
-// handleList is the intrusive list of a loop's open handles.
+// handleList is the registry of a loop's open handles, in the order they
+// were initialised: a slice with holes where handles closed, compacted when
+// the holes outnumber the handles (an intrusive list would cost every handle
+// two more pointers).
 type handleList struct {
-	head, tail *Handle
-	n          int
+	slots []*Handle
+	n     int // live handles
 }
 
 func (hl *handleList) add(h *Handle) {
-	h.prev, h.next = hl.tail, nil
-	if hl.tail != nil {
-		hl.tail.next = h
-	} else {
-		hl.head = h
-	}
-	hl.tail = h
+	h.slot = int32(len(hl.slots))
+	hl.slots = append(hl.slots, h)
 	hl.n++
 }
 
 func (hl *handleList) remove(h *Handle) {
-	if h.prev != nil {
-		h.prev.next = h.next
-	} else {
-		hl.head = h.next
-	}
-	if h.next != nil {
-		h.next.prev = h.prev
-	} else {
-		hl.tail = h.prev
-	}
-	h.prev, h.next = nil, nil
+	hl.slots[h.slot] = nil
 	hl.n--
+	if holes := len(hl.slots) - hl.n; holes > 32 && holes > hl.n {
+		hl.compact()
+	}
+}
+
+func (hl *handleList) compact() {
+	j := 0
+	for _, h := range hl.slots {
+		if h != nil {
+			h.slot = int32(j)
+			hl.slots[j] = h
+			j++
+		}
+	}
+	clear(hl.slots[j:])
+	hl.slots = hl.slots[:j]
 }

@@ -436,8 +436,10 @@ func ErrBusy(err error) bool { return errors.Is(err, errBusy) }
 
 func (l *Loop) describeOpen() string {
 	counts := map[string]int{}
-	for h := l.handles.head; h != nil; h = h.next {
-		counts[h.Kind()]++
+	for _, h := range l.handles.slots {
+		if h != nil {
+			counts[h.Kind()]++
+		}
 	}
 	names := make([]string, 0, len(counts))
 	for k, n := range counts {
@@ -466,9 +468,11 @@ func (l *Loop) kindIndex(kind string) uint8 {
 // Walk calls fn for every open handle (not yet fully closed), in the order
 // they were initialised. fn must not close handles other than the one given.
 func (l *Loop) Walk(fn func(h *Handle)) {
-	for h := l.handles.head; h != nil; {
-		next := h.next
-		fn(h)
-		h = next
+	// Handles that fn creates are not visited; no slot is removed or moved
+	// during the walk (that happens in the closing phase).
+	for i, n := 0, len(l.handles.slots); i < n; i++ {
+		if h := l.handles.slots[i]; h != nil {
+			fn(h)
+		}
 	}
 }

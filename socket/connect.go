@@ -320,7 +320,10 @@ func (s *Socket) reset() {
 	keep := s.state & (sAllowHalfOpen | sUnref | sPaused | sFlowing | sNoDelay | sKeepAlive)
 	s.state = keep
 	s.gen++ // late lookups, connects and aborts of the last connection are ignored
-	s.st, s.tcp, s.pipe = nil, nil, nil
+	s.st, s.tcp = nil, nil
+	if s.pipe != nil {
+		s.ext().pipe = nil
+	}
 	s.bytesRead, s.bytesWritten = 0, 0
 	s.owner = nil // a reconnected socket no longer counts for the server
 	s.ext().remote = netip.AddrPort{}

@@ -73,11 +73,10 @@ type Owner interface {
 // Socket is Node's net.Socket. Create one with New (then Connect), or get
 // one from a server's 'connection' event.
 type Socket struct {
-	l    *loop.Loop
-	st   *stream.Stream // nil without a handle
-	tcp  *tcp.TCP
-	pipe *pipe.Pipe
-	ev   emitter.Set
+	l   *loop.Loop
+	st  *stream.Stream // nil without a handle
+	tcp *tcp.TCP
+	ev  emitter.Set
 
 	state uint32
 	gen   uint32 // connection generation: bumped when a closed socket reconnects, so late lookups and aborts of the last connection are ignored
@@ -86,7 +85,6 @@ type Socket struct {
 	bytesRead    int64
 	bytesWritten int64
 
-	timer *idleTimer
 	owner Owner
 
 	// *sockExtra holds what most connections never use; it points at the
@@ -97,6 +95,8 @@ type Socket struct {
 
 // sockExtra is the part of a Socket that idle connections do not need.
 type sockExtra struct {
+	pipe        *pipe.Pipe     // the handle of a Unix-domain socket (tcp is nil then)
+	timer       *idleTimer     // SetTimeout's
 	pending     []pendingWrite // writes made before the connection exists
 	pendingSize int
 	corked      int      // Cork depth: writes wait in pending until Uncork
@@ -220,7 +220,10 @@ func (s *Socket) Loop() *loop.Loop { return s.l }
 
 // attach adopts a handle.
 func (s *Socket) attach(t *tcp.TCP, p *pipe.Pipe) {
-	s.tcp, s.pipe = t, p
+	s.tcp = t
+	if p != nil || s.pipe != nil {
+		s.ext().pipe = p
+	}
 	if t != nil {
 		s.st = &t.Stream
 	} else {

@@ -59,7 +59,7 @@ func (s *Socket) SetTimeout(d time.Duration, cb ...func()) (*Socket, error) {
 		it := &idleTimer{t: handle.NewTimer(s.l)}
 		it.t.Unref()
 		it.fireFunc = s.onTimer
-		s.timer = it
+		s.ext().timer = it
 	}
 	s.timer.d = d
 	s.timer.last = s.l.Now()
@@ -120,6 +120,6 @@ func (s *Socket) closeTimer() {
 		if !s.timer.t.IsClosing() {
 			s.timer.t.Close(nil)
 		}
-		s.timer = nil
+		s.ext().timer = nil
 	}
 }

@@ -16,24 +16,11 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/netloop/netloop/handle"
+	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/loop"
 )
 
-func newLoop(t testing.TB) *loop.Loop {
-	t.Helper()
-	l, err := loop.New()
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		l.Walk(func(h *loop.Handle) {
-			if !h.IsClosing() {
-				h.Close(nil)
-			}
-		})
-		require.NoError(t, l.Run(loop.RunNoWait))
-		assert.NoError(t, l.Close())
-	})
-	return l
-}
+func newLoop(t testing.TB) *loop.Loop { return testutil.TempLoop(t) }
 
 // watchdog stops l if the test is still running after d.
 func watchdog(t *testing.T, l *loop.Loop, d time.Duration) (cancel func()) {

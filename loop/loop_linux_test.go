@@ -14,28 +14,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netloop/netloop/handle"
+	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/loop"
 	"github.com/netloop/netloop/poller"
 )
 
-// newLoop returns a loop that is closed (and must close cleanly) at the end
-// of the test.
-func newLoop(t testing.TB) *loop.Loop {
-	t.Helper()
-	l, err := loop.New()
-	require.NoError(t, err)
-	t.Cleanup(func() {
-		// Run what the test left closing, then release the poller.
-		l.Walk(func(h *loop.Handle) {
-			if !h.IsClosing() {
-				h.Close(nil)
-			}
-		})
-		require.NoError(t, l.Run(loop.RunNoWait))
-		assert.NoError(t, l.Close())
-	})
-	return l
-}
+func newLoop(t testing.TB) *loop.Loop { return testutil.TempLoop(t) }
 
 // keepAlive returns an active, referenced bare handle: the loop stays alive
 // until it is closed.

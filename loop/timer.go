@@ -53,15 +53,6 @@ func (l *Loop) StopTimer(e *TimerEntry) {
 	}
 }
 
-// NextTimerDue returns the due time of the nearest timer and whether one
-// exists.
-func (l *Loop) NextTimerDue() (time.Duration, bool) {
-	if len(l.timers) == 0 {
-		return 0, false
-	}
-	return l.timers[0].due, true
-}
-
 // runTimers fires the timers due at the current loop time. Timers started by
 // those callbacks, even with a zero timeout, wait for the next iteration.
 func (l *Loop) runTimers() {

@@ -9,7 +9,6 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
-	"os"
 	"os/exec"
 	"strconv"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
 )
@@ -31,10 +31,9 @@ import (
 // netloop when Node calls resetAndDestroy().
 
 const (
-	interopSize    = 16 << 20
-	halfCloseSize  = 1 << 20
-	nodeTimeLimit  = 20 * time.Second
-	nodeMissingMsg = "the node binary is not on PATH: the Node interoperability tests need Node.js (v20+)"
+	interopSize   = 16 << 20
+	halfCloseSize = 1 << 20
+	nodeTimeLimit = 20 * time.Second
 )
 
 // nodeServerJS: argv = mode, where ("tcp" or a socket path). It prints
@@ -116,17 +115,7 @@ if (mode === 'echo') {
 }
 `
 
-func nodePath(t *testing.T) string {
-	t.Helper()
-	p, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatal(nodeMissingMsg)
-		}
-		t.Skip(nodeMissingMsg)
-	}
-	return p
-}
+func nodePath(t *testing.T) string { return testutil.RequireNode(t) }
 
 // nodeProc is a running node script whose stdout lines are collected.
 type nodeProc struct {

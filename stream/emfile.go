@@ -67,11 +67,3 @@ func shedConnections(l *loop.Loop, lfd int) {
 	}
 	r.fd = openReserve()
 }
-
-// ReleaseReserve closes l's spare descriptor, if any (tests use it to
-// check for leaks; the loop reopens it on the next Listen).
-func ReleaseReserve(l *loop.Loop) {
-	if r, _ := l.Local(reserveKey{}).(*reserve); r != nil {
-		r.Close()
-	}
-}

@@ -5,6 +5,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"github.com/netloop/netloop/internal/testutil"
 	"io"
 	"net"
 	"os"
@@ -61,17 +62,7 @@ c.on('close', (hadError) => { console.log('close hadError=' + hadError + ' ended
 
 // requireNode returns the node binary, skipping (or failing on CI) when
 // there is none.
-func requireNode(t *testing.T) string {
-	t.Helper()
-	node, err := exec.LookPath("node")
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("the node binary is required on CI: %v", err)
-		}
-		t.Skipf("node not found (%v); install Node.js to run the interoperability test", err)
-	}
-	return node
-}
+func requireNode(t *testing.T) string { return testutil.RequireNode(t) }
 
 // buildEcho builds this example into a temporary directory.
 func buildEcho(t *testing.T) string {

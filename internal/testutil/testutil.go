@@ -4,6 +4,8 @@ package testutil
 
 import (
 	"errors"
+	"os"
+	"os/exec"
 	"testing"
 	"time"
 
@@ -84,4 +86,47 @@ func Run(l *loop.Loop, timeout time.Duration, cond func() bool) bool {
 		}
 	}
 	return true
+}
+
+// TempLoop creates a loop for a test that may leave handles open on
+// purpose: at the end they are closed, their close callbacks run, and the
+// loop must then close cleanly.
+func TempLoop(t testing.TB) *loop.Loop {
+	t.Helper()
+	l, err := loop.New()
+	if err != nil {
+		t.Fatalf("loop.New: %v", err)
+	}
+	t.Cleanup(func() {
+		l.Walk(func(h *loop.Handle) {
+			if !h.IsClosing() {
+				h.Close(nil)
+			}
+		})
+		if err := l.Run(loop.RunNoWait); err != nil {
+			t.Errorf("loop.Run: %v", err)
+		}
+		if err := l.Close(); err != nil {
+			t.Errorf("loop.Close: %v", err)
+		}
+	})
+	return l
+}
+
+// NodeMissing is what tests say when the node binary is not on PATH.
+const NodeMissing = "the node binary is not on PATH: the Node interoperability tests need Node.js (v20+)"
+
+// RequireNode returns the path of the node binary. Without one the test
+// fails on CI (CI=true), where Node is part of the contract, and is skipped
+// elsewhere, saying why either way.
+func RequireNode(t testing.TB) string {
+	t.Helper()
+	p, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal(NodeMissing)
+		}
+		t.Skip(NodeMissing)
+	}
+	return p
 }

@@ -3,6 +3,7 @@ package handle
 import (
 	"sync/atomic"
 
+	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/loop"
 )
 
@@ -26,8 +27,8 @@ func NewAsync(l *loop.Loop, cb func()) (*Async, error) {
 	}
 	a := &Async{cb: cb}
 	a.fire = a.onFire
-	a.Init(l, "async", func() { a.closed.Store(true) }, nil)
-	a.SetActive(true)
+	a.c().Init((*core.Loop)(l), "async", func() { a.closed.Store(true) }, nil)
+	a.c().SetActive(true)
 	return a, nil
 }
 

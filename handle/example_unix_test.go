@@ -67,5 +67,5 @@ func ExampleAsync() {
 	fmt.Println("send after close:", a.Send())
 	// Output:
 	// all 10 results are in
-	// send after close: handle: closing
+	// send after close: handle is closing
 }

@@ -256,7 +256,7 @@ func TestTimerErrors(t *testing.T) {
 	require.NoError(t, tm.Start(0, 0, func() { t.Error("closed timer fired") }))
 	closed := 0
 	require.NoError(t, tm.Close(func() { closed++ }))
-	assert.ErrorIs(t, tm.Close(nil), loop.ErrHandleClosing)
+	assert.ErrorIs(t, tm.Close(nil), handle.ErrClosing)
 	assert.ErrorIs(t, tm.Start(0, 0, func() {}), handle.ErrClosing)
 	require.NoError(t, l.Run(loop.RunDefault))
 	assert.Equal(t, 1, closed)

@@ -1,17 +1,20 @@
 package handle
 
-import "github.com/netloop/netloop/loop"
+import (
+	"github.com/netloop/netloop/internal/core"
+	"github.com/netloop/netloop/loop"
+)
 
 // hookHandle is the shared body of Idle, Prepare and Check.
 type hookHandle struct {
 	Handle
-	hook  loop.Hook
-	phase loop.Phase
+	hook  core.Hook
+	phase core.Phase
 }
 
-func (h *hookHandle) init(l *loop.Loop, kind string, phase loop.Phase) {
+func (h *hookHandle) init(l *loop.Loop, kind string, phase core.Phase) {
 	h.phase = phase
-	h.Init(l, kind, h.Stop, nil)
+	h.c().Init((*core.Loop)(l), kind, h.Stop, nil)
 }
 
 // Start runs cb once per loop iteration in the handle's phase.
@@ -22,15 +25,15 @@ func (h *hookHandle) Start(cb func()) error {
 	if cb == nil {
 		return ErrNilCallback
 	}
-	h.Loop().StartHook(&h.hook, h.phase, cb)
-	h.SetActive(true)
+	h.c().Loop().StartHook(&h.hook, h.phase, cb)
+	h.c().SetActive(true)
 	return nil
 }
 
 // Stop stops calling the callback.
 func (h *hookHandle) Stop() {
-	h.Loop().StopHook(&h.hook, h.phase)
-	h.SetActive(false)
+	h.c().Loop().StopHook(&h.hook, h.phase)
+	h.c().SetActive(false)
 }
 
 // Idle runs its callback once per iteration before polling; while an idle
@@ -40,7 +43,7 @@ type Idle struct{ hookHandle }
 // NewIdle creates a stopped idle handle on l.
 func NewIdle(l *loop.Loop) *Idle {
 	h := &Idle{}
-	h.init(l, "idle", loop.PhaseIdle)
+	h.init(l, "idle", core.PhaseIdle)
 	return h
 }
 
@@ -51,7 +54,7 @@ type Prepare struct{ hookHandle }
 // NewPrepare creates a stopped prepare handle on l.
 func NewPrepare(l *loop.Loop) *Prepare {
 	h := &Prepare{}
-	h.init(l, "prepare", loop.PhasePrepare)
+	h.init(l, "prepare", core.PhasePrepare)
 	return h
 }
 
@@ -62,6 +65,6 @@ type Check struct{ hookHandle }
 // NewCheck creates a stopped check handle on l.
 func NewCheck(l *loop.Loop) *Check {
 	h := &Check{}
-	h.init(l, "check", loop.PhaseCheck)
+	h.init(l, "check", core.PhaseCheck)
 	return h
 }

@@ -5,6 +5,7 @@ import (
 	"os/signal"
 	"sync"
 
+	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/loop"
 )
 
@@ -27,7 +28,7 @@ type Signal struct {
 // NewSignal creates a stopped signal handle on l.
 func NewSignal(l *loop.Loop) *Signal {
 	s := &Signal{}
-	s.Init(l, "signal", s.Stop, nil)
+	s.c().Init((*core.Loop)(l), "signal", s.Stop, nil)
 	return s
 }
 
@@ -63,7 +64,7 @@ func (s *Signal) Start(sig os.Signal, cb func(os.Signal)) error {
 			}
 		}
 	}()
-	s.SetActive(true)
+	s.c().SetActive(true)
 	return nil
 }
 
@@ -78,7 +79,7 @@ func (s *Signal) Stop() {
 	close(s.done)
 	s.wg.Wait()
 	s.ch, s.done = nil, nil
-	s.SetActive(false)
+	s.c().SetActive(false)
 }
 
 // Signum returns the signal being watched (nil when stopped).

@@ -3,6 +3,7 @@ package handle
 import (
 	"time"
 
+	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/loop"
 )
 
@@ -12,7 +13,7 @@ import (
 // unreferenced.
 type Timer struct {
 	Handle
-	entry  loop.TimerEntry
+	entry  core.TimerEntry
 	repeat time.Duration
 	cb     func()
 	fire   func() // t.onFire, bound once
@@ -22,7 +23,7 @@ type Timer struct {
 func NewTimer(l *loop.Loop) *Timer {
 	t := &Timer{}
 	t.fire = t.onFire
-	t.Init(l, "timer", t.stop, nil)
+	t.c().Init((*core.Loop)(l), "timer", t.stop, nil)
 	return t
 }
 
@@ -37,8 +38,8 @@ func (t *Timer) Start(timeout, repeat time.Duration, cb func()) error {
 	}
 	t.cb = cb
 	t.repeat = repeat
-	t.Loop().StartTimer(&t.entry, timeout, t.fire)
-	t.SetActive(true)
+	t.c().Loop().StartTimer(&t.entry, timeout, t.fire)
+	t.c().SetActive(true)
 	return nil
 }
 
@@ -46,8 +47,8 @@ func (t *Timer) Start(timeout, repeat time.Duration, cb func()) error {
 func (t *Timer) Stop() { t.stop() }
 
 func (t *Timer) stop() {
-	t.Loop().StopTimer(&t.entry)
-	t.SetActive(false)
+	t.c().Loop().StopTimer(&t.entry)
+	t.c().SetActive(false)
 }
 
 // Again restarts a repeating timer with its repeat interval as the timeout
@@ -62,8 +63,8 @@ func (t *Timer) Again() error {
 		return ErrNilCallback
 	}
 	if t.repeat > 0 {
-		t.Loop().StartTimer(&t.entry, t.repeat, t.fire)
-		t.SetActive(true)
+		t.c().Loop().StartTimer(&t.entry, t.repeat, t.fire)
+		t.c().SetActive(true)
 	}
 	return nil
 }
@@ -80,7 +81,7 @@ func (t *Timer) DueIn() time.Duration {
 	if !t.entry.Scheduled() {
 		return 0
 	}
-	d := t.entry.Due() - t.Loop().Now()
+	d := t.entry.Due() - t.c().Loop().Now()
 	if d < 0 {
 		return 0
 	}
@@ -89,9 +90,9 @@ func (t *Timer) DueIn() time.Duration {
 
 func (t *Timer) onFire() {
 	if t.repeat > 0 {
-		t.Loop().StartTimer(&t.entry, t.repeat, t.fire)
+		t.c().Loop().StartTimer(&t.entry, t.repeat, t.fire)
 	} else {
-		t.SetActive(false)
+		t.c().SetActive(false)
 	}
 	t.cb()
 }

@@ -3,6 +3,7 @@
 package loop_test
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -22,7 +23,7 @@ func Example() {
 	t := handle.NewTimer(l)
 	t.Start(10*time.Millisecond, 0, func() {
 		fmt.Println("timer fired")
-		l.ReqStart() // the work in flight keeps the loop alive
+		release := l.Hold() // the work in flight keeps the loop alive
 		go func() {
 			sum := 0
 			for i := 1; i <= 10; i++ {
@@ -30,7 +31,7 @@ func Example() {
 			}
 			// Post is the way back onto the loop from other goroutines.
 			l.Post(func() {
-				l.ReqDone()
+				release()
 				fmt.Println("posted result:", sum)
 				t.Close(func() { fmt.Println("timer closed") })
 			})
@@ -58,7 +59,7 @@ func ExampleLoop_Close() {
 	l, _ := loop.New()
 	t := handle.NewTimer(l)
 	err := l.Close()
-	fmt.Println(loop.ErrBusy(err), err)
+	fmt.Println(errors.Is(err, loop.ErrBusy), err)
 
 	t.Close(nil)
 	l.Run(loop.RunDefault) // runs the close callback

@@ -1,478 +1,116 @@
-// Package loop is netloop's event loop: one goroutine, one poller, and the
-// phases libuv runs (timers, pending callbacks, idle, prepare, poll, check,
-// closing callbacks), plus a next-tick queue drained after every callback,
-// as Node drains process.nextTick.
+// Package loop is netloop's event loop for embedders: one goroutine, one
+// poller, and the phases libuv runs (timers, pending callbacks, idle,
+// prepare, poll, check, closing callbacks), plus a next-tick queue drained
+// after every callback, as Node drains process.nextTick.
+//
+// Handles live in packages handle (Timer, Idle, Prepare, Check, Async,
+// Signal), tcp and pipe (streams); the Node-level API (package netloop,
+// socket, server) runs on the same loops.
 //
 // # Threading
 //
 // A Loop runs on exactly one goroutine, locked to its OS thread while Run is
-// executing. Every method of Loop, Handle, IOWatcher and the handle types
-// built on them is loop-affine: call it from that loop's callbacks, or
-// before Run starts. The exceptions, safe from any goroutine, are Post,
-// Stop and the documented thread-safe methods of other packages (such as
-// handle.Async.Send), which are built on Post.
+// executing. Every method of Loop and of the handles on it is loop-affine:
+// call it from that loop's callbacks, or before Run starts. The exceptions,
+// safe from any goroutine, are Post, Stop, the release function returned by
+// Hold, and the documented thread-safe methods of other packages (such as
+// handle.Async.Send), which are built on them. Built with -tags netloopdebug,
+// a loop-affine method called from another goroutine while the loop runs
+// panics with the method's name.
 //
 // Several loops may run at once in one process; the package keeps no
 // mutable state besides the lazily created default loop.
 package loop
 
 import (
-	"errors"
-	"fmt"
-	"io"
-	"runtime"
-	"sort"
-	"strings"
-	"sync"
-	"sync/atomic"
 	"time"
 
-	"github.com/netloop/netloop/internal/bufpool"
-	"github.com/netloop/netloop/poller"
+	"github.com/netloop/netloop/internal/core"
 )
-
-// RunMode selects how long Run runs.
-type RunMode int
-
-const (
-	// RunDefault runs until no active and referenced handles or requests
-	// remain, or Stop is called.
-	RunDefault RunMode = iota
-	// RunOnce polls for I/O once, blocking if there is nothing pending,
-	// runs what became ready, and returns.
-	RunOnce
-	// RunNoWait polls for I/O once without blocking and returns.
-	RunNoWait
-)
-
-// ErrClosed is returned by Post and Run on a closed loop.
-var ErrClosed = errors.New("loop: closed")
-
-// ErrRunning is returned by Run when the loop is already running and by
-// Close when it is called while Run is in progress.
-var ErrRunning = errors.New("loop: already running")
 
 // Loop is one event loop. Create it with New (or use Default); the zero
 // value is not usable.
-type Loop struct {
-	poller *poller.Poller
-	events []poller.Event
-	// pollGen counts polls; a watcher initialised during a batch carries
-	// the current value and is not given that batch's (older) events.
-	pollGen uint32
+type Loop core.Loop
 
-	watchers     []*IOWatcher // indexed by fd
-	watcherQueue []*IOWatcher // watchers whose interest changed since the last poll
+// RunMode selects how long Run runs.
+type RunMode = core.RunMode
 
-	timers   timerHeap
-	timerSeq uint64
-	due      []*TimerEntry // scratch: timers expiring this iteration
+// The run modes.
+const (
+	// RunDefault runs until no active and referenced handles or requests
+	// remain, or Stop is called.
+	RunDefault = core.RunDefault
+	// RunOnce polls for I/O once, blocking if there is nothing pending,
+	// runs what became ready, and returns.
+	RunOnce = core.RunOnce
+	// RunNoWait polls for I/O once without blocking and returns.
+	RunNoWait = core.RunNoWait
+)
 
-	base time.Time     // monotonic origin
-	now  time.Duration // cached per iteration
-
-	ticks   funcQueue // next-tick queue
-	pending taskQueue // deferred I/O callbacks (libuv's pending queue)
-
-	hooks   [3][]*Hook // idle, prepare, check
-	scratch []*Hook
-
-	closing []*Handle // handles whose close callback is due
-	kinds   []string  // handle kind names, indexed by Handle.kind
-	handles handleList
-	active  int // active and referenced handles
-	reqs    int // active requests
-
-	stopFlag atomic.Bool
-	running  atomic.Bool
-
-	readBuf []byte       // shared read buffer, see ReadBuffer
-	locals  map[any]any  // per-loop state of upper layers, see Local
-	buffers bufpool.Pool // write-queue memory
-
-	postMu     sync.Mutex
-	posted     []func()
-	postSwap   []func()
-	postQueued atomic.Int32 // posted functions not yet run (alive check)
-	closed     bool         // guarded by postMu
-}
+var (
+	// ErrClosed is returned by Post and Run on a closed loop, and by Close
+	// on a loop already closed.
+	ErrClosed = core.ErrClosed
+	// ErrRunning is returned by Run when the loop is already running and
+	// by Close when it is called while Run is in progress.
+	ErrRunning = core.ErrRunning
+	// ErrBusy is wrapped by the error Close returns while handles, closing
+	// handles or posted functions remain; the message names them.
+	ErrBusy = core.ErrBusy
+)
 
 // New creates a loop with its own poller.
 func New() (*Loop, error) {
-	p, err := poller.New()
-	if err != nil {
-		return nil, fmt.Errorf("loop: %w", err)
-	}
-	l := &Loop{
-		poller: p,
-		events: make([]poller.Event, poller.MaxEvents),
-		base:   time.Now(),
-	}
-	return l, nil
+	c, err := core.New()
+	return (*Loop)(c), err
 }
-
-var (
-	defaultOnce sync.Once
-	defaultLoop *Loop
-	defaultErr  error
-)
 
 // Default returns the process's default loop, creating it on first use.
-// It panics if the poller cannot be created (for example on Windows,
-// which is not supported yet); use New to get the error instead.
-func Default() *Loop {
-	defaultOnce.Do(func() { defaultLoop, defaultErr = New() })
-	if defaultErr != nil {
-		panic(defaultErr)
-	}
-	return defaultLoop
-}
+// It panics if the poller cannot be created; use New to get the error.
+func Default() *Loop { return (*Loop)(core.Default()) }
 
-// ReadBufferSize is the size of the loop's shared read buffer.
-const ReadBufferSize = 64 << 10
-
-// ReadBuffer returns the loop's shared 64 KiB read buffer. Streams read into
-// it by default; whatever lands there is valid only until the read callback
-// returns.
-func (l *Loop) ReadBuffer() []byte {
-	if l.readBuf == nil {
-		l.readBuf = make([]byte, ReadBufferSize)
-	}
-	return l.readBuf
-}
-
-// Local returns the per-loop value stored under key, or nil. Values that
-// implement io.Closer are closed by Loop.Close. Upper layers
-// keep per-loop state here (for example the reserve descriptor for EMFILE
-// handling) instead of in package variables. Loop-affine.
-func (l *Loop) Local(key any) any { return l.locals[key] }
-
-// SetLocal stores a per-loop value under key (nil deletes it).
-func (l *Loop) SetLocal(key, value any) {
-	if value == nil {
-		delete(l.locals, key)
-		return
-	}
-	if l.locals == nil {
-		l.locals = make(map[any]any)
-	}
-	l.locals[key] = value
-}
-
-// Buffers returns the loop's pool of write-queue buffers (loop-affine).
-func (l *Loop) Buffers() *bufpool.Pool { return &l.buffers }
-
-// Now returns the loop's cached monotonic time: the duration since the loop
-// was created, updated once per iteration (and by UpdateTime).
-func (l *Loop) Now() time.Duration { return l.now }
-
-// UpdateTime refreshes the cached time from the monotonic clock.
-func (l *Loop) UpdateTime() { l.now = time.Since(l.base) }
-
-// Alive reports whether the loop has active and referenced handles, active
-// requests, closing handles or queued callbacks.
-func (l *Loop) Alive() bool {
-	return l.active > 0 || l.reqs > 0 || len(l.closing) > 0 ||
-		l.pending.len() > 0 || l.ticks.len() > 0 || l.postQueued.Load() > 0
-}
-
-// Stop makes Run return at the end of the current iteration. Safe from any
-// goroutine.
-func (l *Loop) Stop() {
-	l.stopFlag.Store(true)
-	l.postMu.Lock()
-	if !l.closed {
-		l.poller.Wake()
-	}
-	l.postMu.Unlock()
-}
+func (l *Loop) c() *core.Loop { return (*core.Loop)(l) }
 
 // Run runs the loop in the given mode on the calling goroutine, which is
 // locked to its OS thread until Run returns. Calling Run while the loop is
 // already running returns ErrRunning.
-func (l *Loop) Run(mode RunMode) error {
-	if !l.running.CompareAndSwap(false, true) {
-		return ErrRunning
-	}
-	defer l.running.Store(false)
-	l.postMu.Lock()
-	closed := l.closed
-	l.postMu.Unlock()
-	if closed {
-		return ErrClosed
-	}
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
+func (l *Loop) Run(mode RunMode) error { return l.c().Run(mode) }
 
-	// Ticks queued before Run (outside any callback) run before the first
-	// callback of this run, as Node runs process.nextTick before timers.
-	l.drainTicks()
-	alive := l.Alive()
-	if !alive {
-		l.UpdateTime()
-	}
-	if mode == RunDefault && alive {
-		l.UpdateTime()
-		l.runTimers()
-	}
-	for alive && !l.stopFlag.Load() {
-		ranPending := l.runPending()
-		l.runHooks(PhaseIdle)
-		l.runHooks(PhasePrepare)
-		timeout := 0
-		if (mode == RunOnce && !ranPending) || mode == RunDefault {
-			timeout = l.pollTimeout()
-		}
-		if err := l.poll(timeout); err != nil {
-			return err
-		}
-		// Callbacks that I/O made pending run now, a bounded number of
-		// rounds so a callback that re-queues itself cannot starve the loop.
-		for i := 0; i < 8 && l.pending.len() > 0; i++ {
-			l.runPending()
-		}
-		l.runHooks(PhaseCheck)
-		l.runClosing()
-		l.UpdateTime()
-		l.runTimers()
-		alive = l.Alive()
-		if mode != RunDefault {
-			break
-		}
-	}
-	l.stopFlag.Store(false)
-	return nil
-}
-
-// pollTimeout is how long the poll phase may block, in milliseconds (-1 for
-// no limit): zero when anything is waiting to run, else until the nearest
-// timer.
-func (l *Loop) pollTimeout() int {
-	if l.stopFlag.Load() || (l.active == 0 && l.reqs == 0) ||
-		l.pending.len() > 0 || l.ticks.len() > 0 || len(l.hooks[PhaseIdle]) > 0 ||
-		len(l.closing) > 0 || l.postQueued.Load() > 0 {
-		return 0
-	}
-	if len(l.timers) == 0 {
-		return -1
-	}
-	d := l.timers[0].due - l.now
-	if d <= 0 {
-		return 0
-	}
-	ms := (d + time.Millisecond - 1) / time.Millisecond
-	if ms > 1<<31-1 {
-		ms = 1<<31 - 1
-	}
-	return int(ms)
-}
-
-// poll applies queued interest changes, waits for events and dispatches
-// them, then runs posted functions.
-func (l *Loop) poll(timeout int) error {
-	if err := l.flushWatcherQueue(); err != nil {
-		return err
-	}
-	l.pollGen++
-	n, err := l.poller.Wait(l.events, timeout)
-	if err != nil {
-		return fmt.Errorf("loop: poll: %w", err)
-	}
-	if n > 0 || timeout != 0 {
-		l.UpdateTime()
-	}
-	for i := 0; i < n; i++ {
-		ev := l.events[i]
-		if ev.Fd < 0 || int(ev.Fd) >= len(l.watchers) {
-			continue
-		}
-		w := l.watchers[ev.Fd]
-		if w == nil || w.interest == 0 || w.gen == l.pollGen {
-			continue
-		}
-		got := ev.Events & (w.interest | poller.Hup | poller.Err | poller.RdHup)
-		if got == 0 {
-			continue
-		}
-		w.h.HandleIO(got)
-		l.drainTicks()
-	}
-	l.runPosted()
-	return nil
-}
+// Stop makes Run return at the end of the current iteration. Safe from any
+// goroutine.
+func (l *Loop) Stop() { l.c().Stop() }
 
 // Post queues fn to run on the loop's goroutine during its next poll phase
 // and wakes the loop. It is safe from any goroutine; functions posted from
 // one goroutine run in the order posted. Posting to a closed loop returns
 // ErrClosed and fn is not run. A queued posted function keeps the loop
 // alive until it has run.
-func (l *Loop) Post(fn func()) error {
-	if fn == nil {
-		return errors.New("loop: Post: nil function")
-	}
-	l.postMu.Lock()
-	if l.closed {
-		l.postMu.Unlock()
-		return ErrClosed
-	}
-	l.posted = append(l.posted, fn)
-	l.postQueued.Add(1)
-	err := l.poller.Wake()
-	l.postMu.Unlock()
-	return err
-}
+func (l *Loop) Post(fn func()) error { return l.c().Post(fn) }
 
-func (l *Loop) runPosted() {
-	if l.postQueued.Load() == 0 {
-		return
-	}
-	l.postMu.Lock()
-	batch := l.posted
-	l.posted = l.postSwap[:0]
-	l.postMu.Unlock()
-	for i, fn := range batch {
-		batch[i] = nil
-		l.postQueued.Add(-1)
-		fn()
-		l.drainTicks()
-	}
-	l.postSwap = batch[:0]
-}
+// Hold keeps the loop alive (Run in RunDefault mode does not return for
+// lack of work) until the returned release function is called, for work
+// that runs outside the loop and reports back with Post. Release is safe
+// from any goroutine; calls after the first do nothing.
+func (l *Loop) Hold() (release func()) { return l.c().Hold() }
 
 // NextTick queues fn to run after the current callback returns and before
 // the loop continues (Node's process.nextTick). Functions queued while the
-// queue drains run in the same drain.
-func (l *Loop) NextTick(fn func()) { l.ticks.push(fn) }
+// queue drains run in the same drain. Loop-affine.
+func (l *Loop) NextTick(fn func()) { l.c().NextTick(fn) }
 
-// Invoke calls fn and then drains the next-tick queue; use it to run a user
-// callback from outside the loop's own dispatch (for example right after
-// Run starts work synchronously).
-func (l *Loop) Invoke(fn func()) {
-	fn()
-	l.drainTicks()
-}
+// Now returns the loop's cached monotonic time: the duration since the
+// loop was created, updated once per iteration (and by UpdateTime).
+func (l *Loop) Now() time.Duration { return l.c().Now() }
 
-func (l *Loop) drainTicks() {
-	for l.ticks.len() > 0 {
-		l.ticks.pop()()
-	}
-}
+// UpdateTime refreshes the cached time from the monotonic clock.
+func (l *Loop) UpdateTime() { l.c().UpdateTime() }
 
-// QueuePending queues fn to run in the pending phase (deferred I/O
-// callbacks, such as write completions), never inside the caller.
-func (l *Loop) QueuePending(fn func()) { l.pending.push(funcTask(fn)) }
+// Alive reports whether the loop has active and referenced handles, active
+// requests, holds, closing handles or queued callbacks.
+func (l *Loop) Alive() bool { return l.c().Alive() }
 
-// Task is a deferred callback given as an interface; see QueuePendingTask.
-type Task interface {
-	RunTask()
-}
-
-type funcTask func()
-
-// RunTask calls f.
-func (f funcTask) RunTask() { f() }
-
-// QueuePendingTask is QueuePending for a Task, which costs no allocation
-// when t is a pointer the caller already has.
-func (l *Loop) QueuePendingTask(t Task) { l.pending.push(t) }
-
-// runPending runs the callbacks pending at entry; callbacks they queue wait
-// for the next round. It reports whether any ran.
-func (l *Loop) runPending() bool {
-	n := l.pending.len()
-	for i := 0; i < n; i++ {
-		l.pending.pop().RunTask()
-		l.drainTicks()
-	}
-	// Ticks queued outside any callback (for example before Run) run here.
-	l.drainTicks()
-	return n > 0
-}
-
-// ReqStart records an active request (a connect, write or shutdown in
-// flight); active requests keep the loop alive. For handle implementations.
-func (l *Loop) ReqStart() { l.reqs++ }
-
-// ReqDone records the end of a request started with ReqStart.
-func (l *Loop) ReqDone() { l.reqs-- }
-
-// Close releases the poller. It fails, naming what is still open, if any
-// handle has not been closed (or its close callback has not run yet);
-// posted functions not yet run are reported too. After Close, Post returns
-// ErrClosed.
-func (l *Loop) Close() error {
-	if l.running.Load() {
-		return ErrRunning
-	}
-	if l.handles.n > 0 || len(l.closing) > 0 {
-		return fmt.Errorf("loop: close: %w: %s", errBusy, l.describeOpen())
-	}
-	l.postMu.Lock()
-	if l.closed {
-		l.postMu.Unlock()
-		return ErrClosed
-	}
-	if len(l.posted) > 0 {
-		n := len(l.posted)
-		l.postMu.Unlock()
-		return fmt.Errorf("loop: close: %w: %d posted functions have not run", errBusy, n)
-	}
-	l.closed = true
-	l.postMu.Unlock()
-	for k, v := range l.locals {
-		if c, ok := v.(io.Closer); ok {
-			c.Close()
-		}
-		delete(l.locals, k)
-	}
-	return l.poller.Close()
-}
-
-// errBusy is wrapped by Close's error when handles remain open.
-var errBusy = errors.New("resource busy")
-
-// ErrBusy reports whether err is Close's "still open" error.
-func ErrBusy(err error) bool { return errors.Is(err, errBusy) }
-
-func (l *Loop) describeOpen() string {
-	counts := map[string]int{}
-	for _, h := range l.handles.slots {
-		if h != nil {
-			counts[h.Kind()]++
-		}
-	}
-	names := make([]string, 0, len(counts))
-	for k, n := range counts {
-		names = append(names, fmt.Sprintf("%d %s", n, k))
-	}
-	sort.Strings(names)
-	return fmt.Sprintf("%d handles still open (%s)", l.handles.n, strings.Join(names, ", "))
-}
-
-// kindIndex returns the index of a handle kind's name, adding it on first
-// use (a loop sees a handful of kinds; at most 256 are kept apart).
-func (l *Loop) kindIndex(kind string) uint8 {
-	for i, k := range l.kinds {
-		if k == kind {
-			return uint8(i)
-		}
-	}
-	if len(l.kinds) == 256 {
-		l.kinds[255] = "other"
-		return 255
-	}
-	l.kinds = append(l.kinds, kind)
-	return uint8(len(l.kinds) - 1)
-}
-
-// Walk calls fn for every open handle (not yet fully closed), in the order
-// they were initialised. fn must not close handles other than the one given.
-func (l *Loop) Walk(fn func(h *Handle)) {
-	// Handles that fn creates are not visited; no slot is removed or moved
-	// during the walk (that happens in the closing phase).
-	for i, n := 0, len(l.handles.slots); i < n; i++ {
-		if h := l.handles.slots[i]; h != nil {
-			fn(h)
-		}
-	}
-}
+// Close releases the poller. It fails with an error wrapping ErrBusy,
+// naming what is still open ("2 tcp, 1 timer"), if any handle has not been
+// closed (or its close callback has not run yet) or posted functions have
+// not run. After Close, Post returns ErrClosed.
+func (l *Loop) Close() error { return l.c().Close() }

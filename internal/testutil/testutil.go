@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/leakcheck"
 	"github.com/netloop/netloop/loop"
 )
@@ -39,7 +40,7 @@ func NewLoop(t testing.TB) *loop.Loop {
 func CloseLoop(t testing.TB, l *loop.Loop) {
 	t.Helper()
 	open := 0
-	l.Walk(func(h *loop.Handle) {
+	(*core.Loop)(l).Walk(func(h *core.Handle) {
 		if !h.IsClosing() {
 			open++
 			h.Close(nil)
@@ -69,8 +70,9 @@ func RunUntil(t testing.TB, l *loop.Loop, timeout time.Duration, cond func() boo
 // Run runs l until cond holds or timeout passes and reports whether cond
 // held.
 func Run(l *loop.Loop, timeout time.Duration, cond func() bool) bool {
-	var guard loop.TimerEntry
-	defer l.StopTimer(&guard)
+	var guard core.TimerEntry
+	c := (*core.Loop)(l)
+	defer c.StopTimer(&guard)
 	noop := func() {}
 	deadline := time.Now().Add(timeout)
 	for !cond() {
@@ -80,7 +82,7 @@ func Run(l *loop.Loop, timeout time.Duration, cond func() bool) bool {
 		if !l.Alive() {
 			time.Sleep(time.Millisecond)
 		}
-		l.StartTimer(&guard, 10*time.Millisecond, noop)
+		c.StartTimer(&guard, 10*time.Millisecond, noop)
 		if err := l.Run(loop.RunOnce); err != nil {
 			return false
 		}
@@ -98,7 +100,7 @@ func TempLoop(t testing.TB) *loop.Loop {
 		t.Fatalf("loop.New: %v", err)
 	}
 	t.Cleanup(func() {
-		l.Walk(func(h *loop.Handle) {
+		(*core.Loop)(l).Walk(func(h *core.Handle) {
 			if !h.IsClosing() {
 				h.Close(nil)
 			}

@@ -1,6 +1,6 @@
 //go:build linux
 
-package loop_test
+package core_test
 
 import (
 	"sync"
@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/netloop/netloop/loop"
+	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/poller"
 )
 
@@ -19,7 +19,7 @@ import (
 
 func TestAllocsTimerStartStop(t *testing.T) {
 	l := newLoop(t)
-	var e loop.TimerEntry
+	var e core.TimerEntry
 	fn := func() {}
 	allocs := testing.AllocsPerRun(1000, func() {
 		l.StartTimer(&e, time.Hour, fn)
@@ -31,13 +31,13 @@ func TestAllocsTimerStartStop(t *testing.T) {
 func TestAllocsIterationWithTimer(t *testing.T) {
 	l := newLoop(t)
 	ka := keepAlive(l)
-	var e loop.TimerEntry
+	var e core.TimerEntry
 	fired := 0
 	var fn func()
 	fn = func() { fired++ }
 	allocs := testing.AllocsPerRun(1000, func() {
 		l.StartTimer(&e, 0, fn)
-		l.Run(loop.RunNoWait)
+		l.Run(core.RunNoWait)
 	})
 	assert.Zero(t, allocs)
 	assert.Equal(t, 1001, fired) // AllocsPerRun warms up with one extra run
@@ -49,7 +49,7 @@ func TestAllocsIOWatcherDispatch(t *testing.T) {
 	ka := keepAlive(l)
 	fd := eventfd(t)
 	defer unix.Close(fd)
-	var w loop.IOWatcher
+	var w core.IOWatcher
 	buf := make([]byte, 8)
 	calls := 0
 	require.NoError(t, l.InitIOWatcher(&w, fd, func(poller.Interest) {
@@ -60,7 +60,7 @@ func TestAllocsIOWatcherDispatch(t *testing.T) {
 	one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
 	allocs := testing.AllocsPerRun(1000, func() {
 		unix.Write(fd, one)
-		l.Run(loop.RunNoWait)
+		l.Run(core.RunNoWait)
 	})
 	assert.Zero(t, allocs)
 	assert.Equal(t, 1001, calls)
@@ -85,7 +85,7 @@ func TestAllocsPost(t *testing.T) {
 	allocs := testing.AllocsPerRun(1000, func() {
 		l.Post(fn)
 		l.Post(fn)
-		l.Run(loop.RunNoWait)
+		l.Run(core.RunNoWait)
 	})
 	assert.Zero(t, allocs)
 	assert.Equal(t, 2002, n)
@@ -95,10 +95,10 @@ func TestAllocsPost(t *testing.T) {
 
 func BenchmarkTimerStartStop(b *testing.B) {
 	l := newLoop(b)
-	var e loop.TimerEntry
+	var e core.TimerEntry
 	fn := func() {}
 	// A populated heap, as in a server with many connections' timers.
-	others := make([]loop.TimerEntry, 1000)
+	others := make([]core.TimerEntry, 1000)
 	for i := range others {
 		l.StartTimer(&others[i], time.Duration(i)*time.Millisecond+time.Hour, fn)
 	}
@@ -119,7 +119,7 @@ func BenchmarkPostParallel(b *testing.B) {
 	done.Add(1)
 	go func() {
 		defer done.Done()
-		l.Run(loop.RunDefault)
+		l.Run(core.RunDefault)
 	}()
 	n := 0
 	fn := func() { n++ }
@@ -138,7 +138,7 @@ func BenchmarkEmptyIteration(b *testing.B) {
 	ka := keepAlive(l)
 	b.ReportAllocs()
 	for b.Loop() {
-		l.Run(loop.RunNoWait)
+		l.Run(core.RunNoWait)
 	}
 	ka.Close(nil)
 }
@@ -149,7 +149,7 @@ func BenchmarkIOWatcherDispatch(b *testing.B) {
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	require.NoError(b, err)
 	defer unix.Close(fd)
-	var w loop.IOWatcher
+	var w core.IOWatcher
 	buf := make([]byte, 8)
 	require.NoError(b, l.InitIOWatcher(&w, fd, func(poller.Interest) { unix.Read(fd, buf) }))
 	require.NoError(b, w.Start(poller.Read))
@@ -157,7 +157,7 @@ func BenchmarkIOWatcherDispatch(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		unix.Write(fd, one)
-		l.Run(loop.RunNoWait)
+		l.Run(core.RunNoWait)
 	}
 	w.Close(false)
 	ka.Close(nil)

@@ -1,6 +1,6 @@
 //go:build linux
 
-package loop_test
+package core_test
 
 import (
 	"os"

@@ -1,4 +1,4 @@
-package loop
+package core
 
 // Phase names the per-iteration hook phases.
 type Phase int

@@ -1,4 +1,4 @@
-package loop
+package core
 
 // ring is a FIFO that reuses its storage, so queueing a pre-bound func or
 // a pointer Task allocates nothing in steady state.

@@ -1,10 +1,10 @@
-package loop
+package core
 
 import "errors"
 
-// ErrHandleClosing is returned by Close on a handle that is already closing
+// ErrClosing is returned by Close on a handle that is already closing
 // or closed.
-var ErrHandleClosing = errors.New("handle is already closing")
+var ErrClosing = errors.New("handle is closing")
 
 const (
 	flagActive uint8 = 1 << iota
@@ -148,10 +148,10 @@ func (h *Handle) SetActive(on bool) {
 
 // Close stops the handle and arranges for cb (which may be nil) to run in
 // the loop's closing phase, exactly once. Closing a handle twice returns
-// ErrHandleClosing.
+// ErrClosing.
 func (h *Handle) Close(cb func()) error {
 	if h.IsClosing() {
-		return ErrHandleClosing
+		return ErrClosing
 	}
 	if h.loop == nil {
 		return errors.New("handle is not initialised")

@@ -1,6 +1,6 @@
 //go:build linux
 
-package loop_test
+package core_test
 
 import (
 	"errors"
@@ -16,15 +16,19 @@ import (
 	"github.com/netloop/netloop/handle"
 	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/loop"
+	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/poller"
 )
 
-func newLoop(t testing.TB) *loop.Loop { return testutil.TempLoop(t) }
+func newLoop(t testing.TB) *core.Loop { return (*core.Loop)(testutil.TempLoop(t)) }
+
+// pub returns l as the public loop type, for the handle package.
+func pub(l *core.Loop) *loop.Loop { return (*loop.Loop)(l) }
 
 // keepAlive returns an active, referenced bare handle: the loop stays alive
 // until it is closed.
-func keepAlive(l *loop.Loop) *loop.Handle {
-	h := &loop.Handle{}
+func keepAlive(l *core.Loop) *core.Handle {
+	h := &core.Handle{}
 	h.Init(l, "test", nil, nil)
 	h.SetActive(true)
 	return h
@@ -32,7 +36,7 @@ func keepAlive(l *loop.Loop) *loop.Handle {
 
 // watchdog stops l from another goroutine if the test has not finished
 // after d, so a hang becomes a failure instead of a test timeout.
-func watchdog(t *testing.T, l *loop.Loop, d time.Duration) (cancel func()) {
+func watchdog(t *testing.T, l *core.Loop, d time.Duration) (cancel func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -67,14 +71,14 @@ func signalFd(t testing.TB, fd int) {
 func TestRunDefaultNothingToDo(t *testing.T) {
 	l := newLoop(t)
 	assert.False(t, l.Alive())
-	require.NoError(t, l.Run(loop.RunDefault))
-	require.NoError(t, l.Run(loop.RunOnce))
-	require.NoError(t, l.Run(loop.RunNoWait))
+	require.NoError(t, l.Run(core.RunDefault))
+	require.NoError(t, l.Run(core.RunOnce))
+	require.NoError(t, l.Run(core.RunNoWait))
 }
 
 func TestRunDefaultUntilTimersDone(t *testing.T) {
 	l := newLoop(t)
-	tm := handle.NewTimer(l)
+	tm := handle.NewTimer(pub(l))
 	n := 0
 	require.NoError(t, tm.Start(5*time.Millisecond, 5*time.Millisecond, func() {
 		n++
@@ -83,7 +87,7 @@ func TestRunDefaultUntilTimersDone(t *testing.T) {
 		}
 	}))
 	start := time.Now()
-	require.NoError(t, l.Run(loop.RunDefault))
+	require.NoError(t, l.Run(core.RunDefault))
 	assert.Equal(t, 3, n)
 	assert.GreaterOrEqual(t, time.Since(start), 10*time.Millisecond)
 	assert.False(t, l.Alive())
@@ -91,11 +95,11 @@ func TestRunDefaultUntilTimersDone(t *testing.T) {
 
 func TestRunOnceBlocksForTimer(t *testing.T) {
 	l := newLoop(t)
-	tm := handle.NewTimer(l)
+	tm := handle.NewTimer(pub(l))
 	fired := false
 	require.NoError(t, tm.Start(30*time.Millisecond, 0, func() { fired = true }))
 	start := time.Now()
-	require.NoError(t, l.Run(loop.RunOnce))
+	require.NoError(t, l.Run(core.RunOnce))
 	assert.True(t, fired, "RunOnce waits for the only timer")
 	assert.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond)
 }
@@ -109,22 +113,22 @@ func TestRunOnceBlocksUntilPost(t *testing.T) {
 		l.Post(func() { ran = true })
 	}()
 	start := time.Now()
-	require.NoError(t, l.Run(loop.RunOnce))
+	require.NoError(t, l.Run(core.RunOnce))
 	assert.True(t, ran)
 	assert.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond, "RunOnce blocks when nothing is pending")
 	ka.Close(nil)
 }
 
 func TestRunOnceDoesNotBlockWhenWorkIsPending(t *testing.T) {
-	cases := map[string]func(l *loop.Loop, ran *int){
-		"pending": func(l *loop.Loop, ran *int) { l.QueuePending(func() { *ran++ }) },
-		"posted":  func(l *loop.Loop, ran *int) { l.Post(func() { *ran++ }) },
-		"timer": func(l *loop.Loop, ran *int) {
-			tm := handle.NewTimer(l)
+	cases := map[string]func(l *core.Loop, ran *int){
+		"pending": func(l *core.Loop, ran *int) { l.QueuePending(func() { *ran++ }) },
+		"posted":  func(l *core.Loop, ran *int) { l.Post(func() { *ran++ }) },
+		"timer": func(l *core.Loop, ran *int) {
+			tm := handle.NewTimer(pub(l))
 			tm.Start(0, 0, func() { *ran++; tm.Close(nil) })
 		},
-		"idle": func(l *loop.Loop, ran *int) {
-			id := handle.NewIdle(l)
+		"idle": func(l *core.Loop, ran *int) {
+			id := handle.NewIdle(pub(l))
 			id.Start(func() { *ran++; id.Close(nil) })
 		},
 	}
@@ -136,7 +140,7 @@ func TestRunOnceDoesNotBlockWhenWorkIsPending(t *testing.T) {
 			defer cancel()
 			ran := 0
 			setup(l, &ran)
-			require.NoError(t, l.Run(loop.RunOnce))
+			require.NoError(t, l.Run(core.RunOnce))
 			assert.Equal(t, 1, ran)
 			ka.Close(nil)
 		})
@@ -146,13 +150,13 @@ func TestRunOnceDoesNotBlockWhenWorkIsPending(t *testing.T) {
 func TestRunNoWaitDoesNotBlock(t *testing.T) {
 	l := newLoop(t)
 	ka := keepAlive(l)
-	tm := handle.NewTimer(l)
+	tm := handle.NewTimer(pub(l))
 	fired := false
 	require.NoError(t, tm.Start(time.Hour, 0, func() { fired = true }))
 	cancel := watchdog(t, l, 10*time.Second)
 	defer cancel()
 	for i := 0; i < 100; i++ {
-		require.NoError(t, l.Run(loop.RunNoWait))
+		require.NoError(t, l.Run(core.RunNoWait))
 	}
 	assert.False(t, fired)
 	assert.True(t, l.Alive())
@@ -161,20 +165,20 @@ func TestRunNoWaitDoesNotBlock(t *testing.T) {
 
 func TestUnrefHandlesDoNotKeepLoopAlive(t *testing.T) {
 	l := newLoop(t)
-	tm := handle.NewTimer(l)
+	tm := handle.NewTimer(pub(l))
 	require.NoError(t, tm.Start(time.Hour, 0, func() { t.Error("timer fired") }))
 	tm.Unref()
-	idle := handle.NewIdle(l)
+	idle := handle.NewIdle(pub(l))
 	idleRuns := 0
 	require.NoError(t, idle.Start(func() { idleRuns++ }))
 	idle.Unref()
-	a, err := handle.NewAsync(l, func() {})
+	a, err := handle.NewAsync(pub(l), func() {})
 	require.NoError(t, err)
 	a.Unref()
 	assert.False(t, l.Alive())
 	cancel := watchdog(t, l, 10*time.Second)
 	defer cancel()
-	require.NoError(t, l.Run(loop.RunDefault))
+	require.NoError(t, l.Run(core.RunDefault))
 	assert.Zero(t, idleRuns, "a loop that is not alive runs no iteration")
 	assert.True(t, tm.IsActive())
 
@@ -187,7 +191,7 @@ func TestUnrefHandlesDoNotKeepLoopAlive(t *testing.T) {
 
 func TestRefUnrefRememberedBeforeActive(t *testing.T) {
 	l := newLoop(t)
-	tm := handle.NewTimer(l)
+	tm := handle.NewTimer(pub(l))
 	tm.Unref()
 	assert.False(t, tm.HasRef())
 	assert.False(t, l.Alive())
@@ -207,7 +211,7 @@ func TestRefUnrefRememberedBeforeActive(t *testing.T) {
 	assert.True(t, l.Alive())
 	require.NoError(t, tm.Close(nil))
 	assert.True(t, l.Alive(), "a closing handle keeps the loop alive until its close callback")
-	require.NoError(t, l.Run(loop.RunDefault))
+	require.NoError(t, l.Run(core.RunDefault))
 	assert.False(t, l.Alive())
 }
 
@@ -234,7 +238,7 @@ func TestPostManyGoroutines(t *testing.T) {
 	}()
 	cancel := watchdog(t, l, 30*time.Second)
 	defer cancel()
-	require.NoError(t, l.Run(loop.RunDefault))
+	require.NoError(t, l.Run(core.RunDefault))
 	for g := 0; g < goroutines; g++ {
 		require.Len(t, got[g], perG, "goroutine %d", g)
 		for i := 0; i < perG; i++ {
@@ -248,18 +252,18 @@ func TestPostKeepsLoopAlive(t *testing.T) {
 	ran := false
 	require.NoError(t, l.Post(func() { ran = true }))
 	assert.True(t, l.Alive())
-	require.NoError(t, l.Run(loop.RunDefault))
+	require.NoError(t, l.Run(core.RunDefault))
 	assert.True(t, ran)
 }
 
 func TestPostErrors(t *testing.T) {
-	l, err := loop.New()
+	l, err := core.New()
 	require.NoError(t, err)
 	assert.Error(t, l.Post(nil))
 	require.NoError(t, l.Close())
-	assert.ErrorIs(t, l.Post(func() { t.Error("ran on a closed loop") }), loop.ErrClosed)
-	assert.ErrorIs(t, l.Run(loop.RunDefault), loop.ErrClosed)
-	assert.ErrorIs(t, l.Close(), loop.ErrClosed)
+	assert.ErrorIs(t, l.Post(func() { t.Error("ran on a closed loop") }), core.ErrClosed)
+	assert.ErrorIs(t, l.Run(core.RunDefault), core.ErrClosed)
+	assert.ErrorIs(t, l.Close(), core.ErrClosed)
 	l.Stop() // harmless on a closed loop
 }
 
@@ -268,9 +272,9 @@ func TestCloseWithPostedFunctionsIsBusy(t *testing.T) {
 	require.NoError(t, l.Post(func() {}))
 	err := l.Close()
 	require.Error(t, err)
-	assert.True(t, loop.ErrBusy(err))
+	assert.True(t, errors.Is(err, core.ErrBusy))
 	assert.Contains(t, err.Error(), "1 posted")
-	require.NoError(t, l.Run(loop.RunDefault))
+	require.NoError(t, l.Run(core.RunDefault))
 }
 
 // ---- NextTick ----
@@ -278,7 +282,7 @@ func TestCloseWithPostedFunctionsIsBusy(t *testing.T) {
 func TestNextTickRunsBetweenCallbacks(t *testing.T) {
 	l := newLoop(t)
 	var log []string
-	a, b := handle.NewCheck(l), handle.NewCheck(l)
+	a, b := handle.NewCheck(pub(l)), handle.NewCheck(pub(l))
 	require.NoError(t, a.Start(func() {
 		log = append(log, "A")
 		l.NextTick(func() {
@@ -292,7 +296,7 @@ func TestNextTickRunsBetweenCallbacks(t *testing.T) {
 		b.Close(nil)
 	}))
 	ka := keepAlive(l)
-	require.NoError(t, l.Run(loop.RunNoWait))
+	require.NoError(t, l.Run(core.RunNoWait))
 	assert.Equal(t, []string{"A", "tick1", "tick2", "B"}, log)
 	ka.Close(nil)
 }
@@ -306,7 +310,7 @@ func TestNextTickAfterEveryKindOfCallback(t *testing.T) {
 			l.NextTick(func() { log = append(log, name+"-tick") })
 		}
 	}
-	tm1, tm2 := handle.NewTimer(l), handle.NewTimer(l)
+	tm1, tm2 := handle.NewTimer(pub(l)), handle.NewTimer(pub(l))
 	tm1.Start(0, 0, tick("timer1"))
 	tm2.Start(0, 0, tick("timer2"))
 	l.QueuePending(tick("pending"))
@@ -314,7 +318,7 @@ func TestNextTickAfterEveryKindOfCallback(t *testing.T) {
 	l.Post(tick("posted2"))
 	ka := keepAlive(l)
 	ka.Close(tick("close"))
-	require.NoError(t, l.Run(loop.RunNoWait))
+	require.NoError(t, l.Run(core.RunNoWait))
 	assert.Equal(t, []string{
 		"pending", "pending-tick",
 		"posted1", "posted1-tick", "posted2", "posted2-tick",
@@ -326,10 +330,10 @@ func TestNextTickAfterEveryKindOfCallback(t *testing.T) {
 func TestNextTickBeforeRunRunsFirst(t *testing.T) {
 	l := newLoop(t)
 	var log []string
-	tm := handle.NewTimer(l)
+	tm := handle.NewTimer(pub(l))
 	tm.Start(0, 0, func() { log = append(log, "timer") })
 	l.NextTick(func() { log = append(log, "tick") })
-	require.NoError(t, l.Run(loop.RunDefault))
+	require.NoError(t, l.Run(core.RunDefault))
 	assert.Equal(t, []string{"tick", "timer"}, log)
 
 	// Invoke drains the ticks its function queues.
@@ -349,23 +353,23 @@ func TestPhaseOrder(t *testing.T) {
 	rec := func(s string) func() { return func() { log = append(log, s) } }
 
 	fd := eventfd(t)
-	var w loop.IOWatcher
+	var w core.IOWatcher
 	require.NoError(t, l.InitIOWatcher(&w, fd, func(poller.Interest) { log = append(log, "io") }))
 	require.NoError(t, w.Start(poller.Read))
 	signalFd(t, fd)
 
-	idle, prep, check := handle.NewIdle(l), handle.NewPrepare(l), handle.NewCheck(l)
+	idle, prep, check := handle.NewIdle(pub(l)), handle.NewPrepare(pub(l)), handle.NewCheck(pub(l))
 	require.NoError(t, idle.Start(rec("idle")))
 	require.NoError(t, prep.Start(rec("prepare")))
 	require.NoError(t, check.Start(rec("check")))
-	tm := handle.NewTimer(l)
+	tm := handle.NewTimer(pub(l))
 	require.NoError(t, tm.Start(0, 0, rec("timer")))
 	closed := keepAlive(l)
 	require.NoError(t, closed.Close(rec("close")))
 	l.QueuePending(rec("pending"))
 	require.NoError(t, l.Post(rec("posted")))
 
-	require.NoError(t, l.Run(loop.RunNoWait))
+	require.NoError(t, l.Run(core.RunNoWait))
 	assert.Equal(t, []string{"pending", "idle", "prepare", "io", "posted", "check", "close", "timer"}, log)
 
 	log = nil
@@ -374,7 +378,7 @@ func TestPhaseOrder(t *testing.T) {
 		log = append(log, "check")
 		l.Stop()
 	}))
-	require.NoError(t, l.Run(loop.RunDefault))
+	require.NoError(t, l.Run(core.RunDefault))
 	assert.Equal(t, []string{"timer", "idle", "prepare", "io", "check"}, log,
 		"RunDefault runs due timers first")
 
@@ -385,7 +389,7 @@ func TestPhaseOrder(t *testing.T) {
 func TestHookStoppedDuringPhaseDoesNotRun(t *testing.T) {
 	l := newLoop(t)
 	var log []string
-	a, b, c := handle.NewCheck(l), handle.NewCheck(l), handle.NewCheck(l)
+	a, b, c := handle.NewCheck(pub(l)), handle.NewCheck(pub(l)), handle.NewCheck(pub(l))
 	require.NoError(t, a.Start(func() {
 		log = append(log, "A")
 		b.Stop()
@@ -397,8 +401,8 @@ func TestHookStoppedDuringPhaseDoesNotRun(t *testing.T) {
 			require.NoError(t, a.Close(nil)) // closing stops it too
 		}
 	}))
-	require.NoError(t, l.Run(loop.RunNoWait))
-	require.NoError(t, l.Run(loop.RunNoWait))
+	require.NoError(t, l.Run(core.RunNoWait))
+	require.NoError(t, l.Run(core.RunNoWait))
 	assert.Equal(t, []string{"A", "C", "C"}, log, "B stopped by A, A closed by C")
 	assert.False(t, b.IsActive())
 }
@@ -413,25 +417,25 @@ func TestCloseCallbackRunsOnceInClosingPhase(t *testing.T) {
 	assert.Zero(t, calls, "not inside Close")
 	assert.True(t, h.IsClosing())
 	assert.False(t, h.IsClosed())
-	assert.ErrorIs(t, h.Close(func() { calls += 100 }), loop.ErrHandleClosing)
-	require.NoError(t, l.Run(loop.RunDefault))
+	assert.ErrorIs(t, h.Close(func() { calls += 100 }), core.ErrClosing)
+	require.NoError(t, l.Run(core.RunDefault))
 	assert.Equal(t, 1, calls)
 	assert.True(t, h.IsClosed())
-	assert.ErrorIs(t, h.Close(nil), loop.ErrHandleClosing)
-	require.NoError(t, l.Run(loop.RunDefault))
+	assert.ErrorIs(t, h.Close(nil), core.ErrClosing)
+	require.NoError(t, l.Run(core.RunDefault))
 	assert.Equal(t, 1, calls)
 }
 
 func TestHandleCloseHooksOrder(t *testing.T) {
 	l := newLoop(t)
 	var log []string
-	h := &loop.Handle{}
+	h := &core.Handle{}
 	h.Init(l, "test",
 		func() { log = append(log, "onClose") },
 		func() { log = append(log, "onFinish") })
 	require.NoError(t, h.Close(func() { log = append(log, "cb") }))
 	assert.Equal(t, []string{"onClose"}, log)
-	require.NoError(t, l.Run(loop.RunDefault))
+	require.NoError(t, l.Run(core.RunDefault))
 	assert.Equal(t, []string{"onClose", "onFinish", "cb"}, log)
 }
 
@@ -444,37 +448,37 @@ func TestCloseCallbackClosingAnotherHandle(t *testing.T) {
 		require.NoError(t, b.Close(func() { log = append(log, "b") }))
 		assert.Equal(t, []string{"a"}, log, "b's callback waits for the next closing phase")
 	}))
-	require.NoError(t, l.Run(loop.RunDefault))
+	require.NoError(t, l.Run(core.RunDefault))
 	assert.Equal(t, []string{"a", "b"}, log)
 }
 
 func TestLoopCloseWithOpenHandles(t *testing.T) {
-	l, err := loop.New()
+	l, err := core.New()
 	require.NoError(t, err)
-	tm := handle.NewTimer(l)
+	tm := handle.NewTimer(pub(l))
 	err = l.Close()
 	require.Error(t, err)
-	assert.True(t, loop.ErrBusy(err))
+	assert.True(t, errors.Is(err, core.ErrBusy))
 	assert.Contains(t, err.Error(), "1 timer")
 
-	t2 := handle.NewTimer(l)
-	id := handle.NewIdle(l)
+	t2 := handle.NewTimer(pub(l))
+	id := handle.NewIdle(pub(l))
 	err = l.Close()
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "2 timer")
 	assert.Contains(t, err.Error(), "1 idle")
-	assert.False(t, loop.ErrBusy(errors.New("other")))
+	assert.False(t, errors.Is(errors.New("other"), core.ErrBusy))
 
 	var kinds []string
-	l.Walk(func(h *loop.Handle) { kinds = append(kinds, h.Kind()) })
+	l.Walk(func(h *core.Handle) { kinds = append(kinds, h.Kind()) })
 	assert.Equal(t, []string{"timer", "timer", "idle"}, kinds)
 
 	require.NoError(t, tm.Close(nil))
 	require.NoError(t, t2.Close(nil))
 	require.NoError(t, id.Close(nil))
 	err = l.Close()
-	assert.True(t, loop.ErrBusy(err), "close callbacks have not run yet")
-	require.NoError(t, l.Run(loop.RunDefault))
+	assert.True(t, errors.Is(err, core.ErrBusy), "close callbacks have not run yet")
+	require.NoError(t, l.Run(core.RunDefault))
 	require.NoError(t, l.Close())
 }
 
@@ -488,25 +492,25 @@ func TestStopFromAnotherGoroutine(t *testing.T) {
 		l.Stop()
 	}()
 	cancel := watchdog(t, l, 10*time.Second)
-	require.NoError(t, l.Run(loop.RunDefault))
+	require.NoError(t, l.Run(core.RunDefault))
 	cancel()
 	assert.True(t, l.Alive())
 
 	// Stop inside a callback ends the run after the current iteration, and
 	// the next Run starts afresh.
 	n := 0
-	idle := handle.NewIdle(l)
+	idle := handle.NewIdle(pub(l))
 	idle.Start(func() {
 		n++
 		if n == 3 {
 			l.Stop()
 		}
 	})
-	require.NoError(t, l.Run(loop.RunDefault))
+	require.NoError(t, l.Run(core.RunDefault))
 	assert.Equal(t, 3, n)
 	idle.Close(nil)
 	ka.Close(nil)
-	require.NoError(t, l.Run(loop.RunDefault))
+	require.NoError(t, l.Run(core.RunDefault))
 }
 
 func TestRunWhileRunning(t *testing.T) {
@@ -515,19 +519,19 @@ func TestRunWhileRunning(t *testing.T) {
 	var inner, fromOther, closeErr error
 	started := make(chan struct{})
 	l.Post(func() {
-		inner = l.Run(loop.RunNoWait)
+		inner = l.Run(core.RunNoWait)
 		closeErr = l.Close()
 		close(started)
 	})
 	go func() {
 		<-started
-		fromOther = l.Run(loop.RunNoWait)
+		fromOther = l.Run(core.RunNoWait)
 		l.Post(func() { ka.Close(nil) })
 	}()
-	require.NoError(t, l.Run(loop.RunDefault))
-	assert.ErrorIs(t, inner, loop.ErrRunning)
-	assert.ErrorIs(t, fromOther, loop.ErrRunning)
-	assert.ErrorIs(t, closeErr, loop.ErrRunning)
+	require.NoError(t, l.Run(core.RunDefault))
+	assert.ErrorIs(t, inner, core.ErrRunning)
+	assert.ErrorIs(t, fromOther, core.ErrRunning)
+	assert.ErrorIs(t, closeErr, core.ErrRunning)
 }
 
 func TestTwoLoopsInParallel(t *testing.T) {
@@ -535,7 +539,7 @@ func TestTwoLoopsInParallel(t *testing.T) {
 	counts := make([]int, 2)
 	for i := 0; i < 2; i++ {
 		l := newLoop(t)
-		tm := handle.NewTimer(l)
+		tm := handle.NewTimer(pub(l))
 		require.NoError(t, tm.Start(0, time.Millisecond, func() {
 			counts[i]++
 			if counts[i] == 50 {
@@ -545,7 +549,7 @@ func TestTwoLoopsInParallel(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			assert.NoError(t, l.Run(loop.RunDefault))
+			assert.NoError(t, l.Run(core.RunDefault))
 		}()
 	}
 	wg.Wait()
@@ -559,7 +563,7 @@ func TestIOWatcherReadable(t *testing.T) {
 	ka := keepAlive(l)
 	fd := eventfd(t)
 	defer unix.Close(fd)
-	var w loop.IOWatcher
+	var w core.IOWatcher
 	calls := 0
 	var got poller.Interest
 	require.NoError(t, l.InitIOWatcher(&w, fd, func(ev poller.Interest) {
@@ -568,28 +572,28 @@ func TestIOWatcherReadable(t *testing.T) {
 		w.Stop(poller.Read) // without draining: level-triggered, but stopped
 	}))
 	assert.Equal(t, fd, w.Fd())
-	var other loop.IOWatcher
-	assert.ErrorIs(t, l.InitIOWatcher(&other, fd, func(poller.Interest) {}), loop.ErrWatcherBusy)
+	var other core.IOWatcher
+	assert.ErrorIs(t, l.InitIOWatcher(&other, fd, func(poller.Interest) {}), core.ErrWatcherBusy)
 
 	require.NoError(t, w.Start(poller.Read))
 	assert.Equal(t, poller.Read, w.Interest())
-	require.NoError(t, l.Run(loop.RunNoWait))
+	require.NoError(t, l.Run(core.RunNoWait))
 	assert.Zero(t, calls, "not readable yet")
 
 	signalFd(t, fd)
-	require.NoError(t, l.Run(loop.RunNoWait))
+	require.NoError(t, l.Run(core.RunNoWait))
 	assert.Equal(t, 1, calls)
 	assert.Equal(t, poller.Read, got)
 	for i := 0; i < 3; i++ {
-		require.NoError(t, l.Run(loop.RunNoWait))
+		require.NoError(t, l.Run(core.RunNoWait))
 	}
 	assert.Equal(t, 1, calls, "not called after Stop(Read)")
 
 	require.NoError(t, w.Start(poller.Read))
-	require.NoError(t, l.Run(loop.RunNoWait))
+	require.NoError(t, l.Run(core.RunNoWait))
 	assert.Equal(t, 2, calls, "called again once restarted")
 	w.Close(false)
-	require.NoError(t, l.Run(loop.RunNoWait))
+	require.NoError(t, l.Run(core.RunNoWait))
 	assert.Equal(t, 2, calls)
 	ka.Close(nil)
 }
@@ -599,7 +603,7 @@ func TestIOWatcherStartFailsForRegularFile(t *testing.T) {
 	fd, err := unix.Open("/proc/self/status", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	require.NoError(t, err)
 	defer unix.Close(fd)
-	var w loop.IOWatcher
+	var w core.IOWatcher
 	require.NoError(t, l.InitIOWatcher(&w, fd, func(poller.Interest) {}))
 	assert.ErrorIs(t, w.Start(poller.Read), unix.EPERM)
 	assert.Zero(t, w.Interest())
@@ -614,8 +618,8 @@ func TestIOWatcherClosedMidBatch(t *testing.T) {
 	l := newLoop(t)
 	ka := keepAlive(l)
 	fds := [2]int{eventfd(t), eventfd(t)}
-	var ws [2]loop.IOWatcher
-	var replacement loop.IOWatcher
+	var ws [2]core.IOWatcher
+	var replacement core.IOWatcher
 	replacementFd := -1
 	calls := [2]int{}
 	replacementCalls := 0
@@ -640,7 +644,7 @@ func TestIOWatcherClosedMidBatch(t *testing.T) {
 		require.NoError(t, ws[i].Start(poller.Read))
 		signalFd(t, fds[i])
 	}
-	require.NoError(t, l.Run(loop.RunNoWait))
+	require.NoError(t, l.Run(core.RunNoWait))
 	require.GreaterOrEqual(t, first, 0)
 	assert.Equal(t, 1, calls[first])
 	assert.Zero(t, calls[1-first], "closed watcher called for the rest of its batch")
@@ -648,7 +652,7 @@ func TestIOWatcherClosedMidBatch(t *testing.T) {
 
 	// The replacement works normally afterwards.
 	signalFd(t, replacementFd)
-	require.NoError(t, l.Run(loop.RunNoWait))
+	require.NoError(t, l.Run(core.RunNoWait))
 	assert.Equal(t, 1, replacementCalls)
 
 	ws[first].Close(false)
@@ -664,7 +668,7 @@ func TestIOWatcherWriteAndHangup(t *testing.T) {
 	var p [2]int
 	require.NoError(t, unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
 	r, wfd := p[0], p[1]
-	var rw, ww loop.IOWatcher
+	var rw, ww core.IOWatcher
 	var rEv, wEv poller.Interest
 	require.NoError(t, l.InitIOWatcher(&ww, wfd, func(ev poller.Interest) {
 		wEv = ev
@@ -674,9 +678,9 @@ func TestIOWatcherWriteAndHangup(t *testing.T) {
 	require.NoError(t, l.InitIOWatcher(&rw, r, func(ev poller.Interest) { rEv |= ev }))
 	require.NoError(t, ww.Start(poller.Write))
 	require.NoError(t, rw.Start(poller.Read))
-	require.NoError(t, l.Run(loop.RunNoWait))
+	require.NoError(t, l.Run(core.RunNoWait))
 	assert.Equal(t, poller.Write, wEv)
-	require.NoError(t, l.Run(loop.RunNoWait))
+	require.NoError(t, l.Run(core.RunNoWait))
 	assert.NotZero(t, rEv&poller.Hup, "reader sees the hang-up: %b", rEv)
 	rw.Close(false)
 	unix.Close(r)
@@ -685,7 +689,7 @@ func TestIOWatcherWriteAndHangup(t *testing.T) {
 
 func TestDescribeOpenNamesKinds(t *testing.T) {
 	l := newLoop(t)
-	h := &loop.Handle{}
+	h := &core.Handle{}
 	h.Init(l, "tcp", nil, nil)
 	err := l.Close()
 	require.Error(t, err)

@@ -1,6 +1,6 @@
 //go:build darwin
 
-package tcp
+package transport
 
 import "golang.org/x/sys/unix"
 

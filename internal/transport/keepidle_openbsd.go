@@ -1,5 +1,5 @@
 //go:build openbsd
 
-package tcp
+package transport
 
 func setKeepIdle(fd, secs int) error { return nil }

@@ -1,6 +1,6 @@
 //go:build linux || freebsd || netbsd || dragonfly
 
-package tcp
+package transport
 
 import (
 	"time"

@@ -1,6 +1,6 @@
 //go:build !windows
 
-package tcp
+package transport
 
 import (
 	"time"

@@ -1,12 +1,12 @@
 //go:build !windows
 
-package stream
+package transport
 
 import (
 	"golang.org/x/sys/unix"
 
+	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/sys"
-	"github.com/netloop/netloop/loop"
 )
 
 // reserveKey keys the loop-local reserve descriptor.
@@ -25,7 +25,7 @@ func (r *reserve) Close() error {
 
 // reserveFd makes sure l holds a spare descriptor (an open /dev/null) to
 // give back when accept runs out of descriptors.
-func reserveFd(l *loop.Loop) *reserve {
+func reserveFd(l *core.Loop) *reserve {
 	r, _ := l.Local(reserveKey{}).(*reserve)
 	if r == nil {
 		r = &reserve{fd: -1}
@@ -51,7 +51,7 @@ func openReserve() int {
 // shedConnections is libuv's EMFILE trick: free the spare descriptor, then
 // accept and close every pending connection so clients see their
 // connection closed instead of hanging, then take the spare back.
-func shedConnections(l *loop.Loop, lfd int) {
+func shedConnections(l *core.Loop, lfd int) {
 	r := reserveFd(l)
 	if r.fd < 0 {
 		return

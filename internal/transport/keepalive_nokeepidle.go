@@ -1,6 +1,6 @@
 //go:build darwin || openbsd
 
-package tcp
+package transport
 
 import (
 	"time"

@@ -1,6 +1,6 @@
 //go:build linux
 
-package pipe
+package transport
 
 // maxPathLen is sun_path's size less the terminating NUL.
 const maxPathLen = 107

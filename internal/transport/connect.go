@@ -1,0 +1,111 @@
+//go:build !windows
+
+package transport
+
+import (
+	"errors"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/poller"
+)
+
+// startConnect records a connect(2) issued by Connect or ConnectPath; err is
+// the system call's result. Success, EINPROGRESS or a failure are all
+// reported to cb in the pending or poll phase, never inside this call.
+// Writes issued meanwhile are queued and flushed once connected; if the
+// connect fails they fail with ECANCELED right after cb, and a Shutdown
+// issued meanwhile fails too.
+func (s *Stream) startConnect(err error, cb Callback) error {
+	if s.flags&fConnecting != 0 {
+		return errs.FromErrno("connect", syscall.EALREADY)
+	}
+	if s.fd < 0 || s.IsClosing() {
+		return errClosed("connect")
+	}
+	s.flags |= fConnecting
+	s.ext().connectCb = cb
+	s.Loop().ReqStart()
+	s.updateActive()
+	if err == nil || errors.Is(err, unix.EINPROGRESS) {
+		if err == nil {
+			s.flags |= fConnectDone
+			s.queuePending()
+			return nil
+		}
+		if werr := s.w.Start(poller.Write); werr == nil {
+			return nil
+		} else {
+			err = werr
+		}
+	}
+	s.ext().connectErr = errs.Wrap("connect", err)
+	s.flags |= fConnectDone
+	s.queuePending()
+	return nil
+}
+
+func (s *Stream) connectReady() {
+	errno, err := unix.GetsockoptInt(int(s.fd), unix.SOL_SOCKET, unix.SO_ERROR)
+	if err == nil && errno != 0 {
+		err = syscall.Errno(errno)
+	}
+	if err == unix.EINPROGRESS {
+		return
+	}
+	s.ext().connectErr = errs.Wrap("connect", err)
+	s.completeConnect()
+}
+
+func (s *Stream) completeConnect() {
+	if s.flags&fConnecting == 0 {
+		return
+	}
+	s.flags &^= fConnecting
+	err := s.x.connectErr
+	s.x.connectErr = nil
+	cb := s.x.connectCb
+	s.x.connectCb = nil
+	if err == nil {
+		s.flags |= fConnected
+		if s.wqHead != nil {
+			if werr := s.w.Start(poller.Write); werr != nil {
+				s.failHead(errs.Wrap("write", werr))
+			}
+		} else {
+			s.w.Stop(poller.Write)
+			if s.flags&fShutting != 0 {
+				s.doShutdown()
+			}
+		}
+	} else {
+		s.w.Stop(poller.Write)
+	}
+	s.updateActive()
+	s.Loop().ReqDone()
+	if cb != nil {
+		cb(err)
+	}
+	if err != nil && !s.IsClosing() {
+		// As libuv: what was queued behind a failed connect is cancelled
+		// now, and a pending shutdown fails, instead of waiting for Close.
+		s.cancelWrites()
+		if s.flags&fShutting != 0 {
+			s.doShutdown()
+		}
+	}
+}
+
+// cancelWrites fails every queued write with ECANCELED.
+func (s *Stream) cancelWrites() {
+	for s.wqHead != nil {
+		r := s.wqHead
+		s.wqSize -= len(r.buf) - r.off
+		s.popHead()
+		r.err = errs.FromErrno("write", syscall.ECANCELED)
+		s.finish(r)
+	}
+	s.updateActive()
+}

@@ -1,0 +1,107 @@
+//go:build !windows
+
+package transport
+
+import (
+	"net/netip"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/sys"
+	"github.com/netloop/netloop/poller"
+)
+// Listen marks the descriptor as listening (listen(2) with backlog) and
+// calls onConnection for each incoming connection; the callback should
+// call Accept. A TCP stream without a socket is first bound to an
+// ephemeral port on all IPv6 and IPv4 addresses; a pipe must be bound. An
+// accept error is passed to onConnection and the stream keeps listening;
+// at EMFILE/ENFILE the pending connections are accepted and closed at once
+// (libuv's reserve-descriptor trick) so the loop keeps serving.
+// serving.
+func (s *Stream) Listen(backlog int, onConnection func(err error)) error {
+	if s.fd < 0 && !s.IsClosing() {
+		if s.flags&fPipe != 0 {
+			return errs.FromErrno("listen", syscall.EINVAL)
+		}
+		if err := s.Bind(netip.IPv6Unspecified(), 0, 0); err != nil {
+			return err
+		}
+	}
+	if s.IsClosing() || s.fd < 0 {
+		return errs.FromErrno("listen", syscall.EBADF)
+	}
+	if onConnection == nil {
+		return errs.FromErrno("listen", syscall.EINVAL)
+	}
+	if s.flags&fListening == 0 {
+		if err := unix.Listen(int(s.fd), backlog); err != nil {
+			return errs.Wrap("listen", err)
+		}
+	}
+	s.ext().onConnection = onConnection
+	if err := s.w.Start(poller.Read); err != nil {
+		return errs.Wrap("listen", err)
+	}
+	s.flags |= fListening
+	reserveFd(s.Loop())
+	s.updateActive()
+	return nil
+}
+
+func (s *Stream) acceptReady() {
+	for i := 0; i < acceptsPerEvent; i++ {
+		if s.x.acceptedFd >= 0 {
+			// The last connection was not taken: wait until Accept.
+			s.w.Stop(poller.Read)
+			return
+		}
+		fd, err := sys.Accept(int(s.fd))
+		if err == unix.EAGAIN {
+			return
+		}
+		if err != nil {
+			if err == unix.EMFILE || err == unix.ENFILE {
+				shedConnections(s.Loop(), int(s.fd))
+			}
+			s.x.onConnection(errs.Wrap("accept", err))
+			return
+		}
+		s.x.acceptedFd = fd
+		s.x.onConnection(nil)
+		if s.IsClosing() || s.flags&fListening == 0 {
+			return
+		}
+	}
+}
+
+// Accept hands the pending connection to client, a stream from New
+// without a descriptor; a TCP client's remembered options (SetNoDelay,
+// SetKeepAlive) are applied. It returns EAGAIN when
+// no connection is pending.
+func (s *Stream) Accept(client *Stream) error {
+	if s.x == nil || s.x.acceptedFd < 0 {
+		return errs.FromErrno("accept", syscall.EAGAIN)
+	}
+	fd := s.x.acceptedFd
+	s.x.acceptedFd = -1
+	if err := client.setFd(fd); err != nil {
+		sys.Close(fd)
+		return err
+	}
+	client.flags |= fConnected
+	if s.flags&fListening != 0 && !s.IsClosing() {
+		if err := s.w.Start(poller.Read); err != nil {
+			// The listener cannot hear new connections: say so through
+			// onConnection, from the pending phase.
+			s.ext().acceptErr = errs.Wrap("accept", err)
+			s.flags |= fAcceptErr
+			s.queuePending()
+		}
+	}
+	if client.flags&fPipe == 0 {
+		return client.applyOptions()
+	}
+	return nil
+}

@@ -1,0 +1,69 @@
+//go:build !windows
+
+package transport
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/core"
+	"github.com/netloop/netloop/internal/sys"
+)
+
+// Open wraps an existing socket descriptor of kind k (made non-blocking and
+// close-on-exec), libuv's uv__stream_open for both tcp and pipe; the stream
+// owns it from now on. A connected socket can read and write at once; a
+// listening one can Listen.
+func Open(l *core.Loop, fd int, k Kind) (*Stream, error) {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return nil, errs.Wrap("open", err)
+	}
+	unix.CloseOnExec(fd)
+	s := New(l, k)
+	if err := s.setFd(fd); err != nil {
+		s.Close(nil)
+		return nil, err
+	}
+	// Close removes it from the poller explicitly: a duplicate of the
+	// descriptor may outlive this stream.
+	s.flags |= fForeignFd
+	if _, err := unix.Getpeername(fd); err == nil {
+		s.flags |= fConnected
+	}
+	return s, nil
+}
+
+// OpenFD is Open with the kind taken from the socket's address family:
+// Pipe for AF_UNIX, TCP otherwise. A descriptor that is not a socket gives
+// ERR_INVALID_FD_TYPE.
+func OpenFD(l *core.Loop, fd int) (*Stream, error) {
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		return nil, errs.New(errs.CodeInvalidFDType, "Unsupported fd type: "+err.Error())
+	}
+	k := TCP
+	if _, ok := sa.(*unix.SockaddrUnix); ok {
+		k = Pipe
+	}
+	return Open(l, fd, k)
+}
+
+// ensureSocket creates the stream's socket in the given address family if
+// it has none yet, and applies the options remembered before it existed.
+func (s *Stream) ensureSocket(family int) error {
+	if s.fd >= 0 {
+		return nil
+	}
+	if s.IsClosing() {
+		return errClosed("socket")
+	}
+	fd, err := sys.Socket(family, unix.SOCK_STREAM, 0)
+	if err != nil {
+		return err
+	}
+	if err := s.setFd(fd); err != nil {
+		sys.Close(fd)
+		return err
+	}
+	return s.applyOptions()
+}

@@ -1,0 +1,123 @@
+//go:build !windows
+
+package transport
+
+import (
+	"io"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/core"
+	"github.com/netloop/netloop/internal/sys"
+	"github.com/netloop/netloop/poller"
+)
+
+// ReadStart starts reading: each time the descriptor is readable, up to 32
+// reads, each into alloc's buffer (nil: the loop's shared buffer), are
+// handed to onRead.
+func (s *Stream) ReadStart(alloc AllocFunc, onRead ReadFunc) error {
+	if s.IsClosing() || s.fd < 0 {
+		return errs.FromErrno("read", syscall.EBADF)
+	}
+	if onRead == nil && s.h == nil {
+		return errs.FromErrno("read", syscall.EINVAL)
+	}
+	if s.flags&fListening != 0 {
+		return errs.FromErrno("read", syscall.ENOTCONN)
+	}
+	if alloc != nil || onRead != nil || s.x != nil {
+		s.ext().alloc = alloc
+		s.ext().onRead = onRead
+	}
+	if s.flags&fReading == 0 {
+		if err := s.w.Start(poller.Read); err != nil {
+			return errs.Wrap("read", err)
+		}
+		s.flags |= fReading
+		s.updateActive()
+	}
+	return nil
+}
+
+// ReadStop stops reading; the kernel's receive buffer fills and the peer is
+// slowed down, which is how backpressure reaches the other side.
+func (s *Stream) ReadStop() {
+	if s.flags&fReading == 0 {
+		return
+	}
+	s.flags &^= fReading
+	s.w.Stop(poller.Read)
+	s.updateActive()
+}
+
+func (s *Stream) onIO(ev poller.Interest) {
+	if s.flags&fListening != 0 {
+		s.acceptReady()
+		return
+	}
+	if s.flags&fConnecting != 0 {
+		s.connectReady()
+		return
+	}
+	if ev&(poller.Read|poller.Hup|poller.Err|poller.RdHup) != 0 && s.flags&fReading != 0 {
+		s.read()
+	}
+	if s.fd >= 0 && s.wqHead != nil && ev&(poller.Write|poller.Hup|poller.Err) != 0 {
+		s.flush()
+	}
+}
+
+func (s *Stream) read() {
+	for i := 0; i < readsPerEvent && s.flags&fReading != 0; i++ {
+		var buf []byte
+		if alloc := s.allocFunc(); alloc != nil {
+			buf = alloc(core.ReadBufferSize)
+			if len(buf) == 0 {
+				s.deliverRead(0, buf, errs.FromErrno("read", syscall.ENOBUFS))
+				return
+			}
+		} else {
+			buf = s.Loop().ReadBuffer()
+		}
+		n, err := sys.Read(int(s.fd), buf)
+		switch {
+		case err == unix.EAGAIN:
+			if s.allocFunc() != nil {
+				s.deliverRead(0, buf, nil)
+			}
+			return
+		case err != nil:
+			s.ReadStop()
+			s.deliverRead(0, buf, errs.Wrap("read", err))
+			return
+		case n == 0:
+			s.flags |= fEOF
+			s.ReadStop()
+			s.deliverRead(0, buf, io.EOF)
+			return
+		}
+		s.deliverRead(n, buf, nil)
+		if n < len(buf) {
+			return // a short read means the kernel buffer is empty
+		}
+	}
+}
+
+// allocFunc returns ReadStart's alloc function, or nil.
+func (s *Stream) allocFunc() AllocFunc {
+	if s.x == nil {
+		return nil
+	}
+	return s.x.alloc
+}
+
+// deliverRead hands a read result to the read function or the handler.
+func (s *Stream) deliverRead(n int, buf []byte, err error) {
+	if s.x != nil && s.x.onRead != nil {
+		s.x.onRead(n, buf, err)
+		return
+	}
+	s.h.OnStreamRead(n, buf, err)
+}

@@ -1,0 +1,228 @@
+//go:build !windows
+
+// Package transport is the one stream under every netloop connection:
+// libuv's uv_stream_t with its tcp and pipe variants (uv_tcp_t, uv_pipe_t),
+// what Node calls StreamBase under TCPWrap and PipeWrap. Socket, Server and
+// the public stream, tcp and pipe packages all drive a *Stream; the
+// transport kind only changes how a socket is created, bound, connected and
+// named, never how it reads, writes, listens or closes (uv__stream_open
+// serves both).
+//
+// Everything here is loop-affine.
+package transport
+
+import (
+	"syscall"
+
+	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/core"
+	"github.com/netloop/netloop/poller"
+)
+
+// Kind is a stream's transport.
+type Kind uint8
+
+const (
+	// TCP is a TCP socket (AF_INET or AF_INET6).
+	TCP Kind = iota
+	// Pipe is a Unix-domain stream socket (Windows: a named pipe).
+	Pipe
+)
+
+// String returns the handle kind name ("tcp", "pipe").
+func (k Kind) String() string {
+	if k == Pipe {
+		return "pipe"
+	}
+	return "tcp"
+}
+
+// AllocFunc supplies the buffer for the next read; suggested is the size
+// libuv suggests (64 KiB). Returning an empty slice makes the read callback
+// receive ENOBUFS.
+type AllocFunc func(suggested int) []byte
+
+// ReadFunc receives what a read produced: n > 0 bytes in buf[:n]; n == 0
+// with a nil error when a caller-supplied buffer came back unused; io.EOF at
+// end of stream; or a read error. Reading stops by itself after EOF or an
+// error.
+type ReadFunc func(n int, buf []byte, err error)
+
+// Callback receives the outcome of a write, shutdown or connect request.
+type Callback func(err error)
+
+// Stream state bits. The stream is the only owner of them: the Socket
+// above reads them through IsReadable, IsWritable, IsConnecting... and
+// keeps only Node-level state of its own (see socket.Socket.state).
+const (
+	fReading       uint16 = 1 << iota // ReadStart in effect
+	fListening                        // Listen in effect
+	fConnecting                       // a connect is in flight
+	fShutting                         // Shutdown called, FIN not sent yet
+	fShut                             // FIN sent
+	fEOF                              // the peer's FIN was read
+	fConnected                        // connected, accepted or opened connected
+	fPendingQueued                    // runPending is queued
+	fConnectDone                      // connect finished, callback due
+	fShutdownDone                     // shutdown done, callback due
+	fAcceptErr                        // a listener re-arm failed, reported in runPending
+	fForeignFd                        // the descriptor came from outside (Open): others may share it
+	fPipe                             // Kind is Pipe
+	fNoDelay                          // TCP_NODELAY wanted (applied when the socket exists)
+	fKeepAlive                        // SO_KEEPALIVE wanted (applied when the socket exists)
+)
+
+// readsPerEvent bounds the reads one readiness event triggers, as libuv does.
+const readsPerEvent = 32
+
+// acceptsPerEvent bounds the accepts one readiness event triggers.
+const acceptsPerEvent = 32
+
+// maxIovecs bounds one writev.
+const maxIovecs = 64
+
+// Stream is a non-blocking stream socket driven by its loop. Create it with
+// New or Open.
+type Stream struct {
+	core.Handle
+	w     core.IOWatcher
+	fd    int32
+	flags uint16
+
+	wqHead, wqTail     *WriteReq // queued, unsent
+	doneHead, doneTail *WriteReq // finished, callback due
+	wqSize             int
+
+	x *streamExtra // state of connects, shutdowns, listening, pipe names; nil until needed
+
+	h Handler // the owner's callbacks (see SetHandler), may be nil
+}
+
+// Handler is how an owning layer (the Socket) follows its stream without
+// a closure per callback: OnStreamRead receives reads when ReadStart was
+// given a nil read function; OnStreamDrain runs (from the poll phase) when
+// the write queue empties after having held data; OnStreamWriteError runs
+// in the pending phase after a failed write's own callback.
+type Handler interface {
+	OnStreamRead(n int, buf []byte, err error)
+	OnStreamDrain()
+	OnStreamWriteError(err error)
+}
+
+// SetHandler installs h as the stream's owner.
+func (s *Stream) SetHandler(h Handler) { s.h = h }
+
+// streamExtra holds what only some streams need, so an idle connection
+// does not carry it.
+type streamExtra struct {
+	alloc        AllocFunc // ReadStart's, when the caller supplies buffers
+	onRead       ReadFunc  // ReadStart's, when no Handler takes the reads
+	connectCb    Callback
+	connectErr   error
+	shutdownCb   Callback
+	shutErr      error
+	onConnection func(err error)
+	acceptErr    error // a re-arm failure for onConnection (fAcceptErr)
+	acceptedFd   int
+	keepSecs     int32  // keep-alive delay in whole seconds (TCP)
+	path         string // bound path, unlinked at close ("" when none or abstract; Pipe)
+	name         string // the name as given to BindPath (Pipe)
+}
+
+func (s *Stream) ext() *streamExtra {
+	if s.x == nil {
+		s.x = &streamExtra{acceptedFd: -1}
+	}
+	return s.x
+}
+
+// New creates a stream of the given kind on l, without a socket yet; Bind,
+// BindPath, Connect, ConnectPath or Listen create it.
+func New(l *core.Loop, k Kind) *Stream {
+	s := &Stream{}
+	s.Init(l, k)
+	return s
+}
+
+// Init prepares s, which may be embedded in a larger struct, as New does.
+func (s *Stream) Init(l *core.Loop, k Kind) {
+	s.fd = -1
+	if k == Pipe {
+		s.flags |= fPipe
+	}
+	s.Handle.InitHooks(l, k.String(), (*streamCore)(s))
+}
+
+// Transport returns the stream's kind.
+func (s *Stream) Transport() Kind {
+	if s.flags&fPipe != 0 {
+		return Pipe
+	}
+	return TCP
+}
+
+// streamCore carries the Stream's callbacks from the loop (IO readiness,
+// pending work, close hooks) without a bound-method allocation each.
+type streamCore Stream
+
+// HandleIO implements core.IOHandler.
+func (c *streamCore) HandleIO(ev poller.Interest) { (*Stream)(c).onIO(ev) }
+
+// RunTask implements core.Task: the stream's deferred callbacks.
+func (c *streamCore) RunTask() { (*Stream)(c).runPending() }
+
+// CloseHandle implements core.CloseHooks.
+func (c *streamCore) CloseHandle() { (*Stream)(c).onClose() }
+
+// FinishClose implements core.CloseHooks.
+func (c *streamCore) FinishClose() { (*Stream)(c).onFinish() }
+
+// errClosed is what an operation on a closing or closed stream (or one
+// without a socket) returns: EBADF, named after the operation.
+func errClosed(op string) error { return errs.FromErrno(op, syscall.EBADF) }
+
+// Fd returns the descriptor, or -1 before it has one and after close.
+func (s *Stream) Fd() int { return int(s.fd) }
+
+// setFd gives s its descriptor, which must be non-blocking; s owns it from
+// now on and closes it in Close.
+func (s *Stream) setFd(fd int) error {
+	if s.IsClosing() {
+		return errClosed("open")
+	}
+	if s.fd >= 0 {
+		return errs.FromErrno("open", syscall.EALREADY)
+	}
+	if err := s.Loop().InitIOHandler(&s.w, fd, (*streamCore)(s)); err != nil {
+		return err
+	}
+	s.fd = int32(fd)
+	return nil
+}
+
+// IsReadable reports whether the stream can still read: it has a
+// descriptor and has not seen EOF.
+func (s *Stream) IsReadable() bool { return s.fd >= 0 && s.flags&fEOF == 0 }
+
+// IsWritable reports whether Write is still allowed: it has a descriptor
+// and Shutdown has not been called.
+func (s *Stream) IsWritable() bool { return s.fd >= 0 && s.flags&(fShutting|fShut) == 0 }
+
+// IsReading reports whether ReadStart is in effect.
+func (s *Stream) IsReading() bool { return s.flags&fReading != 0 }
+
+// IsConnecting reports whether a connect is in flight.
+func (s *Stream) IsConnecting() bool { return s.flags&fConnecting != 0 }
+
+// IsListening reports whether Listen is in effect.
+func (s *Stream) IsListening() bool { return s.flags&fListening != 0 }
+
+// WriteQueueSize returns the number of bytes queued and not yet sent.
+func (s *Stream) WriteQueueSize() int { return s.wqSize }
+
+func (s *Stream) updateActive() {
+	if s.IsClosing() {
+		return
+	}
+	s.SetActive(s.flags&(fReading|fListening|fConnecting|fShutting) != 0 || s.wqHead != nil)
+}

@@ -1,0 +1,360 @@
+//go:build !windows
+
+package transport
+
+import (
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/sys"
+	"github.com/netloop/netloop/poller"
+)
+
+// WriteReq is a write in flight. The stream owns it until its callback has
+// run; after that it is recycled and must not be used.
+type WriteReq struct {
+	s    *Stream
+	next *WriteReq
+	buf  []byte // pooled copy of the unsent bytes
+	off  int
+	cb   Callback
+	err  error
+}
+
+// Pending returns the bytes of this request still waiting for the kernel.
+func (r *WriteReq) Pending() int { return len(r.buf) - r.off }
+
+var reqPool = sync.Pool{New: func() any { return new(WriteReq) }}
+
+func (s *Stream) newReq(cb Callback) *WriteReq {
+	r := reqPool.Get().(*WriteReq)
+	r.s = s
+	r.cb = cb
+	s.Loop().ReqStart()
+	return r
+}
+
+func (s *Stream) freeReq(r *WriteReq) {
+	if r.buf != nil {
+		s.Loop().Buffers().Put(r.buf)
+	}
+	*r = WriteReq{}
+	reqPool.Put(r)
+}
+
+// Write sends bufs in order after anything already queued. It tries the
+// system call at once (writev for several buffers) and copies only what the
+// kernel did not take; cb (which may be nil) runs in the pending phase once
+// everything was handed to the kernel, or with the write error. The request
+// returned is nil when the kernel took everything and cb is nil. A stream
+// that is closed or shut down returns an error and cb is not called.
+func (s *Stream) Write(bufs [][]byte, cb Callback) (*WriteReq, error) {
+	if s.IsClosing() || s.fd < 0 {
+		return nil, errClosed("write")
+	}
+	if s.flags&(fShutting|fShut) != 0 {
+		return nil, errs.FromErrno("write", syscall.EPIPE)
+	}
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	n := 0
+	// Only a write with nothing ahead of it may go out at once; anything
+	// else (even an empty write) is queued so callbacks keep their order.
+	direct := s.wqHead == nil && s.flags&fConnecting == 0
+	if direct && total > 0 {
+		var err error
+		n, err = s.writeNow(bufs)
+		if err != nil && err != unix.EAGAIN {
+			r := s.newReq(cb)
+			r.err = errs.Wrap("write", err)
+			s.finish(r)
+			return r, nil
+		}
+	}
+	if direct && n == total {
+		if cb == nil {
+			return nil, nil
+		}
+		r := s.newReq(cb)
+		s.finish(r)
+		return r, nil
+	}
+	r := s.newReq(cb)
+	if total > n {
+		r.buf = s.Loop().Buffers().Get(total - n)
+		gather(r.buf, bufs, n)
+	}
+	s.wqSize += len(r.buf)
+	if s.wqTail == nil {
+		s.wqHead = r
+	} else {
+		s.wqTail.next = r
+	}
+	s.wqTail = r
+	if s.flags&fConnecting == 0 {
+		if err := s.w.Start(poller.Write); err != nil {
+			s.failHead(errs.Wrap("write", err))
+		}
+	}
+	s.updateActive()
+	return r, nil
+}
+
+// gather copies bufs, skipping the first skip bytes, into dst.
+func gather(dst []byte, bufs [][]byte, skip int) {
+	off := 0
+	for _, b := range bufs {
+		if skip >= len(b) {
+			skip -= len(b)
+			continue
+		}
+		off += copy(dst[off:], b[skip:])
+		skip = 0
+	}
+}
+
+func (s *Stream) writeNow(bufs [][]byte) (int, error) {
+	nonEmpty := 0
+	var one []byte
+	for _, b := range bufs {
+		if len(b) > 0 {
+			nonEmpty++
+			one = b
+		}
+	}
+	if nonEmpty == 1 {
+		return sys.Write(int(s.fd), one)
+	}
+	var iov [maxIovecs]unix.Iovec
+	done := 0
+	for len(bufs) > 0 {
+		k := 0
+		var want int
+		for len(bufs) > 0 && k < maxIovecs {
+			if len(bufs[0]) > 0 {
+				iov[k] = sys.Iovec(bufs[0])
+				want += len(bufs[0])
+				k++
+			}
+			bufs = bufs[1:]
+		}
+		n, err := sys.Writev(int(s.fd), iov[:k])
+		done += n
+		if err != nil {
+			if done > 0 && err == unix.EAGAIN {
+				return done, nil
+			}
+			return done, err
+		}
+		if n < want {
+			return done, nil
+		}
+	}
+	return done, nil
+}
+
+// TryWrite writes what the kernel takes at once, without queueing. It
+// returns EAGAIN when anything is queued or a connect is in flight.
+func (s *Stream) TryWrite(bufs [][]byte) (int, error) {
+	if s.IsClosing() || s.fd < 0 {
+		return 0, errClosed("write")
+	}
+	if s.flags&(fShutting|fShut) != 0 {
+		return 0, errs.FromErrno("write", syscall.EPIPE)
+	}
+	if s.wqHead != nil || s.flags&fConnecting != 0 {
+		return 0, errs.FromErrno("write", syscall.EAGAIN)
+	}
+	n, err := s.writeNow(bufs)
+	if err != nil {
+		if err == unix.EAGAIN && n == 0 {
+			return 0, errs.FromErrno("write", syscall.EAGAIN)
+		}
+		if err != unix.EAGAIN {
+			return n, errs.Wrap("write", err)
+		}
+	}
+	return n, nil
+}
+
+// flush writes queued requests in order until the kernel pushes back.
+func (s *Stream) flush() {
+	var iov [maxIovecs]unix.Iovec
+	for s.wqHead != nil {
+		k := 0
+		for r := s.wqHead; r != nil && k < maxIovecs; r = r.next {
+			if r.off < len(r.buf) { // empty writes have nothing to send
+				iov[k] = sys.Iovec(r.buf[r.off:])
+				k++
+			}
+		}
+		n := 0
+		if k > 0 {
+			var err error
+			n, err = sys.Writev(int(s.fd), iov[:k])
+			if err == unix.EAGAIN {
+				break
+			}
+			if err != nil {
+				s.failHead(errs.Wrap("write", err))
+				return
+			}
+		}
+		s.wqSize -= n
+		// Complete every request the kernel took, and the empty ones
+		// behind them.
+		for s.wqHead != nil {
+			r := s.wqHead
+			left := len(r.buf) - r.off
+			if n < left {
+				r.off += n
+				break
+			}
+			n -= left
+			s.popHead()
+			s.finish(r)
+		}
+	}
+	if s.wqHead == nil {
+		s.w.Stop(poller.Write)
+		if s.flags&fShutting != 0 {
+			s.doShutdown()
+		}
+		if s.h != nil {
+			s.h.OnStreamDrain()
+		}
+	}
+	s.updateActive()
+}
+
+func (s *Stream) popHead() {
+	r := s.wqHead
+	s.wqHead = r.next
+	if s.wqHead == nil {
+		s.wqTail = nil
+	}
+	r.next = nil
+}
+
+// failHead fails the request at the head of the queue and stops writing;
+// the rest stay queued until Close cancels them, as in libuv.
+func (s *Stream) failHead(err error) {
+	r := s.wqHead
+	s.wqSize -= len(r.buf) - r.off
+	s.popHead()
+	r.err = err
+	s.finish(r)
+	s.w.Stop(poller.Write)
+	s.updateActive()
+}
+
+// finish moves r to the list of requests whose callbacks are due.
+func (s *Stream) finish(r *WriteReq) {
+	if r.buf != nil {
+		s.Loop().Buffers().Put(r.buf)
+		r.buf = nil
+	}
+	if s.doneTail == nil {
+		s.doneHead = r
+	} else {
+		s.doneTail.next = r
+	}
+	s.doneTail = r
+	s.queuePending()
+}
+
+func (s *Stream) queuePending() {
+	if s.flags&fPendingQueued == 0 {
+		s.flags |= fPendingQueued
+		s.Loop().QueuePendingTask((*streamCore)(s))
+	}
+}
+
+// runPending delivers the deferred callbacks: connect, then writes in
+// order, then shutdown.
+func (s *Stream) runPending() {
+	s.flags &^= fPendingQueued
+	if s.IsClosing() {
+		// Closed before this phase: onFinish delivers everything (a
+		// connect still due is cancelled) before the close callback.
+		return
+	}
+	if s.flags&fConnectDone != 0 {
+		s.flags &^= fConnectDone
+		s.completeConnect()
+	}
+	s.runWriteCallbacks()
+	if s.flags&fAcceptErr != 0 {
+		s.flags &^= fAcceptErr
+		if err := s.x.acceptErr; err != nil && s.x.onConnection != nil {
+			s.x.acceptErr = nil
+			s.x.onConnection(err)
+		}
+	}
+	if s.flags&fShutdownDone != 0 {
+		s.flags &^= fShutdownDone
+		s.completeShutdown()
+	}
+}
+
+func (s *Stream) runWriteCallbacks() {
+	for s.doneHead != nil {
+		r := s.doneHead
+		s.doneHead = r.next
+		if s.doneHead == nil {
+			s.doneTail = nil
+		}
+		cb, err := r.cb, r.err
+		s.freeReq(r)
+		s.Loop().ReqDone()
+		if cb != nil {
+			cb(err)
+		}
+		if err != nil && s.h != nil && !s.IsClosing() {
+			s.h.OnStreamWriteError(err)
+		}
+	}
+}
+
+// Shutdown half-closes the stream: once the write queue has drained the
+// write side is shut down (the peer reads EOF) and cb runs in the pending
+// phase. Shutting down twice returns ENOTCONN.
+func (s *Stream) Shutdown(cb Callback) error {
+	if s.IsClosing() || s.fd < 0 {
+		return errClosed("shutdown")
+	}
+	if s.flags&(fShutting|fShut) != 0 || s.flags&fConnected == 0 && s.flags&fConnecting == 0 {
+		return errs.FromErrno("shutdown", syscall.ENOTCONN)
+	}
+	s.flags |= fShutting
+	s.ext().shutdownCb = cb
+	s.Loop().ReqStart()
+	s.updateActive()
+	if s.wqHead == nil && s.flags&fConnecting == 0 {
+		s.doShutdown()
+	}
+	return nil
+}
+
+func (s *Stream) doShutdown() {
+	s.flags = s.flags&^fShutting | fShut | fShutdownDone
+	if err := unix.Shutdown(int(s.fd), unix.SHUT_WR); err != nil {
+		s.x.shutErr = errs.Wrap("shutdown", err)
+	}
+	s.updateActive()
+	s.queuePending()
+}
+
+func (s *Stream) completeShutdown() {
+	cb, err := s.x.shutdownCb, s.x.shutErr
+	s.x.shutdownCb, s.x.shutErr = nil, nil
+	s.Loop().ReqDone()
+	if cb != nil {
+		cb(err)
+	}
+}

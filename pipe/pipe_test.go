@@ -83,7 +83,7 @@ func echoOnce(t *testing.T, l *loop.Loop, a, b *pipe.Pipe) {
 		require.NoError(t, err)
 		got = append(got, buf[:n]...)
 	}))
-	_, err := a.Write([][]byte{[]byte("hi")}, nil)
+	err := a.Write([][]byte{[]byte("hi")}, nil)
 	require.NoError(t, err)
 	testutil.RunUntil(t, l, waitLimit, func() bool { return len(got) == 2 })
 	assert.Equal(t, "hi", string(got))

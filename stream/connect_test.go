@@ -42,7 +42,7 @@ func TestWriteWhileConnecting(t *testing.T) {
 		events = append(events, "connect")
 	}))
 	for _, s := range []string{"a", "b", "c"} {
-		_, err := c.Write([][]byte{[]byte(s)}, func(err error) {
+		err := c.Write([][]byte{[]byte(s)}, func(err error) {
 			require.NoError(t, err)
 			events = append(events, s)
 		})
@@ -81,7 +81,7 @@ func TestCloseWhileConnecting(t *testing.T) {
 				// A Unix-domain connect succeeds at once: the callback
 				// is due in the pending phase.
 				require.NoError(t, cp.Connect(path, connectCb))
-				w = func(b [][]byte, cb func(error)) error { _, err := cp.Write(b, cb); return err }
+				w = func(b [][]byte, cb func(error)) error { err := cp.Write(b, cb); return err }
 			} else {
 				p := tcp.New(l)
 				require.NoError(t, p.Bind(netip.MustParseAddr("127.0.0.1"), 0, 0))
@@ -92,7 +92,7 @@ func TestCloseWhileConnecting(t *testing.T) {
 				cp := tcp.New(l)
 				c = cp
 				require.NoError(t, cp.Connect(ap.Addr(), int(ap.Port()), connectCb))
-				w = func(b [][]byte, cb func(error)) error { _, err := cp.Write(b, cb); return err }
+				w = func(b [][]byte, cb func(error)) error { err := cp.Write(b, cb); return err }
 			}
 			require.NoError(t, w([][]byte{[]byte("queued")}, writeCb))
 			require.NoError(t, c.Close(func() { events = append(events, "close") }))
@@ -122,7 +122,7 @@ func TestConnectErrorCancelsWrites(t *testing.T) {
 		connectErr = err
 		events = append(events, "connect")
 	}))
-	_, err = c.Write([][]byte{[]byte("x")}, func(err error) {
+	err = c.Write([][]byte{[]byte("x")}, func(err error) {
 		writeErr = err
 		events = append(events, "write")
 	})

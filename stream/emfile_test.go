@@ -173,7 +173,7 @@ func emfileChild(t *testing.T) {
 				done = true
 				return
 			}
-			_, err = c.Write([][]byte{buf[:n]}, nil)
+			err = c.Write([][]byte{buf[:n]}, nil)
 			require.NoError(t, err)
 		}))
 	}

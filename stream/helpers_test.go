@@ -54,20 +54,16 @@ func (s *source) next(n int) [][]byte {
 	return bufs
 }
 
-// pairStream is a bare Stream over one end of a socketpair.
-type pairStream struct{ stream.Stream }
+// pairStream is a pipe handle over one end of a socketpair.
+type pairStream = pipe.Pipe
 
 func newSocketPair(t testing.TB, l *loop.Loop) (*pairStream, *pairStream) {
 	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	require.NoError(t, err)
 	mk := func(fd int) *pairStream {
-		unix.CloseOnExec(fd)
-		require.NoError(t, unix.SetNonblock(fd, true))
-		s := &pairStream{}
-		s.Init(l, "pair", nil)
-		require.NoError(t, s.SetFd(fd))
-		s.MarkConnected()
+		s, err := pipe.Open(l, fd)
+		require.NoError(t, err)
 		return s
 	}
 	return mk(fds[0]), mk(fds[1])

@@ -42,7 +42,7 @@ func TestEcho(t *testing.T) {
 				}
 				// buf is the loop's shared buffer: Write copies what it
 				// cannot send at once.
-				_, werr := c.server.Write([][]byte{buf[:n]}, nil)
+				werr := c.server.Write([][]byte{buf[:n]}, nil)
 				require.NoError(t, werr)
 			}))
 			var got bytes.Buffer
@@ -64,7 +64,7 @@ func TestEcho(t *testing.T) {
 				for _, b := range bufs {
 					sent.Write(b)
 				}
-				_, err := c.client.Write(bufs, func(err error) {
+				err := c.client.Write(bufs, func(err error) {
 					require.NoError(t, err)
 					writes++
 				})
@@ -109,7 +109,7 @@ func TestBackpressure(t *testing.T) {
 		if n == 0 {
 			return
 		}
-		_, err := w.Write(src.next(n), pump)
+		err := w.Write(src.next(n), pump)
 		require.NoError(t, err)
 	}
 	pump = func(err error) {
@@ -182,7 +182,7 @@ func TestHalfClose(t *testing.T) {
 
 			const size = 4 << 20
 			src := &source{}
-			_, err := c.client.Write(src.next(size), nil)
+			err := c.client.Write(src.next(size), nil)
 			require.NoError(t, err)
 			require.Greater(t, c.client.WriteQueueSize(), 0, "the write should be partly queued")
 			shutErr := errors.New("not called")
@@ -197,7 +197,7 @@ func TestHalfClose(t *testing.T) {
 				if errors.Is(err, io.EOF) {
 					serverEOF = true
 					assert.False(t, c.server.IsReadable())
-					_, werr := c.server.Write([][]byte{[]byte("reply")}, nil)
+					werr := c.server.Write([][]byte{[]byte("reply")}, nil)
 					require.NoError(t, werr)
 					require.NoError(t, c.server.Shutdown(nil))
 					return
@@ -256,7 +256,7 @@ func TestWriteCallbacksDeferredInOrder(t *testing.T) {
 	inWrite := false
 	write := func(i int, data []byte) {
 		inWrite = true
-		_, err := a.Write([][]byte{data}, func(err error) {
+		err := a.Write([][]byte{data}, func(err error) {
 			require.False(t, inWrite, "callback %d ran inside Write", i)
 			require.NoError(t, err)
 			order = append(order, i)
@@ -301,7 +301,7 @@ func TestCloseCancelsQueuedWrites(t *testing.T) {
 	var events []string
 	inClose := false
 	for _, name := range []string{"w1", "w2", "w3"} {
-		_, err := a.Write([][]byte{make([]byte, 1000)}, func(err error) {
+		err := a.Write([][]byte{make([]byte, 1000)}, func(err error) {
 			require.False(t, inClose, "callback ran inside Close")
 			assert.ErrorIs(t, err, syscall.ECANCELED)
 			events = append(events, name)
@@ -324,7 +324,7 @@ func TestCloseCancelsQueuedWrites(t *testing.T) {
 	assert.True(t, shutCalled)
 	assert.Equal(t, 0, a.WriteQueueSize())
 	assert.Equal(t, -1, a.Fd())
-	_, err := a.Write([][]byte{[]byte("late")}, nil)
+	err := a.Write([][]byte{[]byte("late")}, nil)
 	assert.Error(t, err, "write after close")
 }
 
@@ -343,7 +343,7 @@ func TestTryWrite(t *testing.T) {
 	assert.Equal(t, 4, n)
 
 	fillKernel(t, &a.Stream)
-	_, err = a.Write([][]byte{[]byte("queued")}, nil)
+	err = a.Write([][]byte{[]byte("queued")}, nil)
 	require.NoError(t, err)
 	require.Equal(t, 6, a.WriteQueueSize())
 	// Make room in the kernel: TryWrite must still refuse.
@@ -375,9 +375,8 @@ func TestWriteAfterShutdown(t *testing.T) {
 		done = true
 	}))
 	called := false
-	r, err := a.Write([][]byte{[]byte("x")}, func(error) { called = true })
+	err := a.Write([][]byte{[]byte("x")}, func(error) { called = true })
 	assert.ErrorIs(t, err, syscall.EPIPE)
-	assert.Nil(t, r)
 	_, err = a.TryWrite([][]byte{[]byte("x")})
 	assert.ErrorIs(t, err, syscall.EPIPE)
 	l.Run(0)
@@ -412,7 +411,7 @@ func TestReadStopStart(t *testing.T) {
 	assert.True(t, b.IsReading())
 	b.ReadStop()
 	assert.False(t, b.IsReading())
-	_, err := a.Write([][]byte{[]byte("hello world")}, nil)
+	err := a.Write([][]byte{[]byte("hello world")}, nil)
 	require.NoError(t, err)
 	l.Run(loop.RunNoWait)
 	assert.Empty(t, got)
@@ -429,7 +428,7 @@ func TestReadStopStart(t *testing.T) {
 		nobufs = err
 		b.ReadStop()
 	}))
-	_, err = a.Write([][]byte{[]byte("!")}, nil)
+	err = a.Write([][]byte{[]byte("!")}, nil)
 	require.NoError(t, err)
 	testutil.RunUntil(t, l, waitLimit, func() bool { return nobufs != nil })
 	assert.ErrorIs(t, nobufs, syscall.ENOBUFS)
@@ -457,7 +456,7 @@ func TestWriteManyBuffers(t *testing.T) {
 		}
 		return bufs
 	}
-	_, err := a.Write(mk('a'), nil) // straight to the kernel
+	err := a.Write(mk('a'), nil) // straight to the kernel
 	require.NoError(t, err)
 	require.Equal(t, 0, a.WriteQueueSize())
 	// A write the kernel cannot take whole, then many queued behind it.
@@ -465,11 +464,11 @@ func TestWriteManyBuffers(t *testing.T) {
 	for _, p := range big {
 		want = append(want, p...)
 	}
-	_, err = a.Write(big, nil)
+	err = a.Write(big, nil)
 	require.NoError(t, err)
 	require.Greater(t, a.WriteQueueSize(), 0)
 	for i := 0; i < 150; i++ {
-		_, err := a.Write(mk('A'), nil)
+		err := a.Write(mk('A'), nil)
 		require.NoError(t, err)
 	}
 	var got []byte
@@ -496,7 +495,7 @@ func TestWriteToClosedPeer(t *testing.T) {
 	buf := make([]byte, 64<<10)
 	done := 0
 	for i := 0; i < 1000 && werr == nil; i++ {
-		_, err := c.client.Write([][]byte{buf}, func(err error) {
+		err := c.client.Write([][]byte{buf}, func(err error) {
 			done++
 			if err != nil && werr == nil {
 				werr = err

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/netloop/netloop/handle"
 	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/loop"
 	"github.com/netloop/netloop/tcp"
@@ -235,7 +236,7 @@ func TestCloseReset(t *testing.T) {
 	}))
 	closed := false
 	require.NoError(t, c.CloseReset(func() { closed = true }))
-	assert.ErrorIs(t, c.CloseReset(nil), loop.ErrHandleClosing)
+	assert.ErrorIs(t, c.CloseReset(nil), handle.ErrClosing)
 	testutil.RunUntil(t, l, waitLimit, func() bool { return closed && readErr != nil })
 	assert.True(t, errors.Is(readErr, syscall.ECONNRESET), "got %v", readErr)
 	assert.False(t, errors.Is(readErr, io.EOF))
@@ -265,7 +266,7 @@ func TestOpen(t *testing.T) {
 		require.NoError(t, err)
 		got = append(got, buf[:n]...)
 	}))
-	_, err = c.Write([][]byte{[]byte("opened")}, nil)
+	err = c.Write([][]byte{[]byte("opened")}, nil)
 	require.NoError(t, err)
 	testutil.RunUntil(t, l, waitLimit, func() bool { return len(got) == 6 })
 	assert.Equal(t, "opened", string(got))

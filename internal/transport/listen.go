@@ -12,6 +12,7 @@ import (
 	"github.com/netloop/netloop/internal/sys"
 	"github.com/netloop/netloop/poller"
 )
+
 // Listen marks the descriptor as listening (listen(2) with backlog) and
 // calls onConnection for each incoming connection; the callback should
 // call Accept. A TCP stream without a socket is first bound to an
@@ -19,7 +20,6 @@ import (
 // accept error is passed to onConnection and the stream keeps listening;
 // at EMFILE/ENFILE the pending connections are accepted and closed at once
 // (libuv's reserve-descriptor trick) so the loop keeps serving.
-// serving.
 func (s *Stream) Listen(backlog int, onConnection func(err error)) error {
 	if s.fd < 0 && !s.IsClosing() {
 		if s.flags&fPipe != 0 {

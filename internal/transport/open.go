@@ -15,14 +15,24 @@ import (
 // owns it from now on. A connected socket can read and write at once; a
 // listening one can Listen.
 func Open(l *core.Loop, fd int, k Kind) (*Stream, error) {
-	if err := unix.SetNonblock(fd, true); err != nil {
-		return nil, errs.Wrap("open", err)
-	}
-	unix.CloseOnExec(fd)
 	s := New(l, k)
-	if err := s.setFd(fd); err != nil {
+	if err := s.Open(fd); err != nil {
 		s.Close(nil)
 		return nil, err
+	}
+	return s, nil
+}
+
+// Open gives s, a stream from New or Init without a socket, the descriptor
+// fd, as the function Open does. On error s keeps no descriptor and fd is
+// left open.
+func (s *Stream) Open(fd int) error {
+	if err := unix.SetNonblock(fd, true); err != nil {
+		return errs.Wrap("open", err)
+	}
+	unix.CloseOnExec(fd)
+	if err := s.setFd(fd); err != nil {
+		return err
 	}
 	// Close removes it from the poller explicitly: a duplicate of the
 	// descriptor may outlive this stream.
@@ -30,7 +40,7 @@ func Open(l *core.Loop, fd int, k Kind) (*Stream, error) {
 	if _, err := unix.Getpeername(fd); err == nil {
 		s.flags |= fConnected
 	}
-	return s, nil
+	return nil
 }
 
 // OpenFD is Open with the kind taken from the socket's address family:

@@ -89,8 +89,8 @@ type Stream struct {
 	fd    int32
 	flags uint16
 
-	wqHead, wqTail     *WriteReq // queued, unsent
-	doneHead, doneTail *WriteReq // finished, callback due
+	wqHead, wqTail     *writeReq // queued, unsent
+	doneHead, doneTail *writeReq // finished, callback due
 	wqSize             int
 
 	x *streamExtra // state of connects, shutdowns, listening, pipe names; nil until needed

@@ -13,50 +13,45 @@ import (
 	"github.com/netloop/netloop/poller"
 )
 
-// WriteReq is a write in flight. The stream owns it until its callback has
-// run; after that it is recycled and must not be used.
-type WriteReq struct {
+// writeReq is a write in flight, recycled once its callback has run.
+type writeReq struct {
 	s    *Stream
-	next *WriteReq
+	next *writeReq
 	buf  []byte // pooled copy of the unsent bytes
 	off  int
 	cb   Callback
 	err  error
 }
 
-// Pending returns the bytes of this request still waiting for the kernel.
-func (r *WriteReq) Pending() int { return len(r.buf) - r.off }
+var reqPool = sync.Pool{New: func() any { return new(writeReq) }}
 
-var reqPool = sync.Pool{New: func() any { return new(WriteReq) }}
-
-func (s *Stream) newReq(cb Callback) *WriteReq {
-	r := reqPool.Get().(*WriteReq)
+func (s *Stream) newReq(cb Callback) *writeReq {
+	r := reqPool.Get().(*writeReq)
 	r.s = s
 	r.cb = cb
 	s.Loop().ReqStart()
 	return r
 }
 
-func (s *Stream) freeReq(r *WriteReq) {
+func (s *Stream) freeReq(r *writeReq) {
 	if r.buf != nil {
 		s.Loop().Buffers().Put(r.buf)
 	}
-	*r = WriteReq{}
+	*r = writeReq{}
 	reqPool.Put(r)
 }
 
 // Write sends bufs in order after anything already queued. It tries the
 // system call at once (writev for several buffers) and copies only what the
 // kernel did not take; cb (which may be nil) runs in the pending phase once
-// everything was handed to the kernel, or with the write error. The request
-// returned is nil when the kernel took everything and cb is nil. A stream
+// everything was handed to the kernel, or with the write error. A stream
 // that is closed or shut down returns an error and cb is not called.
-func (s *Stream) Write(bufs [][]byte, cb Callback) (*WriteReq, error) {
+func (s *Stream) Write(bufs [][]byte, cb Callback) error {
 	if s.IsClosing() || s.fd < 0 {
-		return nil, errClosed("write")
+		return errClosed("write")
 	}
 	if s.flags&(fShutting|fShut) != 0 {
-		return nil, errs.FromErrno("write", syscall.EPIPE)
+		return errs.FromErrno("write", syscall.EPIPE)
 	}
 	total := 0
 	for _, b := range bufs {
@@ -73,16 +68,16 @@ func (s *Stream) Write(bufs [][]byte, cb Callback) (*WriteReq, error) {
 			r := s.newReq(cb)
 			r.err = errs.Wrap("write", err)
 			s.finish(r)
-			return r, nil
+			return nil
 		}
 	}
 	if direct && n == total {
 		if cb == nil {
-			return nil, nil
+			return nil
 		}
 		r := s.newReq(cb)
 		s.finish(r)
-		return r, nil
+		return nil
 	}
 	r := s.newReq(cb)
 	if total > n {
@@ -102,7 +97,7 @@ func (s *Stream) Write(bufs [][]byte, cb Callback) (*WriteReq, error) {
 		}
 	}
 	s.updateActive()
-	return r, nil
+	return nil
 }
 
 // gather copies bufs, skipping the first skip bytes, into dst.
@@ -254,7 +249,7 @@ func (s *Stream) failHead(err error) {
 }
 
 // finish moves r to the list of requests whose callbacks are due.
-func (s *Stream) finish(r *WriteReq) {
+func (s *Stream) finish(r *writeReq) {
 	if r.buf != nil {
 		s.Loop().Buffers().Put(r.buf)
 		r.buf = nil

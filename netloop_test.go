@@ -28,7 +28,7 @@ func runLoop(t *testing.T, l *loop.Loop) {
 	safety.Unref()
 	require.NoError(t, safety.Start(10*time.Second, 0, func() {
 		timedOut = true
-		l.Walk(func(h *loop.Handle) {
+		handle.Walk(l, func(h *handle.Handle) {
 			if !h.IsClosing() {
 				h.Close(nil)
 			}
@@ -55,7 +55,7 @@ func TestCreateServerWithAndCreateConnection(t *testing.T) {
 	var srv *netloop.Server
 	srv = netloop.CreateServerWith(netloop.ServerOptions{Loop: l}, func(c *netloop.Socket) {
 		events = append(events, "connection")
-		assert.Equal(t, srv, c.Server())
+		assert.Equal(t, any(srv), c.Server())
 		c.Write([]byte("hello\r\n"))
 		c.Pipe(c)
 		c.OnClose(func(bool) { srv.Close(nil) })
@@ -195,7 +195,7 @@ func TestConnectOnDefaultLoop(t *testing.T) {
 	safety.Unref()
 	require.NoError(t, safety.Start(10*time.Second, 0, func() {
 		t.Error("default loop still alive after 10s")
-		netloop.DefaultLoop().Walk(func(h *loop.Handle) {
+		handle.Walk(netloop.DefaultLoop(), func(h *handle.Handle) {
 			if !h.IsClosing() {
 				h.Close(nil)
 			}

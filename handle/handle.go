@@ -57,3 +57,11 @@ func (h *Handle) Close(cb func()) error { return h.c().Close(cb) }
 // Kind names the handle type ("timer", "tcp", "pipe"...), libuv's
 // uv_handle_type_name.
 func (h *Handle) Kind() string { return h.c().Kind() }
+
+// Walk calls fn for every open handle of l (not yet fully closed), in the
+// order they were created, libuv's uv_walk: handles of every kind,
+// including the tcp and pipe streams under sockets and servers. fn may
+// close the handle it is given, and no other. Loop-affine.
+func Walk(l *loop.Loop, fn func(h *Handle)) {
+	(*core.Loop)(l).Walk(func(h *core.Handle) { fn((*Handle)(h)) })
+}

@@ -71,7 +71,7 @@ func (e *env) runFor(limit time.Duration) {
 	safety.Unref()
 	require.NoError(e.t, safety.Start(limit, 0, func() {
 		timedOut = true
-		e.l.Walk(func(h *loop.Handle) {
+		handle.Walk(e.l, func(h *handle.Handle) {
 			if !h.IsClosing() {
 				h.Close(nil)
 			}

@@ -10,16 +10,15 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/netloop/netloop/addr"
 	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/accept"
+	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/emitter"
+	"github.com/netloop/netloop/internal/transport"
 	"github.com/netloop/netloop/loop"
 	"github.com/netloop/netloop/pipe"
 	"github.com/netloop/netloop/socket"
-	"github.com/netloop/netloop/stream"
-	"github.com/netloop/netloop/tcp"
 )
 
 // DefaultBacklog is Node's listen backlog (the kernel rounds 511+1 up to
@@ -101,9 +100,8 @@ type Server struct {
 	opts Options
 	ev   emitter.Set
 
-	tcp  *tcp.TCP
-	pipe *pipe.Pipe
-	path string
+	st   *transport.Stream // the listening stream (TCP or pipe), nil when not listening
+	path string            // the pipe's path, for Address
 
 	listenSeq   int  // bumped by Close, so an in-flight listen is abandoned
 	listenBusy  bool // a listen is in progress (lookup or next tick)
@@ -112,7 +110,23 @@ type Server struct {
 	hasMax      bool
 	unref       bool
 	stopCtx     func() bool
+
+	accept accept.Options // handed to every accepted socket (see acceptOptions)
 }
+
+// owner is the Server as its accepted sockets' accept.Owner; a separate
+// type keeps SocketClosed out of the Server's method set.
+type owner Server
+
+// SocketClosed implements accept.Owner: an accepted socket was destroyed.
+func (o *owner) SocketClosed() {
+	s := (*Server)(o)
+	s.connections--
+	s.emitCloseIfDrained()
+}
+
+// Server implements accept.Owner.
+func (o *owner) Server() any { return (*Server)(o) }
 
 // New creates a server; onConnection, if not nil, is added as a
 // 'connection' listener.
@@ -176,10 +190,10 @@ func (s *Server) MaxConnections() (int, bool) { return s.maxConns, s.hasMax }
 
 // Listening reports whether the server is accepting connections.
 func (s *Server) Listening() bool {
-	return (s.tcp != nil || s.pipe != nil) && !s.listenBusy
+	return s.st != nil && !s.listenBusy
 }
 
-func (s *Server) handleOpen() bool { return s.tcp != nil || s.pipe != nil || s.listenBusy }
+func (s *Server) handleOpen() bool { return s.st != nil || s.listenBusy }
 
 // Listen listens on port (0: the system chooses) on all addresses; cb, if
 // given, is a one-shot 'listening' listener. See ListenOptions for errors.
@@ -211,23 +225,18 @@ func (s *Server) ListenHandle(other *Server, cb ...func()) error {
 	if s.handleOpen() {
 		return errs.ErrServerAlreadyListen
 	}
-	if other == nil || other == s || other.listenBusy || (other.tcp == nil && other.pipe == nil) {
+	if other == nil || other == s || other.listenBusy || other.st == nil {
 		return errs.New(errs.CodeInvalidArgValue, "The argument 'handle' is invalid: the server is not listening")
 	}
 	if other.l != s.l {
 		return errs.New(errs.CodeInvalidArgValue, "The argument 'handle' is invalid: it belongs to another loop")
 	}
-	s.tcp, s.pipe, s.path = other.tcp, other.pipe, other.path
-	other.tcp, other.pipe, other.path = nil, nil, ""
+	s.st, s.path = other.st, other.path
+	other.st, other.path = nil, ""
 	other.listenSeq++
 	other.dropContext()
-	var err error
-	if s.tcp != nil {
-		err = s.tcp.Listen(DefaultBacklog, s.onConnectionTCP) // already listening: takes the callback
-	} else {
-		err = s.pipe.Listen(DefaultBacklog, s.onConnectionPipe)
-	}
-	if err != nil {
+	// Already listening: Listen only takes the new callback.
+	if err := s.st.Listen(DefaultBacklog, s.onConnection); err != nil {
 		s.closeHandle()
 		return err
 	}
@@ -318,11 +327,11 @@ func (s *Server) listen(o ListenOptions, portGiven bool, cb []func()) error {
 // resolve looks the host up off the loop, then binds the first address
 // that is not IPv6 link-local (or the first one).
 func (s *Server) resolve(seq int, o ListenOptions) {
-	s.l.ReqStart() // the lookup keeps the loop alive
+	s.core().ReqStart() // the lookup keeps the loop alive
 	go func() {
 		ips, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", o.Host)
 		s.l.Post(func() {
-			s.l.ReqDone()
+			s.core().ReqDone()
 			if seq != s.listenSeq {
 				return
 			}
@@ -380,20 +389,20 @@ func (s *Server) setup(seq int, o ListenOptions, ip netip.Addr) {
 }
 
 func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
-	var flags tcp.BindFlags
+	var flags transport.BindFlags
 	if o.IPv6Only {
-		flags |= tcp.IPv6Only
+		flags |= transport.IPv6Only
 	}
 	if o.ReusePort {
-		flags |= tcp.ReusePort
+		flags |= transport.ReusePort
 	}
 	try := func(ip netip.Addr) error {
-		t := tcp.New(s.l)
-		s.tcp = t
+		t := transport.New(s.core(), transport.TCP)
+		s.st = t
 		if err := t.Bind(ip, o.Port, flags); err != nil {
 			return err
 		}
-		return t.Listen(o.Backlog, s.onConnectionTCP)
+		return t.Listen(o.Backlog, s.onConnection)
 	}
 	hostForErr := o.Host
 	if !ip.IsValid() {
@@ -421,130 +430,103 @@ func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
 }
 
 func (s *Server) setupPipe(o ListenOptions) error {
-	p := pipe.New(s.l)
-	s.pipe = p
+	p := transport.New(s.core(), transport.Pipe)
+	s.st = p
 	s.path = o.Path
-	if err := p.Bind(o.Path); err != nil {
+	if err := p.BindPath(o.Path); err != nil {
 		return errs.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
 	}
-	var mode pipe.Mode
+	var mode transport.Mode
 	if o.ReadableAll {
-		mode |= pipe.Readable
+		mode |= transport.Readable
 	}
 	if o.WritableAll {
-		mode |= pipe.Writable
+		mode |= transport.Writable
 	}
 	if mode != 0 {
 		if err := p.Chmod(mode); err != nil {
 			return errs.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
 		}
 	}
-	if err := p.Listen(o.Backlog, s.onConnectionPipe); err != nil {
+	if err := p.Listen(o.Backlog, s.onConnection); err != nil {
 		return errs.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
 	}
 	return nil
 }
 
 func (s *Server) setupFD(fd, backlog int) error {
-	sa, err := unix.Getsockname(fd)
-	if err != nil {
-		return errs.New(errs.CodeInvalidFDType, "Unsupported fd type: "+err.Error())
-	}
-	if u, ok := sa.(*unix.SockaddrUnix); ok {
-		p, err := pipe.Open(s.l, fd)
-		if err != nil {
-			return err
-		}
-		s.pipe = p
-		s.path = u.Name
-		return p.Listen(backlog, s.onConnectionPipe)
-	}
-	t, err := tcp.Open(s.l, fd)
+	st, err := transport.OpenFD(s.core(), fd)
 	if err != nil {
 		return err
 	}
-	s.tcp = t
-	return t.Listen(backlog, s.onConnectionTCP)
+	s.st = st
+	if st.Transport() == transport.Pipe {
+		s.path, _ = st.PathName()
+	}
+	return st.Listen(backlog, s.onConnection)
 }
 
-func (s *Server) acceptOptions() socket.AcceptOptions {
-	return socket.AcceptOptions{
+// acceptOptions returns the options every accepted socket gets, kept in
+// the server so no connection allocates its own.
+func (s *Server) acceptOptions() *accept.Options {
+	s.accept = accept.Options{
 		AllowHalfOpen:  s.opts.AllowHalfOpen,
 		PauseOnConnect: s.opts.PauseOnConnect,
 		NoDelay:        s.opts.NoDelay,
 		KeepAlive:      s.opts.KeepAlive,
 		KeepAliveDelay: s.opts.KeepAliveInitialDelay,
 		HighWaterMark:  s.opts.HighWaterMark,
-		Owner:          s,
+		Owner:          (*owner)(s),
 	}
+	return &s.accept
 }
 
 func (s *Server) overLimit() bool { return s.hasMax && s.connections >= s.maxConns }
 
-// onConnectionTCP is lib/net.js onconnection for TCP.
-func (s *Server) onConnectionTCP(err error) {
+// onConnection is lib/net.js onconnection, for TCP and pipes alike.
+func (s *Server) onConnection(err error) {
 	if err != nil {
 		emitter.Emit(&s.ev, evError, err)
 		return
 	}
-	c := tcp.New(s.l)
-	if err := s.tcp.Accept(c); err != nil {
+	k := s.st.Transport()
+	c := transport.New(s.core(), k)
+	if err := s.st.Accept(c); err != nil {
 		c.Close(nil)
 		emitter.Emit(&s.ev, evError, err)
 		return
 	}
 	if s.overLimit() {
-		var info *DropInfo
-		local, lerr := c.SockName()
-		remote, rerr := c.PeerName()
-		if lerr == nil && rerr == nil {
-			info = &DropInfo{
-				LocalAddress: local.Addr().String(), LocalPort: int(local.Port()), LocalFamily: addr.FamilyOf(local.Addr()),
-				RemoteAddress: remote.Addr().String(), RemotePort: int(remote.Port()), RemoteFamily: addr.FamilyOf(remote.Addr()),
-			}
-		}
+		info := dropInfo(c)
 		c.Close(nil)
 		emitter.Emit(&s.ev, evDrop, info)
 		return
 	}
-	if bl := s.opts.BlockList; bl != nil {
+	if bl := s.opts.BlockList; bl != nil && k == transport.TCP {
 		if remote, err := c.PeerName(); err == nil && bl.CheckAddr(remote.Addr()) {
 			c.Close(nil)
 			return
 		}
 	}
-	sock := socket.NewAccepted(s.l, c, nil, s.acceptOptions())
+	sock := accept.NewSocket(s.core(), c, s.acceptOptions()).(*socket.Socket)
 	s.connections++
 	emitter.Emit(&s.ev, evConnection, sock)
 }
 
-// onConnectionPipe is onconnection for Unix-domain sockets.
-func (s *Server) onConnectionPipe(err error) {
-	if err != nil {
-		emitter.Emit(&s.ev, evError, err)
-		return
+// dropInfo describes a dropped TCP connection (nil for pipes, as in Node).
+func dropInfo(c *transport.Stream) *DropInfo {
+	if c.Transport() != transport.TCP {
+		return nil
 	}
-	c := pipe.New(s.l)
-	if err := s.pipe.Accept(c); err != nil {
-		c.Close(nil)
-		emitter.Emit(&s.ev, evError, err)
-		return
+	local, lerr := c.SockName()
+	remote, rerr := c.PeerName()
+	if lerr != nil || rerr != nil {
+		return nil
 	}
-	if s.overLimit() {
-		c.Close(nil)
-		emitter.Emit(&s.ev, evDrop, (*DropInfo)(nil))
-		return
+	return &DropInfo{
+		LocalAddress: local.Addr().String(), LocalPort: int(local.Port()), LocalFamily: addr.FamilyOf(local.Addr()),
+		RemoteAddress: remote.Addr().String(), RemotePort: int(remote.Port()), RemoteFamily: addr.FamilyOf(remote.Addr()),
 	}
-	sock := socket.NewAccepted(s.l, nil, c, s.acceptOptions())
-	s.connections++
-	emitter.Emit(&s.ev, evConnection, sock)
-}
-
-// SocketClosed is called by an accepted socket when it is destroyed; it
-// implements socket.Owner.
-func (s *Server) SocketClosed(*socket.Socket) {
-	s.connections--
-	s.emitCloseIfDrained()
 }
 
 // GetConnections calls cb asynchronously with the number of open
@@ -564,16 +546,17 @@ func (s *Server) Address() *socket.AddressInfo {
 	switch {
 	case s.listenBusy:
 		return nil
-	case s.tcp != nil:
-		ap, err := s.tcp.SockName()
+	case s.st == nil:
+		return nil
+	case s.st.Transport() == transport.Pipe:
+		return &socket.AddressInfo{Address: s.path}
+	default:
+		ap, err := s.st.SockName()
 		if err != nil {
 			return nil
 		}
 		return &socket.AddressInfo{Address: ap.Addr().String(), Family: addr.FamilyOf(ap.Addr()), Port: int(ap.Port())}
-	case s.pipe != nil:
-		return &socket.AddressInfo{Address: s.path}
 	}
-	return nil
 }
 
 // Close stops accepting new connections; existing ones keep working.
@@ -621,17 +604,11 @@ func (s *Server) dropContext() {
 }
 
 func (s *Server) closeHandle() {
-	if s.tcp != nil {
-		if !s.tcp.IsClosing() {
-			s.tcp.Close(nil)
+	if s.st != nil {
+		if !s.st.IsClosing() {
+			s.st.Close(nil)
 		}
-		s.tcp = nil
-	}
-	if s.pipe != nil {
-		if !s.pipe.IsClosing() {
-			s.pipe.Close(nil)
-		}
-		s.pipe = nil
+		s.st = nil
 	}
 }
 
@@ -644,18 +621,11 @@ func (s *Server) emitCloseIfDrained() {
 	s.l.NextTick(func() { emitter.Emit0(&s.ev, evClose) })
 }
 
-func (s *Server) listenStream() *stream.Stream {
-	switch {
-	case s.tcp != nil:
-		return &s.tcp.Stream
-	case s.pipe != nil:
-		return &s.pipe.Stream
-	}
-	return nil
-}
+// core returns the server's loop as the engine's type.
+func (s *Server) core() *core.Loop { return (*core.Loop)(s.l) }
 
 func (s *Server) handleRef(on bool) {
-	if st := s.listenStream(); st != nil && !st.IsClosing() {
+	if st := s.st; st != nil && !st.IsClosing() {
 		if on {
 			st.Ref()
 		} else {

@@ -12,9 +12,7 @@ import (
 	"github.com/netloop/netloop/addr"
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/emitter"
-	"github.com/netloop/netloop/pipe"
-	"github.com/netloop/netloop/stream"
-	"github.com/netloop/netloop/tcp"
+	"github.com/netloop/netloop/internal/transport"
 )
 
 const epipe = syscall.EPIPE
@@ -82,13 +80,13 @@ func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 	}
 	if o.Path != "" {
 		s.ext().path = o.Path
-		p := pipe.New(s.l)
-		s.attach(nil, p)
+		p := transport.New(s.core(), transport.Pipe)
+		s.attach(p)
 		s.emitAttempt(evConnectionAttempt, o.Path, 0, 0)
 		if s.state&sDestroyed != 0 {
 			return nil
 		}
-		if err := p.Connect(o.Path, s.afterConnectFn(o, o.Path, 0, 0)); err != nil {
+		if err := p.ConnectPath(o.Path, s.afterConnectFn(o, o.Path, 0, 0)); err != nil {
 			s.l.NextTick(func() { s.destroyWith(err) })
 		}
 		return nil
@@ -119,12 +117,12 @@ func (s *Socket) lookup(o ConnectOptions, host string) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s.ext().stopLookup = cancel
-	s.l.ReqStart() // the lookup keeps the loop alive
+	s.core().ReqStart() // the lookup keeps the loop alive
 	gen := s.gen
 	go func() {
 		answers, err := lookupFn(ctx, host, o.Family)
 		s.l.Post(func() {
-			s.l.ReqDone()
+			s.core().ReqDone()
 			cancel()
 			if gen != s.gen {
 				return // an earlier connection's lookup
@@ -208,8 +206,8 @@ func defaultLookup(ctx context.Context, host string, family int) ([]LookupAddres
 // connectTCP connects to ip (Node's internalConnect): bind if asked,
 // 'connectionAttempt', the BlockList check, then the connect.
 func (s *Socket) connectTCP(o ConnectOptions, ip netip.Addr) {
-	t := tcp.New(s.l)
-	s.attach(t, nil)
+	t := transport.New(s.core(), transport.TCP)
+	s.attach(t)
 	if o.LocalAddress != "" || o.LocalPort != 0 {
 		local := o.LocalAddress
 		if local == "" {
@@ -245,7 +243,7 @@ func (s *Socket) connectTCP(o ConnectOptions, ip netip.Addr) {
 
 // afterConnectFn returns the callback of a single connect to address
 // (a path for IPC, with port and family 0).
-func (s *Socket) afterConnectFn(o ConnectOptions, address string, port, family int) stream.Callback {
+func (s *Socket) afterConnectFn(o ConnectOptions, address string, port, family int) transport.Callback {
 	return func(err error) {
 		if s.state&sDestroyed != 0 {
 			return
@@ -275,7 +273,7 @@ func (s *Socket) afterConnectFn(o ConnectOptions, address string, port, family i
 }
 
 func (s *Socket) afterConnect(o ConnectOptions) {
-	if s.tcp != nil {
+	if s.tcp() != nil {
 		// Still connecting: these are only remembered, and
 		// applyTCPOptions sets each option once.
 		if o.NoDelay {
@@ -286,8 +284,8 @@ func (s *Socket) afterConnect(o ConnectOptions) {
 		}
 	}
 	s.state = s.state&^sConnecting | sConnected
-	if s.tcp != nil {
-		s.ext().remote, _ = s.tcp.PeerName()
+	if s.tcp() != nil {
+		s.ext().remote, _ = s.tcp().PeerName()
 		s.applyTCPOptions()
 	}
 	if s.state&sResetOnConnect != 0 {
@@ -320,10 +318,7 @@ func (s *Socket) reset() {
 	keep := s.state & (sAllowHalfOpen | sUnref | sPaused | sFlowing | sNoDelay | sKeepAlive)
 	s.state = keep
 	s.gen++ // late lookups, connects and aborts of the last connection are ignored
-	s.st, s.tcp = nil, nil
-	if s.pipe != nil {
-		s.ext().pipe = nil
-	}
+	s.st = nil
 	s.bytesRead, s.bytesWritten = 0, 0
 	s.owner = nil // a reconnected socket no longer counts for the server
 	s.ext().remote = netip.AddrPort{}

@@ -53,13 +53,13 @@ func (s *Socket) destroyWith(err error) {
 		s.l.NextTick(func() { s.emitError(err) })
 	}
 	if s.owner != nil {
-		s.owner.SocketClosed(s)
+		s.owner.SocketClosed()
 	}
 	switch {
 	case s.st != nil && s.st.IsClosing():
 		s.l.NextTick(s.emitClose)
-	case s.state&sReset != 0 && s.tcp != nil:
-		s.tcp.CloseReset(s.emitClose)
+	case s.state&sReset != 0 && s.tcp() != nil:
+		s.tcp().CloseReset(s.emitClose)
 	case s.st != nil:
 		s.st.Close(s.emitClose)
 	default:
@@ -81,13 +81,13 @@ func (s *Socket) emitClose() {
 // connection first. It fails with ERR_INVALID_HANDLE_TYPE on a pipe
 // socket, and emits 'error' ERR_SOCKET_CLOSED when there is no handle.
 func (s *Socket) ResetAndDestroy() (*Socket, error) {
-	if s.pipe != nil {
+	if s.pipe() != nil {
 		return s, errs.New(errs.CodeInvalidHandleType, "Handle type is not a TCP handle")
 	}
 	if s.state&sDestroyed != 0 {
 		return s, nil
 	}
-	if s.tcp == nil {
+	if s.tcp() == nil {
 		if s.state&sConnecting != 0 {
 			s.state |= sResetOnConnect
 			return s, nil

@@ -13,7 +13,7 @@ import (
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/handle"
 	"github.com/netloop/netloop/internal/emitter"
-	"github.com/netloop/netloop/tcp"
+	"github.com/netloop/netloop/internal/transport"
 )
 
 // Happy Eyeballs: Node's autoSelectFamily (lib/net.js
@@ -342,13 +342,13 @@ func (c *connectMultiple) next(canceled bool) {
 }
 
 // afterConnect is afterConnectMultiple for the attempt to a on handle t.
-func (c *connectMultiple) afterConnect(a candidate, t *tcp.TCP) func(error) {
+func (c *connectMultiple) afterConnect(a candidate, t *transport.Stream) func(error) {
 	return func(err error) {
 		s := c.s
 		if s.state&sDestroyed != 0 {
 			return
 		}
-		if s.he != c || s.tcp != t || t.IsClosing() {
+		if s.he != c || s.tcp() != t || t.IsClosing() {
 			// An abandoned attempt (its handle was closed at the
 			// timeout): ignore it, even a late success.
 			if !t.IsClosing() {
@@ -387,20 +387,20 @@ func (c *connectMultiple) onTimeout() {
 		return
 	}
 	c.errors = append(c.errors, c.connectError(a, syscall.ETIMEDOUT))
-	if s.tcp != nil && !s.tcp.IsClosing() {
-		s.tcp.Close(nil)
+	if s.tcp() != nil && !s.tcp().IsClosing() {
+		s.tcp().Close(nil)
 	}
 	c.next(false)
 }
 
 // replaceTCP closes the socket's TCP handle, if any, and attaches a new
 // one.
-func (s *Socket) replaceTCP() *tcp.TCP {
-	if old := s.tcp; old != nil && !old.IsClosing() {
+func (s *Socket) replaceTCP() *transport.Stream {
+	if old := s.tcp(); old != nil && !old.IsClosing() {
 		old.Close(nil)
 	}
-	s.st, s.tcp = nil, nil
-	t := tcp.New(s.l)
-	s.attach(t, nil)
+	s.st = nil
+	t := transport.New(s.core(), transport.TCP)
+	s.attach(t)
 	return t
 }

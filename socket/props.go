@@ -6,12 +6,8 @@ import (
 	"net/netip"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/netloop/netloop/addr"
-	"github.com/netloop/netloop/errs"
-	"github.com/netloop/netloop/pipe"
-	"github.com/netloop/netloop/tcp"
+	"github.com/netloop/netloop/internal/transport"
 )
 
 // AddressInfo is Node's { address, family, port } (family "IPv4" or
@@ -32,14 +28,14 @@ func infoOf(ap netip.AddrPort) AddressInfo {
 // Address returns the local address ({} without a handle).
 func (s *Socket) Address() AddressInfo {
 	switch {
-	case s.tcp != nil && s.tcp.Fd() >= 0:
-		ap, err := s.tcp.SockName()
+	case s.tcp() != nil && s.tcp().Fd() >= 0:
+		ap, err := s.tcp().SockName()
 		if err != nil {
 			return AddressInfo{}
 		}
 		return infoOf(ap)
-	case s.pipe != nil && s.pipe.Fd() >= 0:
-		name, _ := s.pipe.SockName()
+	case s.pipe() != nil && s.pipe().Fd() >= 0:
+		name, _ := s.pipe().PathName()
 		return AddressInfo{Address: name}
 	}
 	return AddressInfo{}
@@ -47,8 +43,8 @@ func (s *Socket) Address() AddressInfo {
 
 // cacheRemote remembers the peer address so it stays readable after close.
 func (s *Socket) cacheRemote() {
-	if s.tcp != nil && !s.remote.IsValid() && s.state&sConnected != 0 && s.tcp.Fd() >= 0 {
-		s.ext().remote, _ = s.tcp.PeerName()
+	if s.tcp() != nil && !s.remote.IsValid() && s.state&sConnected != 0 && s.tcp().Fd() >= 0 {
+		s.ext().remote, _ = s.tcp().PeerName()
 	}
 }
 
@@ -162,8 +158,8 @@ func (s *Socket) SetNoDelay(noDelay bool) *Socket {
 	} else {
 		s.state &^= sNoDelay
 	}
-	if s.tcp != nil && s.state&(sConnecting|sDestroyed) == 0 {
-		s.tcp.SetNoDelay(noDelay)
+	if s.tcp() != nil && s.state&(sConnecting|sDestroyed) == 0 {
+		s.tcp().SetNoDelay(noDelay)
 	}
 	return s
 }
@@ -186,8 +182,8 @@ func (s *Socket) SetKeepAlive(enable bool, initialDelay time.Duration) *Socket {
 		s.state &^= sKeepAlive
 	}
 	s.ext().keepDelay = initialDelay
-	if s.tcp != nil && s.state&(sConnecting|sDestroyed) == 0 {
-		s.tcp.SetKeepAlive(enable, initialDelay)
+	if s.tcp() != nil && s.state&(sConnecting|sDestroyed) == 0 {
+		s.tcp().SetKeepAlive(enable, initialDelay)
 	}
 	return s
 }
@@ -195,10 +191,10 @@ func (s *Socket) SetKeepAlive(enable bool, initialDelay time.Duration) *Socket {
 // applyTCPOptions applies options remembered before connect.
 func (s *Socket) applyTCPOptions() {
 	if s.state&sNoDelay != 0 {
-		s.tcp.SetNoDelay(true)
+		s.tcp().SetNoDelay(true)
 	}
 	if s.state&sKeepAlive != 0 {
-		s.tcp.SetKeepAlive(true, s.keepDelay)
+		s.tcp().SetKeepAlive(true, s.keepDelay)
 	}
 }
 
@@ -224,9 +220,9 @@ func (s *Socket) Unref() *Socket {
 
 // openFD adopts an existing connected descriptor (Options.FD).
 func (s *Socket) openFD(fd int, readable, writable bool) error {
-	sa, err := unix.Getsockname(fd)
+	st, err := transport.OpenFD(s.core(), fd)
 	if err != nil {
-		return errs.New(errs.CodeInvalidFDType, "Unsupported fd type: "+err.Error())
+		return err
 	}
 	if !readable {
 		s.state |= sNotReadable
@@ -234,19 +230,7 @@ func (s *Socket) openFD(fd int, readable, writable bool) error {
 	if !writable {
 		s.state |= sNotWritable
 	}
-	if _, ok := sa.(*unix.SockaddrUnix); ok {
-		p, err := pipe.Open(s.l, fd)
-		if err != nil {
-			return err
-		}
-		s.attach(nil, p)
-	} else {
-		t, err := tcp.Open(s.l, fd)
-		if err != nil {
-			return err
-		}
-		s.attach(t, nil)
-	}
+	s.attach(st)
 	s.state |= sConnected
 	return nil
 }

@@ -9,12 +9,12 @@ import (
 
 	"github.com/netloop/netloop/addr"
 	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/accept"
+	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/emitter"
 	"github.com/netloop/netloop/internal/encoding"
+	"github.com/netloop/netloop/internal/transport"
 	"github.com/netloop/netloop/loop"
-	"github.com/netloop/netloop/pipe"
-	"github.com/netloop/netloop/stream"
-	"github.com/netloop/netloop/tcp"
 )
 
 // Event kinds in the socket's listener set.
@@ -65,18 +65,12 @@ const (
 	sFlushQueued
 )
 
-// Owner is told when an accepted socket is destroyed; the server sets it.
-type Owner interface {
-	SocketClosed(s *Socket)
-}
-
 // Socket is Node's net.Socket. Create one with New (then Connect), or get
 // one from a server's 'connection' event.
 type Socket struct {
-	l   *loop.Loop
-	st  *stream.Stream // nil without a handle
-	tcp *tcp.TCP
-	ev  emitter.Set
+	l  *loop.Loop
+	st *transport.Stream // the connection's stream (TCP or pipe), nil before connect
+	ev emitter.Set
 
 	state uint32
 	gen   uint32 // connection generation: bumped when a closed socket reconnects, so late lookups and aborts of the last connection are ignored
@@ -85,7 +79,7 @@ type Socket struct {
 	bytesRead    int64
 	bytesWritten int64
 
-	owner Owner
+	owner accept.Owner // the server that accepted this socket, nil for clients
 
 	// *sockExtra holds what most connections never use; it points at the
 	// shared zero value noExtra until something is written (see ext), so
@@ -95,7 +89,6 @@ type Socket struct {
 
 // sockExtra is the part of a Socket that idle connections do not need.
 type sockExtra struct {
-	pipe        *pipe.Pipe     // the handle of a Unix-domain socket (tcp is nil then)
 	timer       *idleTimer     // SetTimeout's
 	pending     []pendingWrite // writes made before the connection exists
 	pendingSize int
@@ -118,7 +111,7 @@ type sockExtra struct {
 	he        *connectMultiple // the Happy Eyeballs connect in progress
 	attempted []string         // AutoSelectFamilyAttemptedAddresses
 
-	allocFn stream.AllocFunc
+	allocFn transport.AllocFunc
 }
 
 // noExtra is the shared, never written, zero sockExtra.
@@ -178,24 +171,18 @@ func newSocket(l *loop.Loop, allowHalfOpen bool, hwm int) *Socket {
 	return s
 }
 
-// AcceptOptions describe how a server sets up an accepted connection.
-type AcceptOptions struct {
-	AllowHalfOpen  bool
-	PauseOnConnect bool
-	NoDelay        bool
-	KeepAlive      bool
-	KeepAliveDelay time.Duration
-	HighWaterMark  int
-	Owner          Owner
+func init() {
+	accept.NewSocket = func(l *core.Loop, st *transport.Stream, o *accept.Options) any {
+		return newAccepted((*loop.Loop)(l), st, o)
+	}
 }
 
-// NewAccepted wraps a connection accepted by a server: exactly one of t
-// and p is non-nil. It starts reading at once unless PauseOnConnect. For
-// the server package.
-func NewAccepted(l *loop.Loop, t *tcp.TCP, p *pipe.Pipe, o AcceptOptions) *Socket {
+// newAccepted wraps a connection accepted by a server. It starts reading
+// at once unless PauseOnConnect.
+func newAccepted(l *loop.Loop, st *transport.Stream, o *accept.Options) *Socket {
 	s := newSocket(l, o.AllowHalfOpen, o.HighWaterMark)
 	s.owner = o.Owner
-	s.attach(t, p)
+	s.attach(st)
 	s.state |= sConnected
 	if o.NoDelay {
 		s.SetNoDelay(true)
@@ -211,28 +198,45 @@ func NewAccepted(l *loop.Loop, t *tcp.TCP, p *pipe.Pipe, o AcceptOptions) *Socke
 	return s
 }
 
-// Server returns the owner set by the server that accepted this socket
-// (its *server.Server), or nil for client sockets.
-func (s *Socket) Server() Owner { return s.owner }
+// Server returns the *server.Server that accepted this socket (as any:
+// package server imports this one), or nil for client sockets and after a
+// reconnect.
+func (s *Socket) Server() any {
+	if s.owner == nil {
+		return nil
+	}
+	return s.owner.Server()
+}
 
 // Loop returns the loop the socket runs on.
 func (s *Socket) Loop() *loop.Loop { return s.l }
 
-// attach adopts a handle.
-func (s *Socket) attach(t *tcp.TCP, p *pipe.Pipe) {
-	s.tcp = t
-	if p != nil || s.pipe != nil {
-		s.ext().pipe = p
-	}
-	if t != nil {
-		s.st = &t.Stream
-	} else {
-		s.st = &p.Stream
-	}
-	s.st.SetHandler((*streamHandler)(s))
+// attach adopts a stream.
+func (s *Socket) attach(st *transport.Stream) {
+	s.st = st
+	st.SetHandler((*streamHandler)(s))
 	if s.state&sUnref != 0 {
-		s.st.Unref()
+		st.Unref()
 	}
+}
+
+// core returns the socket's loop as the engine's type.
+func (s *Socket) core() *core.Loop { return (*core.Loop)(s.l) }
+
+// tcp returns the socket's stream if it is a TCP one, else nil.
+func (s *Socket) tcp() *transport.Stream {
+	if s.st != nil && s.st.Transport() == transport.TCP {
+		return s.st
+	}
+	return nil
+}
+
+// pipe returns the socket's stream if it is a Unix-domain one, else nil.
+func (s *Socket) pipe() *transport.Stream {
+	if s.st != nil && s.st.Transport() == transport.Pipe {
+		return s.st
+	}
+	return nil
 }
 
 func (s *Socket) watchContext(ctx context.Context) {
@@ -369,16 +373,16 @@ func (s *Socket) emitError(err error) {
 }
 
 // streamHandler receives the stream's callbacks for its Socket without a
-// closure per callback (see stream.Handler).
+// closure per callback (see transport.Handler).
 type streamHandler Socket
 
-// OnStreamRead implements stream.Handler.
+// OnStreamRead implements transport.Handler.
 func (h *streamHandler) OnStreamRead(n int, buf []byte, err error) {
 	(*Socket)(h).onHandleRead(n, buf, err)
 }
 
-// OnStreamDrain implements stream.Handler.
+// OnStreamDrain implements transport.Handler.
 func (h *streamHandler) OnStreamDrain() { (*Socket)(h).onHandleDrain() }
 
-// OnStreamWriteError implements stream.Handler.
+// OnStreamWriteError implements transport.Handler.
 func (h *streamHandler) OnStreamWriteError(err error) { (*Socket)(h).onHandleWriteError(err) }

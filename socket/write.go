@@ -86,7 +86,7 @@ func (s *Socket) write(data []byte, cb func(error)) bool {
 		return s.checkHighWater()
 	}
 	s.touch()
-	if _, err := s.st.Write([][]byte{data}, cb); err != nil {
+	if err := s.st.Write([][]byte{data}, cb); err != nil {
 		s.failWrite(cb, err, true)
 		return false
 	}
@@ -121,13 +121,13 @@ func (s *Socket) flushPending() {
 			}
 		}
 		s.touch()
-		if _, err := s.st.Write(bufs, cb); err != nil {
+		if err := s.st.Write(bufs, cb); err != nil {
 			s.failWrite(cb, err, true)
 		}
 		p = nil
 	}
 	for _, w := range p {
-		if _, err := s.st.Write([][]byte{w.data}, w.cb); err != nil {
+		if err := s.st.Write([][]byte{w.data}, w.cb); err != nil {
 			s.failWrite(w.cb, err, true)
 		}
 	}
@@ -174,7 +174,7 @@ func (s *Socket) onHandleDrain() {
 		return
 	}
 	s.state &^= sNeedDrain
-	s.l.QueuePending(func() {
+	s.core().QueuePending(func() {
 		if s.state&sDestroyed == 0 {
 			emitter.Emit0(&s.ev, evDrain)
 		}
@@ -228,7 +228,7 @@ func (s *Socket) shutdown() {
 		// The peer has ended and nothing is queued, so 'finish' is followed
 		// at once by destroy, whose close(2) sends the FIN: a shutdown(2)
 		// first would only cost another trip through the TCP stack.
-		s.l.QueuePending(s.finish)
+		s.core().QueuePending(s.finish)
 		return
 	}
 	if err := s.st.Shutdown(func(err error) {

@@ -1,0 +1,38 @@
+// Package accept is how package server hands an accepted connection to
+// package socket, and hears back when it closes, without either package
+// exporting plumbing to users: socket registers its constructor here at
+// init, and server implements Owner with an unexported type.
+package accept
+
+import (
+	"time"
+
+	"github.com/netloop/netloop/internal/core"
+	"github.com/netloop/netloop/internal/transport"
+)
+
+// Owner is the server side of an accepted socket.
+type Owner interface {
+	// SocketClosed is called once, when the accepted socket is destroyed
+	// (or reconnects elsewhere): the server's connection count drops.
+	SocketClosed()
+	// Server returns the public *server.Server, for Socket.Server.
+	Server() any
+}
+
+// Options describe how a server sets up its accepted connections; a
+// server keeps one value and passes its address for every connection.
+type Options struct {
+	AllowHalfOpen  bool
+	PauseOnConnect bool
+	NoDelay        bool
+	KeepAlive      bool
+	KeepAliveDelay time.Duration
+	HighWaterMark  int
+	Owner          Owner
+}
+
+// NewSocket wraps an accepted stream in a *socket.Socket (returned as any,
+// since this package cannot name the type) that starts reading at once
+// unless PauseOnConnect. Package socket sets it in its init.
+var NewSocket func(l *core.Loop, st *transport.Stream, o *Options) any

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/errx"
 )
 
 // ipKey is an address as a BlockList compares it: the 16-byte form (IPv4 as
@@ -174,11 +175,11 @@ func (bl *BlockList) add(r rule) {
 func parseArg(address, family string) (ipKey, error) {
 	is6, ok := familyIs6(family)
 	if !ok {
-		return ipKey{}, errs.InvalidArgValue("options.family", family, "")
+		return ipKey{}, errx.InvalidArgValue("options.family", family, "")
 	}
 	k, ok := parseKey(address, is6)
 	if !ok {
-		return ipKey{}, errs.InvalidAddress()
+		return ipKey{}, errx.InvalidAddress()
 	}
 	return k, nil
 }
@@ -242,7 +243,7 @@ func (bl *BlockList) addRangeKeys(s, e ipKey) error {
 		if !s.v4 {
 			sa.Family = FamilyIPv6
 		}
-		return errs.InvalidArgValue("start", sa, "must come before end")
+		return errx.InvalidArgValue("start", sa, "must come before end")
 	}
 	bl.add(rule{kind: ruleRange, start: s, end: e,
 		text: "Range: " + s.familyName() + " " + s.text() + "-" + e.text()})
@@ -274,7 +275,7 @@ func (bl *BlockList) addSubnetKey(k ipKey, prefix int) error {
 		maxp = 32
 	}
 	if prefix < 0 || prefix > maxp {
-		return errs.OutOfRange("prefix", ">= 0 && <= "+strconv.Itoa(maxp), prefix)
+		return errx.OutOfRange("prefix", ">= 0 && <= "+strconv.Itoa(maxp), prefix)
 	}
 	bits := prefix
 	if k.v4 {
@@ -397,7 +398,7 @@ func (bl *BlockList) FromJSON(data []byte) error {
 }
 
 func errFromJSONType() error {
-	return errs.New(errs.CodeInvalidArgType, `The "data" argument must be of type string or an instance of Array.`)
+	return errx.New(errs.CodeInvalidArgType, `The "data" argument must be of type string or an instance of Array.`)
 }
 
 func jsonRuleStrings(data []byte) ([]string, error) {

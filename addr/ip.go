@@ -10,7 +10,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/errx"
 )
 
 // Family strings used by SocketAddress and BlockList (Node's lower-case
@@ -311,7 +311,7 @@ func NormalizeFamily(family string) (string, error) {
 	case strings.EqualFold(family, FamilyIPv6):
 		return FamilyIPv6, nil
 	}
-	return "", errs.InvalidArgValue("options.family", family, "")
+	return "", errx.InvalidArgValue("options.family", family, "")
 }
 
 // familyIs6 is NormalizeFamily without the error value: ok is false for a

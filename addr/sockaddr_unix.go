@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/errx"
 )
 
 // ToSockaddr builds the OS socket address for ip and port: an IPv4 string
@@ -21,7 +21,7 @@ import (
 // ERR_SOCKET_BAD_PORT.
 func ToSockaddr(ip string, port int, zone string) (unix.Sockaddr, error) {
 	if port < 0 || port > 65535 {
-		return nil, errs.SocketBadPort("", port)
+		return nil, errx.SocketBadPort("", port)
 	}
 	if a, ok := parseIPv4(ip); ok {
 		return &unix.SockaddrInet4{Port: port, Addr: a}, nil
@@ -35,7 +35,7 @@ func ToSockaddr(ip string, port int, zone string) (unix.Sockaddr, error) {
 	}
 	a, ok := parseIPv6(body)
 	if !ok {
-		return nil, errs.InvalidIPAddress(ip)
+		return nil, errx.InvalidIPAddress(ip)
 	}
 	return &unix.SockaddrInet6{Port: port, Addr: a, ZoneId: zoneID(zone)}, nil
 }
@@ -95,25 +95,25 @@ func SockaddrToIPPort(sa unix.Sockaddr) (ip string, port int, family string) {
 // carried: x/sys/unix has no field for it).
 func (sa *SocketAddress) Sockaddr() (unix.Sockaddr, error) {
 	if sa == nil {
-		return nil, errs.InvalidAddress()
+		return nil, errx.InvalidAddress()
 	}
 	is6, ok := familyIs6(sa.Family)
 	if !ok {
-		return nil, errs.InvalidArgValue("options.family", sa.Family, "")
+		return nil, errx.InvalidArgValue("options.family", sa.Family, "")
 	}
 	if sa.Port < 0 || sa.Port > 65535 {
-		return nil, errs.SocketBadPort("options.port", sa.Port)
+		return nil, errx.SocketBadPort("options.port", sa.Port)
 	}
 	if !is6 {
 		a, ok := parseIPv4(sa.Address)
 		if !ok {
-			return nil, errs.InvalidAddress()
+			return nil, errx.InvalidAddress()
 		}
 		return &unix.SockaddrInet4{Port: sa.Port, Addr: a}, nil
 	}
 	a, zone, ok := parseUVIPv6(sa.Address)
 	if !ok {
-		return nil, errs.InvalidAddress()
+		return nil, errx.InvalidAddress()
 	}
 	if sa.Zone != "" {
 		zone = sa.Zone

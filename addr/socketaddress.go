@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/errx"
 )
 
 // SocketAddress mirrors Node's net.SocketAddress: a validated IP address,
@@ -43,10 +44,10 @@ func NewSocketAddress(opts SocketAddressOptions) (*SocketAddress, error) {
 		return nil, err
 	}
 	if opts.Port < 0 || opts.Port > 65535 {
-		return nil, errs.SocketBadPort("options.port", opts.Port)
+		return nil, errx.SocketBadPort("options.port", opts.Port)
 	}
 	if opts.FlowLabel < 0 || opts.FlowLabel > 0xffffffff {
-		return nil, errs.OutOfRange("options.flowlabel", ">= 0 && <= 4294967295", opts.FlowLabel)
+		return nil, errx.OutOfRange("options.flowlabel", ">= 0 && <= 4294967295", opts.FlowLabel)
 	}
 	address := opts.Address
 	if address == "" {
@@ -60,14 +61,14 @@ func NewSocketAddress(opts SocketAddressOptions) (*SocketAddress, error) {
 	if family == FamilyIPv4 {
 		a, ok := parseIPv4(address)
 		if !ok {
-			return nil, errs.InvalidAddress()
+			return nil, errx.InvalidAddress()
 		}
 		sa.Address = formatIPv4(a)
 		return sa, nil
 	}
 	a, zone, ok := parseUVIPv6(address)
 	if !ok {
-		return nil, errs.InvalidAddress()
+		return nil, errx.InvalidAddress()
 	}
 	sa.Address = FormatIPv6(a)
 	sa.Zone = zone
@@ -114,15 +115,15 @@ func IsSocketAddress(v any) bool {
 // ip parses sa's Address for its Family into the internal form.
 func (sa *SocketAddress) ip() (ipKey, error) {
 	if sa == nil {
-		return ipKey{}, errs.New(errs.CodeInvalidArgType, "The \"address\" argument must be an instance of SocketAddress. Received undefined")
+		return ipKey{}, errx.New(errs.CodeInvalidArgType, "The \"address\" argument must be an instance of SocketAddress. Received undefined")
 	}
 	is6, ok := familyIs6(sa.Family)
 	if !ok {
-		return ipKey{}, errs.InvalidArgValue("options.family", sa.Family, "")
+		return ipKey{}, errx.InvalidArgValue("options.family", sa.Family, "")
 	}
 	k, ok := parseKey(sa.Address, is6)
 	if !ok {
-		return ipKey{}, errs.InvalidAddress()
+		return ipKey{}, errx.InvalidAddress()
 	}
 	return k, nil
 }

@@ -9,7 +9,6 @@ package errs
 
 import (
 	"errors"
-	"fmt"
 	"strconv"
 	"syscall"
 )
@@ -129,65 +128,6 @@ func (e *Error) UVErrno() int {
 	return 0
 }
 
-// hostPortDetails formats the " addr:port" / " addr" suffix Node appends.
-func hostPortDetails(address string, port int) string {
-	if port > 0 {
-		return " " + address + ":" + strconv.Itoa(port)
-	}
-	if address != "" {
-		return " " + address
-	}
-	return ""
-}
-
-// FromErrno builds Node's errnoException form: "<syscall> <CODE>", e.g.
-// "read ECONNRESET".
-func FromErrno(syscallName string, errno syscall.Errno) *Error {
-	code := Name(errno)
-	return &Error{
-		Code:    code,
-		Syscall: syscallName,
-		Errno:   errno,
-		Message: syscallName + " " + code,
-	}
-}
-
-// WithHostPort builds Node's exceptionWithHostPort form used by connect:
-// "connect ECONNREFUSED 127.0.0.1:9", "connect ENOENT /tmp/x.sock". A port
-// <= 0 appends just the address; an empty address appends nothing.
-func WithHostPort(syscallName string, errno syscall.Errno, address string, port int) *Error {
-	code := Name(errno)
-	e := &Error{
-		Code:    code,
-		Syscall: syscallName,
-		Errno:   errno,
-		Address: address,
-		Message: syscallName + " " + code + hostPortDetails(address, port),
-	}
-	if port > 0 {
-		e.Port = port
-	}
-	return e
-}
-
-// UVWithHostPort builds Node's uvExceptionWithHostPort form used by listen
-// and bind: "listen EADDRINUSE: address already in use :::8124", or for
-// pipes "listen EADDRINUSE: address already in use /tmp/x.sock".
-func UVWithHostPort(syscallName string, errno syscall.Errno, address string, port int) *Error {
-	code := Name(errno)
-	e := &Error{
-		Code:    code,
-		Syscall: syscallName,
-		Errno:   errno,
-		Address: address,
-		Message: syscallName + " " + code + ": " + Describe(errno) + hostPortDetails(address, port),
-	}
-	if port > 0 {
-		e.Port = port
-	}
-	return e
-}
-
 // WithLocal records the local address/port and appends
 // " - Local (<localAddress>:<localPort>)" to the message; it returns e.
 func (e *Error) WithLocal(localAddress string, localPort int) *Error {
@@ -195,50 +135,6 @@ func (e *Error) WithLocal(localAddress string, localPort int) *Error {
 	e.LocalPort = localPort
 	e.Message += " - Local (" + localAddress + ":" + strconv.Itoa(localPort) + ")"
 	return e
-}
-
-// New returns a Node ERR_* style error whose Error() is just message, e.g.
-// New(CodeServerNotRunning, "Server is not running.").
-func New(code, message string) *Error {
-	return &Error{Code: code, Message: message}
-}
-
-// Getaddrinfo builds Node's DNS lookup error: "getaddrinfo ENOTFOUND
-// example.invalid" with Code set to code ("ENOTFOUND", "EAI_AGAIN",
-// "EAI_FAIL", ...), Syscall "getaddrinfo" and Hostname set.
-func Getaddrinfo(code, hostname string) *Error {
-	msg := "getaddrinfo " + code
-	if hostname != "" {
-		msg += " " + hostname
-	}
-	return &Error{
-		Code:     code,
-		Syscall:  "getaddrinfo",
-		Hostname: hostname,
-		Message:  msg,
-	}
-}
-
-// Wrap converts an error returned by a syscall into an *Error via FromErrno
-// when it is (or wraps) a syscall.Errno. An *Error (anywhere in the chain) is
-// returned unchanged, other errors are returned as they are, and nil gives
-// nil.
-func Wrap(syscallName string, err error) error {
-	if err == nil {
-		return nil
-	}
-	var e *Error
-	if errors.As(err, &e) {
-		return err
-	}
-	var errno syscall.Errno
-	if errors.As(err, &errno) {
-		if errno == 0 {
-			return nil
-		}
-		return FromErrno(syscallName, errno)
-	}
-	return err
 }
 
 // CodeOf returns err's Code if it is (or wraps) an *Error, the errno name if
@@ -262,25 +158,25 @@ func CodeOf(err error) string {
 // (which compares codes, see (*Error).Is). Do not modify them.
 var (
 	// ErrSocketClosed is ERR_SOCKET_CLOSED.
-	ErrSocketClosed = New(CodeSocketClosed, "Socket is closed")
+	ErrSocketClosed = newError(CodeSocketClosed, "Socket is closed")
 	// ErrSocketClosedBeforeConnection is ERR_SOCKET_CLOSED_BEFORE_CONNECTION.
-	ErrSocketClosedBeforeConnection = New(CodeSocketClosedBeforeConnection, "Socket closed before the connection was established")
+	ErrSocketClosedBeforeConnection = newError(CodeSocketClosedBeforeConnection, "Socket closed before the connection was established")
 	// ErrStreamDestroyed is ERR_STREAM_DESTROYED for write().
-	ErrStreamDestroyed = New(CodeStreamDestroyed, "Cannot call write after a stream was destroyed")
+	ErrStreamDestroyed = newError(CodeStreamDestroyed, "Cannot call write after a stream was destroyed")
 	// ErrStreamWriteAfterEnd is ERR_STREAM_WRITE_AFTER_END.
-	ErrStreamWriteAfterEnd = New(CodeStreamWriteAfterEnd, "write after end")
+	ErrStreamWriteAfterEnd = newError(CodeStreamWriteAfterEnd, "write after end")
 	// ErrServerNotRunning is ERR_SERVER_NOT_RUNNING.
-	ErrServerNotRunning = New(CodeServerNotRunning, "Server is not running.")
+	ErrServerNotRunning = newError(CodeServerNotRunning, "Server is not running.")
 	// ErrServerAlreadyListen is ERR_SERVER_ALREADY_LISTEN.
-	ErrServerAlreadyListen = New(CodeServerAlreadyListen, "Listen method has been called more than once without closing.")
+	ErrServerAlreadyListen = newError(CodeServerAlreadyListen, "Listen method has been called more than once without closing.")
 	// ErrInvalidHandleType is ERR_INVALID_HANDLE_TYPE.
-	ErrInvalidHandleType = New(CodeInvalidHandleType, "This handle type cannot be sent")
+	ErrInvalidHandleType = newError(CodeInvalidHandleType, "This handle type cannot be sent")
 	// ErrSocketConnectionTimeout is ERR_SOCKET_CONNECTION_TIMEOUT.
-	ErrSocketConnectionTimeout = New(CodeSocketConnectionTimeout, "Socket connection timeout")
+	ErrSocketConnectionTimeout = newError(CodeSocketConnectionTimeout, "Socket connection timeout")
 	// ErrInvalidAddress is ERR_INVALID_ADDRESS.
-	ErrInvalidAddress = New(CodeInvalidAddress, "Invalid socket address")
+	ErrInvalidAddress = newError(CodeInvalidAddress, "Invalid socket address")
 	// ErrAbort is an AbortError without a cause (use Abort to attach one).
-	ErrAbort = New(CodeAbort, "The operation was aborted")
+	ErrAbort = newError(CodeAbort, "The operation was aborted")
 )
 
 // Clone returns a shallow copy of e, so a sentinel can be returned and then
@@ -288,84 +184,6 @@ var (
 func (e *Error) Clone() *Error {
 	c := *e
 	return &c
-}
-
-// Abort returns Node's AbortError (Code "ABORT_ERR", message "The operation
-// was aborted") with cause as its Cause (may be nil).
-func Abort(cause error) *Error {
-	return &Error{Code: CodeAbort, Message: "The operation was aborted", Cause: cause}
-}
-
-// SocketBadPort returns ERR_SOCKET_BAD_PORT for an integer port, with Node's
-// message "<name> should be >= 0 and < 65536. Received type number (<port>).";
-// name "" means "Port" (Node's default).
-func SocketBadPort(name string, port int) *Error {
-	if name == "" {
-		name = "Port"
-	}
-	return New(CodeSocketBadPort, name+" should be >= 0 and < 65536. Received type number ("+strconv.Itoa(port)+").")
-}
-
-// InvalidArgValue returns ERR_INVALID_ARG_VALUE with Node's message
-// "The argument|property '<name>' <reason>. Received <value>"; reason ""
-// means "is invalid". The word is "property" when name contains a dot.
-func InvalidArgValue(name string, value any, reason string) *Error {
-	if reason == "" {
-		reason = "is invalid"
-	}
-	kind := "argument"
-	for i := 0; i < len(name); i++ {
-		if name[i] == '.' {
-			kind = "property"
-			break
-		}
-	}
-	return New(CodeInvalidArgValue, "The "+kind+" '"+name+"' "+reason+". Received "+inspect(value))
-}
-
-// OutOfRange returns ERR_OUT_OF_RANGE with Node's message
-// `The value of "<name>" is out of range. It must be <rangeDesc>. Received <value>`.
-func OutOfRange(name, rangeDesc string, received any) *Error {
-	return New(CodeOutOfRange, `The value of "`+name+`" is out of range. It must be `+rangeDesc+". Received "+inspect(received))
-}
-
-// InvalidAddress returns a fresh ERR_INVALID_ADDRESS ("Invalid socket address").
-func InvalidAddress() *Error { return ErrInvalidAddress.Clone() }
-
-// IPBlocked returns ERR_IP_BLOCKED: "IP(<ip>) is blocked by net.BlockList".
-func IPBlocked(ip string) *Error {
-	return New(CodeIPBlocked, "IP("+ip+") is blocked by net.BlockList")
-}
-
-// InvalidIPAddress returns ERR_INVALID_IP_ADDRESS: "Invalid IP address: <s>".
-func InvalidIPAddress(s string) *Error {
-	return New(CodeInvalidIPAddress, "Invalid IP address: "+s)
-}
-
-// InvalidAddressFamily returns ERR_INVALID_ADDRESS_FAMILY:
-// "Invalid address family: <family> <host>:<port>".
-func InvalidAddressFamily(family, host string, port int) *Error {
-	return New(CodeInvalidAddressFamily, "Invalid address family: "+family+" "+host+":"+strconv.Itoa(port))
-}
-
-// UnknownEncoding returns ERR_UNKNOWN_ENCODING: "Unknown encoding: <enc>".
-func UnknownEncoding(enc string) *Error {
-	return New(CodeUnknownEncoding, "Unknown encoding: "+enc)
-}
-
-// inspect renders a value roughly the way Node's util.inspect does in error
-// messages: strings single-quoted, numbers bare, nil as undefined.
-func inspect(v any) string {
-	switch x := v.(type) {
-	case nil:
-		return "undefined"
-	case string:
-		return "'" + x + "'"
-	case fmt.Stringer:
-		return x.String()
-	default:
-		return fmt.Sprint(x)
-	}
 }
 
 // ErrnoOf returns the errno inside err (an *Error or a syscall.Errno), or
@@ -381,3 +199,7 @@ func ErrnoOf(err error) syscall.Errno {
 	}
 	return syscall.EINVAL
 }
+
+// newError is the ERR_* constructor the sentinels above use; netloop's
+// packages build errors with internal/errx.
+func newError(code, message string) *Error { return &Error{Code: code, Message: message} }

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/netloop/netloop/internal/testutil"
+
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -14,6 +16,7 @@ import (
 )
 
 func TestAllocsTimerStartStop(t *testing.T) {
+	testutil.SkipIfDebug(t)
 	l := newLoop(t)
 	tm := handle.NewTimer(l)
 	cb := func() {}
@@ -25,6 +28,7 @@ func TestAllocsTimerStartStop(t *testing.T) {
 }
 
 func TestAllocsIterationWithTimerFiring(t *testing.T) {
+	testutil.SkipIfDebug(t)
 	l := newLoop(t)
 	tm := handle.NewTimer(l)
 	n := 0
@@ -38,6 +42,7 @@ func TestAllocsIterationWithTimerFiring(t *testing.T) {
 }
 
 func TestAllocsRepeatingTimer(t *testing.T) {
+	testutil.SkipIfDebug(t)
 	l := newLoop(t)
 	tm := handle.NewTimer(l)
 	n := 0
@@ -55,6 +60,7 @@ func TestAllocsRepeatingTimer(t *testing.T) {
 }
 
 func TestAllocsAsyncSend(t *testing.T) {
+	testutil.SkipIfDebug(t)
 	l := newLoop(t)
 	n := 0
 	a, err := handle.NewAsync(l, func() { n++ })

@@ -33,26 +33,44 @@ func (h *Handle) Loop() *loop.Loop { return (*loop.Loop)(h.c().Loop()) }
 // IsActive reports whether the handle is doing something (a started timer,
 // a reading or listening stream...). Active, referenced handles keep the
 // loop running.
-func (h *Handle) IsActive() bool { return h.c().IsActive() }
+func (h *Handle) IsActive() bool {
+	h.c().Loop().CheckAffinity("Handle.IsActive")
+	return h.c().IsActive()
+}
 
 // IsClosing reports whether Close has been called.
-func (h *Handle) IsClosing() bool { return h.c().IsClosing() }
+func (h *Handle) IsClosing() bool {
+	h.c().Loop().CheckAffinity("Handle.IsClosing")
+	return h.c().IsClosing()
+}
 
 // HasRef reports whether the handle keeps the loop alive while active.
-func (h *Handle) HasRef() bool { return h.c().HasRef() }
+func (h *Handle) HasRef() bool {
+	h.c().Loop().CheckAffinity("Handle.HasRef")
+	return h.c().HasRef()
+}
 
 // Ref makes an active handle keep the loop alive (the default). It is
 // remembered for a handle that is not active yet.
-func (h *Handle) Ref() { h.c().Ref() }
+func (h *Handle) Ref() {
+	h.c().Loop().CheckAffinity("Handle.Ref")
+	h.c().Ref()
+}
 
 // Unref lets the loop exit while this handle is active. It is remembered
 // for a handle that is not active yet.
-func (h *Handle) Unref() { h.c().Unref() }
+func (h *Handle) Unref() {
+	h.c().Loop().CheckAffinity("Handle.Unref")
+	h.c().Unref()
+}
 
 // Close stops the handle and arranges for cb (which may be nil) to run in
 // the loop's closing phase, exactly once. Closing a handle twice returns
 // ErrClosing.
-func (h *Handle) Close(cb func()) error { return h.c().Close(cb) }
+func (h *Handle) Close(cb func()) error {
+	h.c().Loop().CheckAffinity("Handle.Close")
+	return h.c().Close(cb)
+}
 
 // Kind names the handle type ("timer", "tcp", "pipe"...), libuv's
 // uv_handle_type_name.

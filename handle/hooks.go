@@ -19,6 +19,7 @@ func (h *hookHandle) init(l *loop.Loop, kind string, phase core.Phase) {
 
 // Start runs cb once per loop iteration in the handle's phase.
 func (h *hookHandle) Start(cb func()) error {
+	h.c().Loop().CheckAffinity("(Idle|Prepare|Check).Start")
 	if h.IsClosing() {
 		return ErrClosing
 	}
@@ -32,6 +33,7 @@ func (h *hookHandle) Start(cb func()) error {
 
 // Stop stops calling the callback.
 func (h *hookHandle) Stop() {
+	h.c().Loop().CheckAffinity("(Idle|Prepare|Check).Stop")
 	h.c().Loop().StopHook(&h.hook, h.phase)
 	h.c().SetActive(false)
 }

@@ -35,6 +35,7 @@ func NewSignal(l *loop.Loop) *Signal {
 // Start delivers sig to cb on the loop until stopped. Starting a started
 // handle replaces its signal and callback.
 func (s *Signal) Start(sig os.Signal, cb func(os.Signal)) error {
+	s.c().Loop().CheckAffinity("Signal.Start")
 	if s.IsClosing() {
 		return ErrClosing
 	}
@@ -72,6 +73,7 @@ func (s *Signal) Start(sig os.Signal, cb func(os.Signal)) error {
 // other code still asks for it). The forwarding goroutine has ended when
 // Stop returns.
 func (s *Signal) Stop() {
+	s.c().Loop().CheckAffinity("Signal.Stop")
 	if s.ch == nil {
 		return
 	}
@@ -84,6 +86,7 @@ func (s *Signal) Stop() {
 
 // Signum returns the signal being watched (nil when stopped).
 func (s *Signal) Signum() os.Signal {
+	s.c().Loop().CheckAffinity("Signal.Signum")
 	if s.ch == nil {
 		return nil
 	}

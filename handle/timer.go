@@ -30,6 +30,7 @@ func NewTimer(l *loop.Loop) *Timer {
 // Start arms the timer to call cb after timeout and, if repeat is positive,
 // every repeat afterwards. Starting an active timer restarts it.
 func (t *Timer) Start(timeout, repeat time.Duration, cb func()) error {
+	t.c().Loop().CheckAffinity("Timer.Start")
 	if t.IsClosing() {
 		return ErrClosing
 	}
@@ -44,7 +45,10 @@ func (t *Timer) Start(timeout, repeat time.Duration, cb func()) error {
 }
 
 // Stop disarms the timer; its callback will not run until started again.
-func (t *Timer) Stop() { t.stop() }
+func (t *Timer) Stop() {
+	t.c().Loop().CheckAffinity("Timer.Stop")
+	t.stop()
+}
 
 func (t *Timer) stop() {
 	t.c().Loop().StopTimer(&t.entry)
@@ -56,6 +60,7 @@ func (t *Timer) stop() {
 // started, ErrClosing if it is closing, and does nothing for a timer
 // without repeat.
 func (t *Timer) Again() error {
+	t.c().Loop().CheckAffinity("Timer.Again")
 	if t.IsClosing() {
 		return ErrClosing
 	}
@@ -71,13 +76,20 @@ func (t *Timer) Again() error {
 
 // SetRepeat changes the repeat interval; it takes effect the next time the
 // timer fires or Again is called.
-func (t *Timer) SetRepeat(repeat time.Duration) { t.repeat = repeat }
+func (t *Timer) SetRepeat(repeat time.Duration) {
+	t.c().Loop().CheckAffinity("Timer.SetRepeat")
+	t.repeat = repeat
+}
 
 // Repeat returns the repeat interval.
-func (t *Timer) Repeat() time.Duration { return t.repeat }
+func (t *Timer) Repeat() time.Duration {
+	t.c().Loop().CheckAffinity("Timer.Repeat")
+	return t.repeat
+}
 
 // DueIn returns how long until the timer fires (0 if it is due or stopped).
 func (t *Timer) DueIn() time.Duration {
+	t.c().Loop().CheckAffinity("Timer.DueIn")
 	if !t.entry.Scheduled() {
 		return 0
 	}

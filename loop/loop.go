@@ -96,18 +96,30 @@ func (l *Loop) Hold() (release func()) { return l.c().Hold() }
 // NextTick queues fn to run after the current callback returns and before
 // the loop continues (Node's process.nextTick). Functions queued while the
 // queue drains run in the same drain. Loop-affine.
-func (l *Loop) NextTick(fn func()) { l.c().NextTick(fn) }
+func (l *Loop) NextTick(fn func()) {
+	l.c().CheckAffinity("Loop.NextTick")
+	l.c().NextTick(fn)
+}
 
 // Now returns the loop's cached monotonic time: the duration since the
 // loop was created, updated once per iteration (and by UpdateTime).
-func (l *Loop) Now() time.Duration { return l.c().Now() }
+func (l *Loop) Now() time.Duration {
+	l.c().CheckAffinity("Loop.Now")
+	return l.c().Now()
+}
 
 // UpdateTime refreshes the cached time from the monotonic clock.
-func (l *Loop) UpdateTime() { l.c().UpdateTime() }
+func (l *Loop) UpdateTime() {
+	l.c().CheckAffinity("Loop.UpdateTime")
+	l.c().UpdateTime()
+}
 
 // Alive reports whether the loop has active and referenced handles, active
 // requests, holds, closing handles or queued callbacks.
-func (l *Loop) Alive() bool { return l.c().Alive() }
+func (l *Loop) Alive() bool {
+	l.c().CheckAffinity("Loop.Alive")
+	return l.c().Alive()
+}
 
 // Close releases the poller. It fails with an error wrapping ErrBusy,
 // naming what is still open ("2 tcp, 1 timer"), if any handle has not been

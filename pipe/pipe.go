@@ -51,32 +51,49 @@ func IsAbstract(name string) bool { return transport.IsAbstract(name) }
 
 // Bind binds the socket to name (see the package doc for paths). A path
 // that is already bound gives EADDRINUSE; an over-long path gives EINVAL.
-func (p *Pipe) Bind(name string) error { return p.s().BindPath(name) }
+func (p *Pipe) Bind(name string) error {
+	p.s().Loop().CheckAffinity("Pipe.Bind")
+	return p.s().BindPath(name)
+}
 
 // Listen starts listening (see stream.Stream.Listen); the pipe must be
 // bound.
 func (p *Pipe) Listen(backlog int, onConnection func(err error)) error {
+	p.s().Loop().CheckAffinity("Pipe.Listen")
 	return p.s().Listen(backlog, onConnection)
 }
 
 // Accept hands the pending connection to client, a handle from New. It
 // returns EAGAIN when no connection is pending.
-func (p *Pipe) Accept(client *Pipe) error { return p.s().Accept(client.s()) }
+func (p *Pipe) Accept(client *Pipe) error {
+	p.s().Loop().CheckAffinity("Pipe.Accept")
+	return p.s().Accept(client.s())
+}
 
 // Connect connects to the socket at name; cb receives the outcome (ENOENT
 // when nothing is there, ECONNREFUSED when nobody listens, EINVAL for a
 // path that is too long) in a later callback, never inside Connect.
 func (p *Pipe) Connect(name string, cb stream.Callback) error {
+	p.s().Loop().CheckAffinity("Pipe.Connect")
 	return p.s().ConnectPath(name, transport.Callback(cb))
 }
 
 // Chmod makes the bound socket file readable and/or writable by everyone.
 // It fails with EINVAL for abstract names or an unbound handle.
-func (p *Pipe) Chmod(mode Mode) error { return p.s().Chmod(transport.Mode(mode)) }
+func (p *Pipe) Chmod(mode Mode) error {
+	p.s().Loop().CheckAffinity("Pipe.Chmod")
+	return p.s().Chmod(transport.Mode(mode))
+}
 
 // SockName returns the name the socket is bound to ("" if none).
-func (p *Pipe) SockName() (string, error) { return p.s().PathName() }
+func (p *Pipe) SockName() (string, error) {
+	p.s().Loop().CheckAffinity("Pipe.SockName")
+	return p.s().PathName()
+}
 
 // PeerName returns the name of the socket at the other end ("" for an
 // unbound peer, the usual case for clients).
-func (p *Pipe) PeerName() (string, error) { return p.s().PeerPathName() }
+func (p *Pipe) PeerName() (string, error) {
+	p.s().Loop().CheckAffinity("Pipe.PeerName")
+	return p.s().PeerPathName()
+}

@@ -15,6 +15,7 @@ import (
 	"github.com/netloop/netloop/internal/accept"
 	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/emitter"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/transport"
 	"github.com/netloop/netloop/loop"
 	"github.com/netloop/netloop/pipe"
@@ -153,43 +154,67 @@ func (s *Server) add(kind emitter.Kind, fn any, once bool) Listener {
 }
 
 // OnListening adds a 'listening' listener.
-func (s *Server) OnListening(fn func()) Listener { return s.add(evListening, fn, false) }
+func (s *Server) OnListening(fn func()) Listener {
+	s.affine("Server.OnListening")
+	return s.add(evListening, fn, false)
+}
 
 // OnceListening adds a one-shot 'listening' listener.
-func (s *Server) OnceListening(fn func()) Listener { return s.add(evListening, fn, true) }
+func (s *Server) OnceListening(fn func()) Listener {
+	s.affine("Server.OnceListening")
+	return s.add(evListening, fn, true)
+}
 
 // OnConnection adds a 'connection' listener.
 func (s *Server) OnConnection(fn func(*socket.Socket)) Listener {
+	s.affine("Server.OnConnection")
 	return s.add(evConnection, fn, false)
 }
 
 // OnClose adds a 'close' listener: the server stopped listening and its
 // last connection has gone.
-func (s *Server) OnClose(fn func()) Listener { return s.add(evClose, fn, false) }
+func (s *Server) OnClose(fn func()) Listener {
+	s.affine("Server.OnClose")
+	return s.add(evClose, fn, false)
+}
 
 // OnceClose adds a one-shot 'close' listener.
-func (s *Server) OnceClose(fn func()) Listener { return s.add(evClose, fn, true) }
+func (s *Server) OnceClose(fn func()) Listener {
+	s.affine("Server.OnceClose")
+	return s.add(evClose, fn, true)
+}
 
 // OnError adds an 'error' listener (listen failures, accept errors).
 // Without one, errors are dropped (Node would throw).
-func (s *Server) OnError(fn func(err error)) Listener { return s.add(evError, fn, false) }
+func (s *Server) OnError(fn func(err error)) Listener {
+	s.affine("Server.OnError")
+	return s.add(evError, fn, false)
+}
 
 // OnDrop adds a 'drop' listener: a connection was refused at
 // MaxConnections. info is nil for pipe servers.
-func (s *Server) OnDrop(fn func(info *DropInfo)) Listener { return s.add(evDrop, fn, false) }
+func (s *Server) OnDrop(fn func(info *DropInfo)) Listener {
+	s.affine("Server.OnDrop")
+	return s.add(evDrop, fn, false)
+}
 
 // SetMaxConnections refuses connections once n are open (0 refuses all);
 // a negative n removes the limit (the default).
 func (s *Server) SetMaxConnections(n int) *Server {
+	s.affine("Server.SetMaxConnections")
 	s.maxConns, s.hasMax = n, n >= 0
 	return s
 }
 
 // MaxConnections returns the limit and whether one is set.
-func (s *Server) MaxConnections() (int, bool) { return s.maxConns, s.hasMax }
+func (s *Server) MaxConnections() (int, bool) {
+	s.affine("Server.MaxConnections")
+	return s.maxConns, s.hasMax
+}
 
 // Listening reports whether the server is accepting connections.
 func (s *Server) Listening() bool {
+	s.affine("Server.Listening")
 	return s.st != nil && !s.listenBusy
 }
 
@@ -198,22 +223,26 @@ func (s *Server) handleOpen() bool { return s.st != nil || s.listenBusy }
 // Listen listens on port (0: the system chooses) on all addresses; cb, if
 // given, is a one-shot 'listening' listener. See ListenOptions for errors.
 func (s *Server) Listen(port int, cb ...func()) error {
+	s.affine("Server.Listen")
 	return s.listen(ListenOptions{Port: port}, true, cb)
 }
 
 // ListenHost listens on port at host, with the given backlog (0: 511).
 func (s *Server) ListenHost(port int, host string, backlog int, cb ...func()) error {
+	s.affine("Server.ListenHost")
 	return s.listen(ListenOptions{Port: port, Host: host, Backlog: backlog}, true, cb)
 }
 
 // ListenPath listens on a Unix-domain socket at path.
 func (s *Server) ListenPath(path string, cb ...func()) error {
+	s.affine("Server.ListenPath")
 	return s.listen(ListenOptions{Path: path}, false, cb)
 }
 
 // ListenFD listens on an already bound socket descriptor (Node's
 // listen({fd})); the server owns it from then on.
 func (s *Server) ListenFD(fd int, cb ...func()) error {
+	s.affine("Server.ListenFD")
 	return s.listen(ListenOptions{FD: fd}, false, cb)
 }
 
@@ -222,14 +251,15 @@ func (s *Server) ListenFD(fd int, cb ...func()) error {
 // on, while other keeps the connections it already has and no longer
 // listens. 'listening' follows on s as for any Listen.
 func (s *Server) ListenHandle(other *Server, cb ...func()) error {
+	s.affine("Server.ListenHandle")
 	if s.handleOpen() {
 		return errs.ErrServerAlreadyListen
 	}
 	if other == nil || other == s || other.listenBusy || other.st == nil {
-		return errs.New(errs.CodeInvalidArgValue, "The argument 'handle' is invalid: the server is not listening")
+		return errx.New(errs.CodeInvalidArgValue, "The argument 'handle' is invalid: the server is not listening")
 	}
 	if other.l != s.l {
-		return errs.New(errs.CodeInvalidArgValue, "The argument 'handle' is invalid: it belongs to another loop")
+		return errx.New(errs.CodeInvalidArgValue, "The argument 'handle' is invalid: it belongs to another loop")
 	}
 	s.st, s.path = other.st, other.path
 	other.st, other.path = nil, ""
@@ -259,11 +289,12 @@ func (s *Server) ListenHandle(other *Server, cb ...func()) error {
 
 // ListenOptions listens as Node's listen(options).
 func (s *Server) ListenOptions(o ListenOptions, cb ...func()) error {
+	s.affine("Server.ListenOptions")
 	return s.listen(o, false, cb)
 }
 
 func badPort(port int) error {
-	return errs.New(errs.CodeSocketBadPort, "options.port should be >= 0 and < 65536. Received "+strconv.Itoa(port)+".")
+	return errx.New(errs.CodeSocketBadPort, "options.port should be >= 0 and < 65536. Received "+strconv.Itoa(port)+".")
 }
 
 func (s *Server) listen(o ListenOptions, portGiven bool, cb []func()) error {
@@ -274,13 +305,13 @@ func (s *Server) listen(o ListenOptions, portGiven bool, cb []func()) error {
 		return badPort(o.Port)
 	}
 	if o.FD < 0 {
-		return errs.New(errs.CodeInvalidArgValue, "The argument 'options' is invalid. Received {fd: "+strconv.Itoa(o.FD)+"}")
+		return errx.New(errs.CodeInvalidArgValue, "The argument 'options' is invalid. Received {fd: "+strconv.Itoa(o.FD)+"}")
 	}
 	if !portGiven && o.Path == "" && o.FD == 0 && o.Port == 0 && o.Host == "" {
-		return errs.New(errs.CodeInvalidArgValue, `The argument 'options' must have the property "port" or "path". Received {}`)
+		return errx.New(errs.CodeInvalidArgValue, `The argument 'options' must have the property "port" or "path". Received {}`)
 	}
 	if o.Path != "" && pipe.IsAbstract(o.Path) && (o.ReadableAll || o.WritableAll) {
-		return errs.New(errs.CodeInvalidArgValue, "The argument 'options' can not set readableAll or writableAll to true when path is abstract unix socket.")
+		return errx.New(errs.CodeInvalidArgValue, "The argument 'options' can not set readableAll or writableAll to true when path is abstract unix socket.")
 	}
 	if o.Backlog <= 0 {
 		o.Backlog = DefaultBacklog
@@ -340,7 +371,7 @@ func (s *Server) resolve(seq int, o ListenOptions) {
 				if dnsErr, ok := err.(*net.DNSError); ok && dnsErr.IsTemporary {
 					code = "EAI_AGAIN"
 				}
-				s.listenFailed(errs.Getaddrinfo(code, o.Host))
+				s.listenFailed(errx.Getaddrinfo(code, o.Host))
 				return
 			}
 			pick := ips[0]
@@ -414,7 +445,7 @@ func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
 		// As Node: any failure on :: but "in use" retries on 0.0.0.0
 		// (libuv reports EADDRINUSE at listen, after the bind "worked").
 		if errs.ErrnoOf(err) == syscall.EADDRINUSE {
-			return errs.UVWithHostPort("listen", errs.ErrnoOf(err), "::", o.Port)
+			return errx.UVWithHostPort("listen", errs.ErrnoOf(err), "::", o.Port)
 		}
 		s.closeHandle()
 		ip = netip.IPv4Unspecified()
@@ -424,7 +455,7 @@ func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
 		if hostForErr == "" || hostForErr != ip.String() {
 			hostForErr = ip.String()
 		}
-		return errs.UVWithHostPort("listen", errs.ErrnoOf(err), hostForErr, o.Port)
+		return errx.UVWithHostPort("listen", errs.ErrnoOf(err), hostForErr, o.Port)
 	}
 	return nil
 }
@@ -434,7 +465,7 @@ func (s *Server) setupPipe(o ListenOptions) error {
 	s.st = p
 	s.path = o.Path
 	if err := p.BindPath(o.Path); err != nil {
-		return errs.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
+		return errx.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
 	}
 	var mode transport.Mode
 	if o.ReadableAll {
@@ -445,11 +476,11 @@ func (s *Server) setupPipe(o ListenOptions) error {
 	}
 	if mode != 0 {
 		if err := p.Chmod(mode); err != nil {
-			return errs.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
+			return errx.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
 		}
 	}
 	if err := p.Listen(o.Backlog, s.onConnection); err != nil {
-		return errs.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
+		return errx.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
 	}
 	return nil
 }
@@ -532,17 +563,22 @@ func dropInfo(c *transport.Stream) *DropInfo {
 // GetConnections calls cb asynchronously with the number of open
 // connections.
 func (s *Server) GetConnections(cb func(err error, count int)) *Server {
+	s.affine("Server.GetConnections")
 	n := s.connections
 	s.l.NextTick(func() { cb(nil, n) })
 	return s
 }
 
 // Connections returns the number of open connections.
-func (s *Server) Connections() int { return s.connections }
+func (s *Server) Connections() int {
+	s.affine("Server.Connections")
+	return s.connections
+}
 
 // Address returns the bound address ({Address, Family, Port}; for pipes
 // only Address, the path), or nil when not listening.
 func (s *Server) Address() *socket.AddressInfo {
+	s.affine("Server.Address")
 	switch {
 	case s.listenBusy:
 		return nil
@@ -564,6 +600,7 @@ func (s *Server) Address() *socket.AddressInfo {
 // On a server that is not listening cb receives ERR_SERVER_NOT_RUNNING,
 // and 'close' is still emitted.
 func (s *Server) Close(cb func(err error)) *Server {
+	s.affine("Server.Close")
 	if cb != nil {
 		if !s.handleOpen() {
 			s.OnceClose(func() { cb(errs.ErrServerNotRunning) })
@@ -582,6 +619,7 @@ func (s *Server) Close(cb func(err error)) *Server {
 // Dispose closes the server if it is listening and succeeds otherwise
 // (Node's Symbol.asyncDispose); cb runs once it has closed.
 func (s *Server) Dispose(cb func()) {
+	s.affine("Server.Dispose")
 	if !s.handleOpen() {
 		if cb != nil {
 			s.l.NextTick(cb)
@@ -637,6 +675,7 @@ func (s *Server) handleRef(on bool) {
 // Ref keeps the loop alive while the server listens (the default).
 // Remembered before Listen.
 func (s *Server) Ref() *Server {
+	s.affine("Server.Ref")
 	s.unref = false
 	s.handleRef(true)
 	return s
@@ -645,7 +684,12 @@ func (s *Server) Ref() *Server {
 // Unref lets the loop exit while the server listens. Remembered before
 // Listen.
 func (s *Server) Unref() *Server {
+	s.affine("Server.Unref")
 	s.unref = true
 	s.handleRef(false)
 	return s
 }
+
+// affine checks, in netloopdebug builds, that method runs on the server's
+// loop goroutine (see core.Loop.CheckAffinity).
+func (s *Server) affine(method string) { s.core().CheckAffinity(method) }

@@ -15,6 +15,7 @@ import (
 
 	"github.com/netloop/netloop/addr"
 	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
 )
@@ -156,7 +157,7 @@ func TestCNX05_ErrorsAreAsync(t *testing.T) {
 	d := e.newSocket(socket.Options{})
 	require.NoError(t, d.Connect(socket.ConnectOptions{Port: 80, Host: "no-such-host.invalid",
 		Lookup: func(ctx context.Context, host string, family int) ([]socket.LookupAddress, error) {
-			return nil, errs.Getaddrinfo("ENOTFOUND", host)
+			return nil, errx.Getaddrinfo("ENOTFOUND", host)
 		}}))
 	d.OnError(func(err error) { got = append(got, "dns:"+code(err)) })
 

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
 )
@@ -48,14 +49,14 @@ func TestDES01_Destroy(t *testing.T) {
 func TestDES02_ErrorBeforeClose(t *testing.T) {
 	e := newEnv(t)
 	var ev *events
-	boom := errs.New("EBOOM", "boom")
+	boom := errx.New("EBOOM", "boom")
 	var got []error
 	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) { s.OnData(func([]byte) {}) }, func(c *socket.Socket) {
 		ev = track(c, true)
 		c.OnError(func(err error) { got = append(got, err) })
 		c.OnConnect(func() {
 			c.Destroy(boom)
-			c.Destroy(errs.New("ESECOND", "second"))
+			c.Destroy(errx.New("ESECOND", "second"))
 			c.Write([]byte("x")) // no second 'error'
 		})
 	})

@@ -12,6 +12,7 @@ import (
 	"github.com/netloop/netloop/addr"
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/emitter"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/transport"
 )
 
@@ -21,11 +22,13 @@ const epipe = syscall.EPIPE
 // a one-shot 'connect' listener. Port 0 is allowed and fails
 // asynchronously, as in Node.
 func (s *Socket) ConnectTCP(port int, host string, cb ...func()) error {
+	s.affine("Socket.ConnectTCP")
 	return s.Connect(ConnectOptions{Port: port, Host: host, portGiven: true}, cb...)
 }
 
 // ConnectPath connects to the Unix-domain socket at path.
 func (s *Socket) ConnectPath(path string, cb ...func()) error {
+	s.affine("Socket.ConnectPath")
 	return s.Connect(ConnectOptions{Path: path}, cb...)
 }
 
@@ -36,21 +39,22 @@ func (s *Socket) ConnectPath(path string, cb ...func()) error {
 // DNS and connection errors, arrives later as 'error' then 'close'. A
 // Socket may connect again after 'close'.
 func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
+	s.affine("Socket.Connect")
 	if o.Path == "" {
 		if !o.portGiven && o.Port == 0 {
-			return errs.New(errs.CodeMissingArgs, `The "options" or "port" or "path" argument must be specified`)
+			return errx.New(errs.CodeMissingArgs, `The "options" or "port" or "path" argument must be specified`)
 		}
 		if o.Port < 0 || o.Port > 65535 {
-			return errs.New(errs.CodeSocketBadPort, "Port should be >= 0 and < 65536. Received "+strconv.Itoa(o.Port)+".")
+			return errx.New(errs.CodeSocketBadPort, "Port should be >= 0 and < 65536. Received "+strconv.Itoa(o.Port)+".")
 		}
 		if o.LocalAddress != "" && addr.IsIP(o.LocalAddress) == 0 {
-			return errs.New(errs.CodeInvalidIPAddress, "Invalid IP address: "+o.LocalAddress)
+			return errx.New(errs.CodeInvalidIPAddress, "Invalid IP address: "+o.LocalAddress)
 		}
 		if o.LocalPort < 0 || o.LocalPort > 65535 {
-			return errs.New(errs.CodeSocketBadPort, "Port should be >= 0 and < 65536. Received "+strconv.Itoa(o.LocalPort)+".")
+			return errx.New(errs.CodeSocketBadPort, "Port should be >= 0 and < 65536. Received "+strconv.Itoa(o.LocalPort)+".")
 		}
 		if o.Family != 0 && o.Family != 4 && o.Family != 6 {
-			return errs.New(errs.CodeInvalidArgValue, "The property 'options.family' must be one of: 4, 6, 0. Received "+strconv.Itoa(o.Family))
+			return errx.New(errs.CodeInvalidArgValue, "The property 'options.family' must be one of: 4, 6, 0. Received "+strconv.Itoa(o.Family))
 		}
 		d, err := attemptTimeout(o.AutoSelectFamilyAttemptTimeout)
 		if err != nil {
@@ -59,7 +63,7 @@ func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 		o.AutoSelectFamilyAttemptTimeout = d
 	}
 	if s.state&sConnecting != 0 {
-		return errs.FromErrno("connect", syscall.EALREADY)
+		return errx.FromErrno("connect", syscall.EALREADY)
 	}
 	if s.state&sClosed != 0 {
 		s.reset()
@@ -67,7 +71,7 @@ func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 		return errs.ErrSocketClosed
 	}
 	if s.st != nil {
-		return errs.FromErrno("connect", syscall.EISCONN)
+		return errx.FromErrno("connect", syscall.EISCONN)
 	}
 	for _, fn := range cb {
 		if fn != nil {
@@ -138,7 +142,7 @@ func (s *Socket) lookup(o ConnectOptions, host string) {
 
 func (s *Socket) afterLookup(o ConnectOptions, host string, answers []LookupAddress, err error) {
 	if err == nil && len(answers) == 0 {
-		err = errs.Getaddrinfo("ENOTFOUND", host)
+		err = errx.Getaddrinfo("ENOTFOUND", host)
 	}
 	if err != nil {
 		if _, ok := err.(*errs.Error); !ok {
@@ -160,7 +164,7 @@ func (s *Socket) afterLookup(o ConnectOptions, host string, answers []LookupAddr
 	}
 	ip, perr := netip.ParseAddr(a.Address)
 	if perr != nil {
-		s.destroyWith(errs.InvalidIPAddress(a.Address))
+		s.destroyWith(errx.InvalidIPAddress(a.Address))
 		return
 	}
 	if a.Family != 4 && a.Family != 6 {
@@ -175,7 +179,7 @@ func lookupError(host string, err error) error {
 	if dnsErr, ok := err.(*net.DNSError); ok && dnsErr.IsTemporary {
 		code = "EAI_AGAIN"
 	}
-	return errs.Getaddrinfo(code, host)
+	return errx.Getaddrinfo(code, host)
 }
 
 // defaultLookup uses Go's resolver.
@@ -219,7 +223,7 @@ func (s *Socket) connectTCP(o ConnectOptions, ip netip.Addr) {
 		}
 		lip, _ := netip.ParseAddr(local)
 		if err := t.Bind(lip, o.LocalPort, 0); err != nil {
-			e := errs.WithHostPort("bind", errs.ErrnoOf(err), local, o.LocalPort)
+			e := errx.WithHostPort("bind", errs.ErrnoOf(err), local, o.LocalPort)
 			s.destroyWith(e)
 			return
 		}
@@ -233,11 +237,11 @@ func (s *Socket) connectTCP(o ConnectOptions, ip netip.Addr) {
 		return
 	}
 	if s.blockList != nil && s.blockList.CheckAddr(ip) {
-		s.destroyWith(errs.IPBlocked(ip.String()))
+		s.destroyWith(errx.IPBlocked(ip.String()))
 		return
 	}
 	if err := t.Connect(ip, o.Port, s.afterConnectFn(o, ip.String(), o.Port, family)); err != nil {
-		s.destroyWith(errs.WithHostPort("connect", errs.ErrnoOf(err), ip.String(), o.Port))
+		s.destroyWith(errx.WithHostPort("connect", errs.ErrnoOf(err), ip.String(), o.Port))
 	}
 }
 
@@ -250,9 +254,9 @@ func (s *Socket) afterConnectFn(o ConnectOptions, address string, port, family i
 		}
 		if err != nil {
 			if o.Path != "" {
-				err = errs.WithHostPort("connect", errs.ErrnoOf(err), o.Path, -1)
+				err = errx.WithHostPort("connect", errs.ErrnoOf(err), o.Path, -1)
 			} else {
-				e := errs.WithHostPort("connect", errs.ErrnoOf(err), address, port)
+				e := errx.WithHostPort("connect", errs.ErrnoOf(err), address, port)
 				if o.LocalAddress != "" || o.LocalPort != 0 {
 					e = e.WithLocal(o.LocalAddress, o.LocalPort)
 				}
@@ -265,7 +269,7 @@ func (s *Socket) afterConnectFn(o ConnectOptions, address string, port, family i
 		if s.ctx != nil && s.ctx.Err() != nil {
 			// Cancelled while connecting; its AfterFunc has not reached
 			// the loop yet. Node aborts synchronously: no 'connect'.
-			s.destroyWith(errs.Abort(context.Cause(s.ctx)))
+			s.destroyWith(errx.Abort(context.Cause(s.ctx)))
 			return
 		}
 		s.afterConnect(o)

@@ -5,19 +5,24 @@ package socket
 import (
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/emitter"
+	"github.com/netloop/netloop/internal/errx"
 )
 
 // Destroy closes the socket at once: nothing more is read or written,
 // queued writes fail, and 'close' follows (after 'error' when err is not
 // nil). Destroying twice is harmless; 'close' comes exactly once.
 func (s *Socket) Destroy(err error) *Socket {
+	s.affine("Socket.Destroy")
 	s.destroyWith(err)
 	return s
 }
 
 // Destroyed reports whether Destroy was called (or an error destroyed the
 // socket).
-func (s *Socket) Destroyed() bool { return s.state&sDestroyed != 0 }
+func (s *Socket) Destroyed() bool {
+	s.affine("Socket.Destroyed")
+	return s.state&sDestroyed != 0
+}
 
 func (s *Socket) destroyWith(err error) {
 	if s.state&sDestroyed != 0 {
@@ -81,8 +86,9 @@ func (s *Socket) emitClose() {
 // connection first. It fails with ERR_INVALID_HANDLE_TYPE on a pipe
 // socket, and emits 'error' ERR_SOCKET_CLOSED when there is no handle.
 func (s *Socket) ResetAndDestroy() (*Socket, error) {
+	s.affine("Socket.ResetAndDestroy")
 	if s.pipe() != nil {
-		return s, errs.New(errs.CodeInvalidHandleType, "Handle type is not a TCP handle")
+		return s, errx.New(errs.CodeInvalidHandleType, "Handle type is not a TCP handle")
 	}
 	if s.state&sDestroyed != 0 {
 		return s, nil

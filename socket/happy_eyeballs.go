@@ -13,6 +13,7 @@ import (
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/handle"
 	"github.com/netloop/netloop/internal/emitter"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/transport"
 )
 
@@ -69,6 +70,7 @@ func (e *AggregateError) Unwrap() []error { return e.Errors }
 // Happy Eyeballs (an IP literal, one resolved address, Family or
 // LocalAddress given, or NoAutoSelectFamily).
 func (s *Socket) AutoSelectFamilyAttemptedAddresses() []string {
+	s.affine("Socket.AutoSelectFamilyAttemptedAddresses")
 	if s.attempted == nil {
 		return nil
 	}
@@ -79,23 +81,27 @@ func (s *Socket) AutoSelectFamilyAttemptedAddresses() []string {
 // attempt to ip:port (family 4 or 6) starts. For a Unix-domain connect ip
 // is the path and port and family are 0.
 func (s *Socket) OnConnectionAttempt(fn func(ip string, port, family int)) Listener {
+	s.affine("Socket.OnConnectionAttempt")
 	return s.add(evConnectionAttempt, attemptFn(fn), false)
 }
 
 // OnceConnectionAttempt adds a one-shot 'connectionAttempt' listener.
 func (s *Socket) OnceConnectionAttempt(fn func(ip string, port, family int)) Listener {
+	s.affine("Socket.OnceConnectionAttempt")
 	return s.add(evConnectionAttempt, attemptFn(fn), true)
 }
 
 // OnConnectionAttemptFailed adds a 'connectionAttemptFailed' listener: the
 // attempt to ip:port failed with err.
 func (s *Socket) OnConnectionAttemptFailed(fn func(ip string, port, family int, err error)) Listener {
+	s.affine("Socket.OnConnectionAttemptFailed")
 	return s.add(evConnectionAttemptFailed, fn, false)
 }
 
 // OnceConnectionAttemptFailed adds a one-shot 'connectionAttemptFailed'
 // listener.
 func (s *Socket) OnceConnectionAttemptFailed(fn func(ip string, port, family int, err error)) Listener {
+	s.affine("Socket.OnceConnectionAttemptFailed")
 	return s.add(evConnectionAttemptFailed, fn, true)
 }
 
@@ -103,12 +109,14 @@ func (s *Socket) OnceConnectionAttemptFailed(fn func(ip string, port, family int
 // Happy Eyeballs abandoned the attempt to ip:port after the attempt
 // timeout.
 func (s *Socket) OnConnectionAttemptTimeout(fn func(ip string, port, family int)) Listener {
+	s.affine("Socket.OnConnectionAttemptTimeout")
 	return s.add(evConnectionAttemptTimeout, attemptFn(fn), false)
 }
 
 // OnceConnectionAttemptTimeout adds a one-shot 'connectionAttemptTimeout'
 // listener.
 func (s *Socket) OnceConnectionAttemptTimeout(fn func(ip string, port, family int)) Listener {
+	s.affine("Socket.OnceConnectionAttemptTimeout")
 	return s.add(evConnectionAttemptTimeout, attemptFn(fn), true)
 }
 
@@ -133,7 +141,7 @@ func attemptTimeout(d time.Duration) (time.Duration, error) {
 	case d == 0:
 		return DefaultAutoSelectFamilyAttemptTimeout, nil
 	case d < 0 || d > maxTimeout:
-		return 0, errs.OutOfRange("options.autoSelectFamilyAttemptTimeout", ">= 1 && <= 2147483647",
+		return 0, errx.OutOfRange("options.autoSelectFamilyAttemptTimeout", ">= 1 && <= 2147483647",
 			float64(d)/float64(time.Millisecond))
 	case d < MinAutoSelectFamilyAttemptTimeout:
 		return MinAutoSelectFamilyAttemptTimeout, nil
@@ -194,7 +202,7 @@ func (s *Socket) afterLookupMultiple(o ConnectOptions, host string, answers []Lo
 		// Nothing usable: fail on the first answer.
 		a := answers[0]
 		if _, err := netip.ParseAddr(a.Address); err != nil {
-			s.destroyWith(errs.InvalidIPAddress(a.Address))
+			s.destroyWith(errx.InvalidIPAddress(a.Address))
 		} else {
 			s.destroyWith(invalidFamily(a.Family, host, o.Port))
 		}
@@ -221,7 +229,7 @@ func (s *Socket) afterLookupMultiple(o ConnectOptions, host string, answers []Lo
 }
 
 func invalidFamily(family int, host string, port int) error {
-	e := errs.InvalidAddressFamily(strconv.Itoa(family), host, port)
+	e := errx.InvalidAddressFamily(strconv.Itoa(family), host, port)
 	e.Address, e.Port = host, port
 	return e
 }
@@ -274,7 +282,7 @@ func localFor(a candidate) (string, netip.Addr) {
 
 // connectError builds the error of a failed attempt.
 func (c *connectMultiple) connectError(a candidate, errno syscall.Errno) error {
-	e := errs.WithHostPort("connect", errno, a.address, c.o.Port)
+	e := errx.WithHostPort("connect", errno, a.address, c.o.Port)
 	if c.o.LocalPort != 0 {
 		local, _ := localFor(a)
 		e = e.WithLocal(local, c.o.LocalPort)
@@ -307,13 +315,13 @@ func (c *connectMultiple) next(canceled bool) {
 	if c.o.LocalPort != 0 {
 		local, lip := localFor(a)
 		if err := t.Bind(lip, c.o.LocalPort, 0); err != nil {
-			c.errors = append(c.errors, errs.WithHostPort("bind", errs.ErrnoOf(err), local, c.o.LocalPort))
+			c.errors = append(c.errors, errx.WithHostPort("bind", errs.ErrnoOf(err), local, c.o.LocalPort))
 			c.next(false)
 			return
 		}
 	}
 	if s.blockList != nil && s.blockList.CheckAddr(a.ip) {
-		e := errs.IPBlocked(a.address)
+		e := errx.IPBlocked(a.address)
 		c.errors = append(c.errors, e)
 		s.emitAttemptFailed(a.address, port, a.family, e)
 		c.next(false)
@@ -367,7 +375,7 @@ func (c *connectMultiple) afterConnect(a candidate, t *transport.Stream) func(er
 		}
 		c.release()
 		if s.ctx != nil && s.ctx.Err() != nil {
-			s.destroyWith(errs.Abort(context.Cause(s.ctx)))
+			s.destroyWith(errx.Abort(context.Cause(s.ctx)))
 			return
 		}
 		s.afterConnect(c.o)

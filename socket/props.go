@@ -27,6 +27,7 @@ func infoOf(ap netip.AddrPort) AddressInfo {
 
 // Address returns the local address ({} without a handle).
 func (s *Socket) Address() AddressInfo {
+	s.affine("Socket.Address")
 	switch {
 	case s.tcp() != nil && s.tcp().Fd() >= 0:
 		ap, err := s.tcp().SockName()
@@ -55,6 +56,7 @@ func (s *Socket) remoteAP() netip.AddrPort {
 
 // RemoteAddress returns the peer's IP ("" while connecting or for pipes).
 func (s *Socket) RemoteAddress() string {
+	s.affine("Socket.RemoteAddress")
 	if ap := s.remoteAP(); ap.IsValid() {
 		return ap.Addr().String()
 	}
@@ -63,6 +65,7 @@ func (s *Socket) RemoteAddress() string {
 
 // RemoteFamily returns "IPv4" or "IPv6" ("" when unknown).
 func (s *Socket) RemoteFamily() string {
+	s.affine("Socket.RemoteFamily")
 	if ap := s.remoteAP(); ap.IsValid() {
 		return addr.FamilyOf(ap.Addr())
 	}
@@ -71,6 +74,7 @@ func (s *Socket) RemoteFamily() string {
 
 // RemotePort returns the peer's port (0 when unknown).
 func (s *Socket) RemotePort() int {
+	s.affine("Socket.RemotePort")
 	if ap := s.remoteAP(); ap.IsValid() {
 		return int(ap.Port())
 	}
@@ -78,27 +82,46 @@ func (s *Socket) RemotePort() int {
 }
 
 // RemoteAddrPort returns the peer address as a netip.AddrPort.
-func (s *Socket) RemoteAddrPort() netip.AddrPort { return s.remoteAP() }
+func (s *Socket) RemoteAddrPort() netip.AddrPort {
+	s.affine("Socket.RemoteAddrPort")
+	return s.remoteAP()
+}
 
 // LocalAddress returns the local IP ("" when unknown).
-func (s *Socket) LocalAddress() string { return s.Address().Address }
+func (s *Socket) LocalAddress() string {
+	s.affine("Socket.LocalAddress")
+	return s.Address().Address
+}
 
 // LocalPort returns the local port (0 when unknown).
-func (s *Socket) LocalPort() int { return s.Address().Port }
+func (s *Socket) LocalPort() int {
+	s.affine("Socket.LocalPort")
+	return s.Address().Port
+}
 
 // LocalFamily returns "IPv4" or "IPv6" ("" when unknown).
-func (s *Socket) LocalFamily() string { return s.Address().Family }
+func (s *Socket) LocalFamily() string {
+	s.affine("Socket.LocalFamily")
+	return s.Address().Family
+}
 
 // BytesRead returns the bytes received on the current connection.
-func (s *Socket) BytesRead() int64 { return s.bytesRead }
+func (s *Socket) BytesRead() int64 {
+	s.affine("Socket.BytesRead")
+	return s.bytesRead
+}
 
 // BytesWritten returns the bytes accepted by Write on the current
 // connection, including those still queued.
-func (s *Socket) BytesWritten() int64 { return s.bytesWritten }
+func (s *Socket) BytesWritten() int64 {
+	s.affine("Socket.BytesWritten")
+	return s.bytesWritten
+}
 
 // WritableLength returns the bytes written but not yet handed to the
 // kernel.
 func (s *Socket) WritableLength() int {
+	s.affine("Socket.WritableLength")
 	n := s.pendingSize
 	if s.st != nil {
 		n += s.st.WriteQueueSize()
@@ -107,32 +130,45 @@ func (s *Socket) WritableLength() int {
 }
 
 // BufferSize is Node's socket.bufferSize, the same as WritableLength.
-func (s *Socket) BufferSize() int { return s.WritableLength() }
+func (s *Socket) BufferSize() int {
+	s.affine("Socket.BufferSize")
+	return s.WritableLength()
+}
 
 // WritableHighWaterMark returns the high-water mark Write compares against.
-func (s *Socket) WritableHighWaterMark() int { return s.hwm }
+func (s *Socket) WritableHighWaterMark() int {
+	s.affine("Socket.WritableHighWaterMark")
+	return s.hwm
+}
 
 // Connecting reports whether a connect is in progress.
-func (s *Socket) Connecting() bool { return s.state&sConnecting != 0 }
+func (s *Socket) Connecting() bool {
+	s.affine("Socket.Connecting")
+	return s.state&sConnecting != 0
+}
 
 // Pending reports whether the socket is not connected yet: before
 // connect, while connecting, and again after close.
 func (s *Socket) Pending() bool {
+	s.affine("Socket.Pending")
 	return s.st == nil || s.state&(sConnecting|sClosed) != 0
 }
 
 // Readable reports whether the socket may still emit data.
 func (s *Socket) Readable() bool {
+	s.affine("Socket.Readable")
 	return s.state&(sDestroyed|sEndEmitted|sNotReadable) == 0
 }
 
 // Writable reports whether Write is still allowed.
 func (s *Socket) Writable() bool {
+	s.affine("Socket.Writable")
 	return s.state&(sDestroyed|sEnding|sNotWritable) == 0
 }
 
 // ReadyState is Node's socket.readyState.
 func (s *Socket) ReadyState() string {
+	s.affine("Socket.ReadyState")
 	switch {
 	case s.state&sConnecting != 0:
 		return "opening"
@@ -150,6 +186,7 @@ func (s *Socket) ReadyState() string {
 // OS only when the value changes; before connect it is remembered. No-op
 // on pipes.
 func (s *Socket) SetNoDelay(noDelay bool) *Socket {
+	s.affine("Socket.SetNoDelay")
 	if noDelay == (s.state&sNoDelay != 0) {
 		return s
 	}
@@ -168,6 +205,7 @@ func (s *Socket) SetNoDelay(noDelay bool) *Socket {
 // initialDelay (whole seconds). It reaches the OS only when something
 // changes; before connect it is remembered. No-op on pipes.
 func (s *Socket) SetKeepAlive(enable bool, initialDelay time.Duration) *Socket {
+	s.affine("Socket.SetKeepAlive")
 	if initialDelay < 0 {
 		initialDelay = 0
 	}
@@ -201,6 +239,7 @@ func (s *Socket) applyTCPOptions() {
 // Ref lets an active socket keep the loop alive (the default).
 // Remembered before connect.
 func (s *Socket) Ref() *Socket {
+	s.affine("Socket.Ref")
 	s.state &^= sUnref
 	if s.st != nil && !s.st.IsClosing() {
 		s.st.Ref()
@@ -211,6 +250,7 @@ func (s *Socket) Ref() *Socket {
 // Unref lets the loop exit while this socket is open. Remembered before
 // connect.
 func (s *Socket) Unref() *Socket {
+	s.affine("Socket.Unref")
 	s.state |= sUnref
 	if s.st != nil && !s.st.IsClosing() {
 		s.st.Unref()
@@ -248,6 +288,7 @@ type Writer interface {
 // is ended too unless end is false. It returns dst. The seed's c.Pipe(c)
 // echoes a connection back to itself.
 func (s *Socket) Pipe(dst Writer, end ...bool) Writer {
+	s.affine("Socket.Pipe")
 	doEnd := len(end) == 0 || end[0]
 	resume := func() { s.Resume() }
 	dst.OnDrain(resume)

@@ -9,6 +9,7 @@ import (
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/emitter"
 	"github.com/netloop/netloop/internal/encoding"
+	"github.com/netloop/netloop/internal/errx"
 )
 
 // readableHighWaterMark bounds the data buffered while nobody consumes it;
@@ -184,6 +185,7 @@ func (s *Socket) emitEnd() {
 // Pause stops 'data' events and stops reading from the descriptor, so the
 // kernel buffer fills and the peer slows down. Remembered before connect.
 func (s *Socket) Pause() *Socket {
+	s.affine("Socket.Pause")
 	s.state = s.state&^sFlowing | sPaused
 	if s.st != nil && s.state&sDestroyed == 0 {
 		s.st.ReadStop()
@@ -194,6 +196,7 @@ func (s *Socket) Pause() *Socket {
 // Resume restarts the flow of data paused by Pause (or by an OnRead
 // callback returning false); nothing is lost. Remembered before connect.
 func (s *Socket) Resume() *Socket {
+	s.affine("Socket.Resume")
 	s.state = s.state&^sPaused | sFlowing
 	if s.state&sDestroyed != 0 {
 		return s
@@ -210,15 +213,19 @@ func (s *Socket) Resume() *Socket {
 }
 
 // IsPaused reports whether the socket was paused.
-func (s *Socket) IsPaused() bool { return s.state&sPaused != 0 }
+func (s *Socket) IsPaused() bool {
+	s.affine("Socket.IsPaused")
+	return s.state&sPaused != 0
+}
 
 // SetEncoding makes data arrive decoded as text (OnText) in the given
 // encoding: utf8, utf16le/ucs2, latin1/binary, ascii, base64, base64url,
 // hex. A multi-byte character is never split across two events.
 func (s *Socket) SetEncoding(enc string) error {
+	s.affine("Socket.SetEncoding")
 	e, ok := encoding.Parse(enc)
 	if !ok {
-		return errs.New(errs.CodeUnknownEncoding, "Unknown encoding: "+enc)
+		return errx.New(errs.CodeUnknownEncoding, "Unknown encoding: "+enc)
 	}
 	s.ext().dec = encoding.NewDecoder(e)
 	return nil

@@ -13,6 +13,7 @@ import (
 	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/emitter"
 	"github.com/netloop/netloop/internal/encoding"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/transport"
 	"github.com/netloop/netloop/loop"
 )
@@ -140,7 +141,7 @@ func New(opts Options) (*Socket, error) {
 	s.ext().blockList = opts.BlockList
 	if opts.OnRead != nil {
 		if opts.OnRead.Callback == nil || (opts.OnRead.Buffer == nil && opts.OnRead.BufferFunc == nil) {
-			return nil, errs.New(errs.CodeInvalidArgValue, "The property 'options.onread' is invalid: it needs a Buffer or BufferFunc and a Callback")
+			return nil, errx.New(errs.CodeInvalidArgValue, "The property 'options.onread' is invalid: it needs a Buffer or BufferFunc and a Callback")
 		}
 		s.setOnRead(opts.OnRead)
 	}
@@ -202,6 +203,7 @@ func newAccepted(l *loop.Loop, st *transport.Stream, o *accept.Options) *Socket 
 // package server imports this one), or nil for client sockets and after a
 // reconnect.
 func (s *Socket) Server() any {
+	s.affine("Socket.Server")
 	if s.owner == nil {
 		return nil
 	}
@@ -242,14 +244,14 @@ func (s *Socket) pipe() *transport.Stream {
 func (s *Socket) watchContext(ctx context.Context) {
 	s.ext().ctx = ctx
 	if ctx.Err() != nil {
-		s.l.NextTick(func() { s.Destroy(errs.Abort(context.Cause(ctx))) })
+		s.l.NextTick(func() { s.Destroy(errx.Abort(context.Cause(ctx))) })
 		return
 	}
 	gen := s.gen
 	s.ext().stopCtx = context.AfterFunc(ctx, func() {
 		s.l.Post(func() {
 			if gen == s.gen && s.state&sDestroyed == 0 {
-				s.Destroy(errs.Abort(context.Cause(ctx)))
+				s.Destroy(errx.Abort(context.Cause(ctx)))
 			}
 		})
 	})
@@ -267,21 +269,34 @@ func (s *Socket) add(kind emitter.Kind, fn any, once bool) Listener {
 }
 
 // OnConnect adds a 'connect' listener: the connection is established.
-func (s *Socket) OnConnect(fn func()) Listener { return s.add(evConnect, fn, false) }
+func (s *Socket) OnConnect(fn func()) Listener {
+	s.affine("Socket.OnConnect")
+	return s.add(evConnect, fn, false)
+}
 
 // OnceConnect adds a one-shot 'connect' listener.
-func (s *Socket) OnceConnect(fn func()) Listener { return s.add(evConnect, fn, true) }
+func (s *Socket) OnceConnect(fn func()) Listener {
+	s.affine("Socket.OnceConnect")
+	return s.add(evConnect, fn, true)
+}
 
 // OnReady adds a 'ready' listener: emitted right after 'connect'.
-func (s *Socket) OnReady(fn func()) Listener { return s.add(evReady, fn, false) }
+func (s *Socket) OnReady(fn func()) Listener {
+	s.affine("Socket.OnReady")
+	return s.add(evReady, fn, false)
+}
 
 // OnceReady adds a one-shot 'ready' listener.
-func (s *Socket) OnceReady(fn func()) Listener { return s.add(evReady, fn, true) }
+func (s *Socket) OnceReady(fn func()) Listener {
+	s.affine("Socket.OnceReady")
+	return s.add(evReady, fn, true)
+}
 
 // OnData adds a 'data' listener. Adding the first one starts the flow of
 // data unless the socket was paused. The slice is valid only during the
 // call. With an encoding set, it receives the decoded text's bytes.
 func (s *Socket) OnData(fn func(data []byte)) Listener {
+	s.affine("Socket.OnData")
 	rm := s.add(evData, fn, false)
 	s.dataListenerAdded()
 	return rm
@@ -289,6 +304,7 @@ func (s *Socket) OnData(fn func(data []byte)) Listener {
 
 // OnceData adds a one-shot 'data' listener.
 func (s *Socket) OnceData(fn func(data []byte)) Listener {
+	s.affine("Socket.OnceData")
 	rm := s.add(evData, fn, true)
 	s.dataListenerAdded()
 	return rm
@@ -297,6 +313,7 @@ func (s *Socket) OnceData(fn func(data []byte)) Listener {
 // OnText adds a listener for decoded 'data' after SetEncoding; each string
 // holds whole characters only. Like OnData it starts the flow.
 func (s *Socket) OnText(fn func(text string)) Listener {
+	s.affine("Socket.OnText")
 	rm := s.add(evText, fn, false)
 	s.dataListenerAdded()
 	return rm
@@ -304,54 +321,92 @@ func (s *Socket) OnText(fn func(text string)) Listener {
 
 // OnEnd adds an 'end' listener: the peer ended its side and every byte
 // before it was delivered.
-func (s *Socket) OnEnd(fn func()) Listener { return s.add(evEnd, fn, false) }
+func (s *Socket) OnEnd(fn func()) Listener {
+	s.affine("Socket.OnEnd")
+	return s.add(evEnd, fn, false)
+}
 
 // OnceEnd adds a one-shot 'end' listener.
-func (s *Socket) OnceEnd(fn func()) Listener { return s.add(evEnd, fn, true) }
+func (s *Socket) OnceEnd(fn func()) Listener {
+	s.affine("Socket.OnceEnd")
+	return s.add(evEnd, fn, true)
+}
 
 // OnDrain adds a 'drain' listener: the write buffer emptied after a Write
 // returned false.
-func (s *Socket) OnDrain(fn func()) Listener { return s.add(evDrain, fn, false) }
+func (s *Socket) OnDrain(fn func()) Listener {
+	s.affine("Socket.OnDrain")
+	return s.add(evDrain, fn, false)
+}
 
 // OnceDrain adds a one-shot 'drain' listener.
-func (s *Socket) OnceDrain(fn func()) Listener { return s.add(evDrain, fn, true) }
+func (s *Socket) OnceDrain(fn func()) Listener {
+	s.affine("Socket.OnceDrain")
+	return s.add(evDrain, fn, true)
+}
 
 // OnFinish adds a 'finish' listener: End was called and everything was
 // flushed and the FIN sent.
-func (s *Socket) OnFinish(fn func()) Listener { return s.add(evFinish, fn, false) }
+func (s *Socket) OnFinish(fn func()) Listener {
+	s.affine("Socket.OnFinish")
+	return s.add(evFinish, fn, false)
+}
 
 // OnceFinish adds a one-shot 'finish' listener.
-func (s *Socket) OnceFinish(fn func()) Listener { return s.add(evFinish, fn, true) }
+func (s *Socket) OnceFinish(fn func()) Listener {
+	s.affine("Socket.OnceFinish")
+	return s.add(evFinish, fn, true)
+}
 
 // OnError adds an 'error' listener. Without one, errors are dropped (Node
 // would throw); 'close' still reports hadError.
-func (s *Socket) OnError(fn func(err error)) Listener { return s.add(evError, fn, false) }
+func (s *Socket) OnError(fn func(err error)) Listener {
+	s.affine("Socket.OnError")
+	return s.add(evError, fn, false)
+}
 
 // OnceError adds a one-shot 'error' listener.
-func (s *Socket) OnceError(fn func(err error)) Listener { return s.add(evError, fn, true) }
+func (s *Socket) OnceError(fn func(err error)) Listener {
+	s.affine("Socket.OnceError")
+	return s.add(evError, fn, true)
+}
 
 // OnClose adds a 'close' listener; hadError tells whether an error caused
 // the close.
-func (s *Socket) OnClose(fn func(hadError bool)) Listener { return s.add(evClose, fn, false) }
+func (s *Socket) OnClose(fn func(hadError bool)) Listener {
+	s.affine("Socket.OnClose")
+	return s.add(evClose, fn, false)
+}
 
 // OnceClose adds a one-shot 'close' listener.
-func (s *Socket) OnceClose(fn func(hadError bool)) Listener { return s.add(evClose, fn, true) }
+func (s *Socket) OnceClose(fn func(hadError bool)) Listener {
+	s.affine("Socket.OnceClose")
+	return s.add(evClose, fn, true)
+}
 
 // OnTimeout adds a 'timeout' listener (see SetTimeout).
-func (s *Socket) OnTimeout(fn func()) Listener { return s.add(evTimeout, fn, false) }
+func (s *Socket) OnTimeout(fn func()) Listener {
+	s.affine("Socket.OnTimeout")
+	return s.add(evTimeout, fn, false)
+}
 
 // OnceTimeout adds a one-shot 'timeout' listener.
-func (s *Socket) OnceTimeout(fn func()) Listener { return s.add(evTimeout, fn, true) }
+func (s *Socket) OnceTimeout(fn func()) Listener {
+	s.affine("Socket.OnceTimeout")
+	return s.add(evTimeout, fn, true)
+}
 
 // OnLookup adds a 'lookup' listener: host name resolution finished, with
 // the error or the chosen address and its family (4 or 6).
 func (s *Socket) OnLookup(fn func(err error, address string, family int, host string)) Listener {
+	s.affine("Socket.OnLookup")
 	return s.add(evLookup, fn, false)
 }
 
 // ListenerCount returns how many listeners an event has ("data", "end",
 // "close", ...).
 func (s *Socket) ListenerCount(event string) int {
+	s.affine("Socket.ListenerCount")
 	for k, name := range eventNames {
 		if name == event {
 			return s.ev.Count(emitter.Kind(k))
@@ -386,3 +441,7 @@ func (h *streamHandler) OnStreamDrain() { (*Socket)(h).onHandleDrain() }
 
 // OnStreamWriteError implements transport.Handler.
 func (h *streamHandler) OnStreamWriteError(err error) { (*Socket)(h).onHandleWriteError(err) }
+
+// affine checks, in netloopdebug builds, that method runs on the socket's
+// loop goroutine (see core.Loop.CheckAffinity).
+func (s *Socket) affine(method string) { s.core().CheckAffinity(method) }

@@ -10,6 +10,7 @@ import (
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/handle"
 	"github.com/netloop/netloop/internal/emitter"
+	"github.com/netloop/netloop/internal/errx"
 )
 
 // idleTimer implements SetTimeout lazily: activity only stamps a time; the
@@ -34,8 +35,9 @@ const maxTimeout = time.Duration(math.MaxInt32) * time.Millisecond
 // connects must still be destroyed to release it (as every socket must
 // before Loop.Close).
 func (s *Socket) SetTimeout(d time.Duration, cb ...func()) (*Socket, error) {
+	s.affine("Socket.SetTimeout")
 	if d < 0 {
-		return s, errs.New(errs.CodeOutOfRange, `The value of "msecs" is out of range. It must be a non-negative finite number. Received `+strconv.FormatInt(d.Milliseconds(), 10))
+		return s, errx.New(errs.CodeOutOfRange, `The value of "msecs" is out of range. It must be a non-negative finite number. Received `+strconv.FormatInt(d.Milliseconds(), 10))
 	}
 	if d > maxTimeout {
 		d = maxTimeout
@@ -69,6 +71,7 @@ func (s *Socket) SetTimeout(d time.Duration, cb ...func()) (*Socket, error) {
 
 // Timeout returns the idle timeout set by SetTimeout (0 when disabled).
 func (s *Socket) Timeout() time.Duration {
+	s.affine("Socket.Timeout")
 	if s.timer == nil {
 		return 0
 	}

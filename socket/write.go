@@ -6,11 +6,12 @@ import (
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/emitter"
 	"github.com/netloop/netloop/internal/encoding"
+	"github.com/netloop/netloop/internal/errx"
 )
 
 // errWriteAfterFIN is Node's EPIPE for writes after the automatic end.
 func errWriteAfterFIN() error {
-	e := errs.New("EPIPE", "This socket has been ended by the other party")
+	e := errx.New("EPIPE", "This socket has been ended by the other party")
 	e.Errno = epipe
 	return e
 }
@@ -21,6 +22,7 @@ func errWriteAfterFIN() error {
 // once connected. cb, if given, runs once the data was handed to the
 // kernel, or with the error. Write never emits 'error' inside the call.
 func (s *Socket) Write(data []byte, cb ...func(err error)) bool {
+	s.affine("Socket.Write")
 	var fn func(error)
 	if len(cb) > 0 {
 		fn = cb[0]
@@ -32,6 +34,7 @@ func (s *Socket) Write(data []byte, cb ...func(err error)) bool {
 // writes it. An unknown encoding fails through cb with
 // ERR_UNKNOWN_ENCODING.
 func (s *Socket) WriteString(text, enc string, cb ...func(err error)) bool {
+	s.affine("Socket.WriteString")
 	var fn func(error)
 	if len(cb) > 0 {
 		fn = cb[0]
@@ -40,7 +43,7 @@ func (s *Socket) WriteString(text, enc string, cb ...func(err error)) bool {
 	if enc != "" {
 		var ok bool
 		if e, ok = encoding.Parse(enc); !ok {
-			s.failWrite(fn, errs.New(errs.CodeUnknownEncoding, "Unknown encoding: "+enc), false)
+			s.failWrite(fn, errx.New(errs.CodeUnknownEncoding, "Unknown encoding: "+enc), false)
 			return false
 		}
 	}
@@ -140,10 +143,14 @@ func (s *Socket) flushPending() {
 // times as Cork) or End, which hand them to the kernel as one vectored
 // write: cork, Write("pi"), Write("ng"), End() reaches the peer as one
 // "ping" chunk.
-func (s *Socket) Cork() { s.ext().corked++ }
+func (s *Socket) Cork() {
+	s.affine("Socket.Cork")
+	s.ext().corked++
+}
 
 // Uncork undoes one Cork; the last one flushes the buffered writes.
 func (s *Socket) Uncork() {
+	s.affine("Socket.Uncork")
 	if s.corked == 0 {
 		return
 	}
@@ -155,7 +162,10 @@ func (s *Socket) Uncork() {
 }
 
 // WritableCorked returns how many Uncork calls would flush the writes.
-func (s *Socket) WritableCorked() int { return s.corked }
+func (s *Socket) WritableCorked() int {
+	s.affine("Socket.WritableCorked")
+	return s.corked
+}
 
 // failPending fails the writes queued before connect.
 func (s *Socket) failPending(err error) {
@@ -189,6 +199,7 @@ func (s *Socket) onHandleWriteError(err error) { s.destroyWith(err) }
 // connecting waits for the connection; End on a socket that never connected
 // just finishes.
 func (s *Socket) End(data []byte, cb ...func()) *Socket {
+	s.affine("Socket.End")
 	if len(data) > 0 {
 		s.write(data, nil)
 	}
@@ -261,6 +272,7 @@ func (s *Socket) finish() {
 // DestroySoon ends the writable side and destroys the socket once
 // everything was flushed ('finish').
 func (s *Socket) DestroySoon() {
+	s.affine("Socket.DestroySoon")
 	if s.state&sFinished != 0 {
 		s.Destroy(nil)
 		return

@@ -14,6 +14,7 @@ import (
 // TestEchoZeroAllocs: echoing a 64-byte message through a client and a
 // server stream on one loop allocates nothing.
 func TestEchoZeroAllocs(t *testing.T) {
+	testutil.SkipIfDebug(t)
 	for _, tr := range transports {
 		t.Run(tr.name, func(t *testing.T) {
 			if tr.name == "tcp6" {

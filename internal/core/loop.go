@@ -85,6 +85,7 @@ type Loop struct {
 
 	stopFlag atomic.Bool
 	running  atomic.Bool
+	owner    atomic.Int64 // goroutine running the loop, debug builds only (see CheckAffinity)
 
 	readBuf []byte       // shared read buffer, see ReadBuffer
 	locals  map[any]any  // per-loop state of upper layers, see Local
@@ -222,6 +223,8 @@ func (l *Loop) Run(mode RunMode) error {
 	}
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	l.enterRun()
+	defer l.exitRun()
 
 	// Ticks queued before Run (outside any callback) run before the first
 	// callback of this run, as Node runs process.nextTick before timers.
@@ -412,8 +415,16 @@ func (l *Loop) runPending() bool {
 // flight); active requests keep the loop alive. For handle implementations.
 func (l *Loop) ReqStart() { l.reqs++ }
 
-// ReqDone records the end of a request started with ReqStart.
-func (l *Loop) ReqDone() { l.reqs-- }
+// ReqDone records the end of a request started with ReqStart. The count
+// never goes negative; an unmatched ReqDone is an invariant violation
+// (a panic in debug builds).
+func (l *Loop) ReqDone() {
+	if l.reqs == 0 {
+		Invariant("Loop.ReqDone without a matching ReqStart")
+		return
+	}
+	l.reqs--
+}
 
 // Close releases the poller. It fails, naming what is still open, if any
 // handle has not been closed (or its close callback has not run yet);

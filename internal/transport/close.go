@@ -5,7 +5,7 @@ package transport
 import (
 	"syscall"
 
-	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/sys"
 )
 
@@ -31,7 +31,7 @@ func (s *Stream) onClose() {
 // onFinish runs in the closing phase before the close callback: deferred
 // callbacks are delivered and everything still queued is cancelled.
 func (s *Stream) onFinish() {
-	canceled := func(op string) error { return errs.FromErrno(op, syscall.ECANCELED) }
+	canceled := func(op string) error { return errx.FromErrno(op, syscall.ECANCELED) }
 	if s.flags&fConnecting != 0 {
 		s.x.connectErr = canceled("connect")
 		s.flags &^= fConnectDone

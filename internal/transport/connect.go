@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/poller"
 )
 
@@ -20,7 +20,7 @@ import (
 // issued meanwhile fails too.
 func (s *Stream) startConnect(err error, cb Callback) error {
 	if s.flags&fConnecting != 0 {
-		return errs.FromErrno("connect", syscall.EALREADY)
+		return errx.FromErrno("connect", syscall.EALREADY)
 	}
 	if s.fd < 0 || s.IsClosing() {
 		return errClosed("connect")
@@ -41,7 +41,7 @@ func (s *Stream) startConnect(err error, cb Callback) error {
 			err = werr
 		}
 	}
-	s.ext().connectErr = errs.Wrap("connect", err)
+	s.ext().connectErr = errx.Wrap("connect", err)
 	s.flags |= fConnectDone
 	s.queuePending()
 	return nil
@@ -55,7 +55,7 @@ func (s *Stream) connectReady() {
 	if err == unix.EINPROGRESS {
 		return
 	}
-	s.ext().connectErr = errs.Wrap("connect", err)
+	s.ext().connectErr = errx.Wrap("connect", err)
 	s.completeConnect()
 }
 
@@ -72,7 +72,7 @@ func (s *Stream) completeConnect() {
 		s.flags |= fConnected
 		if s.wqHead != nil {
 			if werr := s.w.Start(poller.Write); werr != nil {
-				s.failHead(errs.Wrap("write", werr))
+				s.failHead(errx.Wrap("write", werr))
 			}
 		} else {
 			s.w.Stop(poller.Write)
@@ -104,7 +104,7 @@ func (s *Stream) cancelWrites() {
 		r := s.wqHead
 		s.wqSize -= len(r.buf) - r.off
 		s.popHead()
-		r.err = errs.FromErrno("write", syscall.ECANCELED)
+		r.err = errx.FromErrno("write", syscall.ECANCELED)
 		s.finish(r)
 	}
 	s.updateActive()

@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/sys"
 	"github.com/netloop/netloop/poller"
 )
@@ -23,26 +23,26 @@ import (
 func (s *Stream) Listen(backlog int, onConnection func(err error)) error {
 	if s.fd < 0 && !s.IsClosing() {
 		if s.flags&fPipe != 0 {
-			return errs.FromErrno("listen", syscall.EINVAL)
+			return errx.FromErrno("listen", syscall.EINVAL)
 		}
 		if err := s.Bind(netip.IPv6Unspecified(), 0, 0); err != nil {
 			return err
 		}
 	}
 	if s.IsClosing() || s.fd < 0 {
-		return errs.FromErrno("listen", syscall.EBADF)
+		return errx.FromErrno("listen", syscall.EBADF)
 	}
 	if onConnection == nil {
-		return errs.FromErrno("listen", syscall.EINVAL)
+		return errx.FromErrno("listen", syscall.EINVAL)
 	}
 	if s.flags&fListening == 0 {
 		if err := unix.Listen(int(s.fd), backlog); err != nil {
-			return errs.Wrap("listen", err)
+			return errx.Wrap("listen", err)
 		}
 	}
 	s.ext().onConnection = onConnection
 	if err := s.w.Start(poller.Read); err != nil {
-		return errs.Wrap("listen", err)
+		return errx.Wrap("listen", err)
 	}
 	s.flags |= fListening
 	reserveFd(s.Loop())
@@ -65,7 +65,7 @@ func (s *Stream) acceptReady() {
 			if err == unix.EMFILE || err == unix.ENFILE {
 				shedConnections(s.Loop(), int(s.fd))
 			}
-			s.x.onConnection(errs.Wrap("accept", err))
+			s.x.onConnection(errx.Wrap("accept", err))
 			return
 		}
 		s.x.acceptedFd = fd
@@ -82,7 +82,7 @@ func (s *Stream) acceptReady() {
 // no connection is pending.
 func (s *Stream) Accept(client *Stream) error {
 	if s.x == nil || s.x.acceptedFd < 0 {
-		return errs.FromErrno("accept", syscall.EAGAIN)
+		return errx.FromErrno("accept", syscall.EAGAIN)
 	}
 	fd := s.x.acceptedFd
 	s.x.acceptedFd = -1
@@ -95,7 +95,7 @@ func (s *Stream) Accept(client *Stream) error {
 		if err := s.w.Start(poller.Read); err != nil {
 			// The listener cannot hear new connections: say so through
 			// onConnection, from the pending phase.
-			s.ext().acceptErr = errs.Wrap("accept", err)
+			s.ext().acceptErr = errx.Wrap("accept", err)
 			s.flags |= fAcceptErr
 			s.queuePending()
 		}

@@ -7,6 +7,7 @@ import (
 
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/core"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/sys"
 )
 
@@ -28,7 +29,7 @@ func Open(l *core.Loop, fd int, k Kind) (*Stream, error) {
 // left open.
 func (s *Stream) Open(fd int) error {
 	if err := unix.SetNonblock(fd, true); err != nil {
-		return errs.Wrap("open", err)
+		return errx.Wrap("open", err)
 	}
 	unix.CloseOnExec(fd)
 	if err := s.setFd(fd); err != nil {
@@ -49,7 +50,7 @@ func (s *Stream) Open(fd int) error {
 func OpenFD(l *core.Loop, fd int) (*Stream, error) {
 	sa, err := unix.Getsockname(fd)
 	if err != nil {
-		return nil, errs.New(errs.CodeInvalidFDType, "Unsupported fd type: "+err.Error())
+		return nil, errx.New(errs.CodeInvalidFDType, "Unsupported fd type: "+err.Error())
 	}
 	k := TCP
 	if _, ok := sa.(*unix.SockaddrUnix); ok {

@@ -7,7 +7,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/errx"
 )
 
 // Mode selects what Chmod grants to everyone.
@@ -45,20 +45,20 @@ func sockaddr(name string) (*unix.SockaddrUnix, error) {
 // EINVAL.
 func (p *Stream) BindPath(name string) error {
 	if p.flags&fPipe == 0 || (p.x != nil && p.x.name != "") {
-		return errs.WithHostPort("bind", syscall.EINVAL, name, -1)
+		return errx.WithHostPort("bind", syscall.EINVAL, name, -1)
 	}
 	sa, err := sockaddr(name)
 	if err != nil {
-		return errs.WithHostPort("bind", err.(syscall.Errno), name, -1)
+		return errx.WithHostPort("bind", err.(syscall.Errno), name, -1)
 	}
 	if err := p.ensureSocket(unix.AF_UNIX); err != nil {
-		return errs.Wrap("bind", err)
+		return errx.Wrap("bind", err)
 	}
 	if err := unix.Bind(p.Fd(), sa); err != nil {
 		if errno, ok := err.(syscall.Errno); ok {
-			return errs.WithHostPort("bind", errno, name, -1)
+			return errx.WithHostPort("bind", errno, name, -1)
 		}
-		return errs.Wrap("bind", err)
+		return errx.Wrap("bind", err)
 	}
 	p.ext().name = name
 	if !IsAbstract(name) {
@@ -73,13 +73,13 @@ func (p *Stream) BindPath(name string) error {
 // inside ConnectPath.
 func (p *Stream) ConnectPath(name string, cb Callback) error {
 	if p.flags&fPipe == 0 {
-		return errs.FromErrno("connect", syscall.EINVAL)
+		return errx.FromErrno("connect", syscall.EINVAL)
 	}
 	sa, err := sockaddr(name)
 	if err != nil {
-		err = errs.WithHostPort("connect", err.(syscall.Errno), name, -1)
+		err = errx.WithHostPort("connect", err.(syscall.Errno), name, -1)
 	} else if err = p.ensureSocket(unix.AF_UNIX); err != nil {
-		return errs.Wrap("connect", err)
+		return errx.Wrap("connect", err)
 	} else {
 		for {
 			err = unix.Connect(p.Fd(), sa)
@@ -88,13 +88,13 @@ func (p *Stream) ConnectPath(name string, cb Callback) error {
 			}
 		}
 		if errno, ok := err.(syscall.Errno); ok && errno != unix.EINPROGRESS {
-			err = errs.WithHostPort("connect", errno, name, -1)
+			err = errx.WithHostPort("connect", errno, name, -1)
 		}
 	}
 	if p.Fd() < 0 {
 		// No socket to watch (bad name): still report through cb, later.
 		if serr := p.ensureSocket(unix.AF_UNIX); serr != nil {
-			return errs.Wrap("connect", serr)
+			return errx.Wrap("connect", serr)
 		}
 	}
 	return p.startConnect(err, cb)
@@ -104,11 +104,11 @@ func (p *Stream) ConnectPath(name string, cb Callback) error {
 // It fails with EINVAL for abstract names or an unbound handle.
 func (p *Stream) Chmod(mode Mode) error {
 	if p.x == nil || p.x.path == "" || mode&(Readable|Writable) == 0 {
-		return errs.FromErrno("chmod", syscall.EINVAL)
+		return errx.FromErrno("chmod", syscall.EINVAL)
 	}
 	var st unix.Stat_t
 	if err := unix.Stat(p.x.path, &st); err != nil {
-		return errs.Wrap("chmod", err)
+		return errx.Wrap("chmod", err)
 	}
 	var want uint32
 	if mode&Readable != 0 {
@@ -118,7 +118,7 @@ func (p *Stream) Chmod(mode Mode) error {
 		want |= unix.S_IWUSR | unix.S_IWGRP | unix.S_IWOTH
 	}
 	perm := uint32(st.Mode)&0o7777 | want
-	return errs.Wrap("chmod", unix.Chmod(p.x.path, perm))
+	return errx.Wrap("chmod", unix.Chmod(p.x.path, perm))
 }
 
 // PathName returns the name a pipe stream is bound to ("" if none).
@@ -131,7 +131,7 @@ func (p *Stream) PathName() (string, error) {
 	}
 	sa, err := unix.Getsockname(p.Fd())
 	if err != nil {
-		return "", errs.Wrap("getsockname", err)
+		return "", errx.Wrap("getsockname", err)
 	}
 	return unixName(sa), nil
 }
@@ -144,7 +144,7 @@ func (p *Stream) PeerPathName() (string, error) {
 	}
 	sa, err := unix.Getpeername(p.Fd())
 	if err != nil {
-		return "", errs.Wrap("getpeername", err)
+		return "", errx.Wrap("getpeername", err)
 	}
 	return unixName(sa), nil
 }

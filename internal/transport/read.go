@@ -8,8 +8,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/core"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/sys"
 	"github.com/netloop/netloop/poller"
 )
@@ -19,13 +19,13 @@ import (
 // handed to onRead.
 func (s *Stream) ReadStart(alloc AllocFunc, onRead ReadFunc) error {
 	if s.IsClosing() || s.fd < 0 {
-		return errs.FromErrno("read", syscall.EBADF)
+		return errx.FromErrno("read", syscall.EBADF)
 	}
 	if onRead == nil && s.h == nil {
-		return errs.FromErrno("read", syscall.EINVAL)
+		return errx.FromErrno("read", syscall.EINVAL)
 	}
 	if s.flags&fListening != 0 {
-		return errs.FromErrno("read", syscall.ENOTCONN)
+		return errx.FromErrno("read", syscall.ENOTCONN)
 	}
 	if alloc != nil || onRead != nil || s.x != nil {
 		s.ext().alloc = alloc
@@ -33,7 +33,7 @@ func (s *Stream) ReadStart(alloc AllocFunc, onRead ReadFunc) error {
 	}
 	if s.flags&fReading == 0 {
 		if err := s.w.Start(poller.Read); err != nil {
-			return errs.Wrap("read", err)
+			return errx.Wrap("read", err)
 		}
 		s.flags |= fReading
 		s.updateActive()
@@ -75,7 +75,7 @@ func (s *Stream) read() {
 		if alloc := s.allocFunc(); alloc != nil {
 			buf = alloc(core.ReadBufferSize)
 			if len(buf) == 0 {
-				s.deliverRead(0, buf, errs.FromErrno("read", syscall.ENOBUFS))
+				s.deliverRead(0, buf, errx.FromErrno("read", syscall.ENOBUFS))
 				return
 			}
 		} else {
@@ -90,7 +90,7 @@ func (s *Stream) read() {
 			return
 		case err != nil:
 			s.ReadStop()
-			s.deliverRead(0, buf, errs.Wrap("read", err))
+			s.deliverRead(0, buf, errx.Wrap("read", err))
 			return
 		case n == 0:
 			s.flags |= fEOF

@@ -1,21 +1,12 @@
 //go:build !windows
 
-// Package transport is the one stream under every netloop connection:
-// libuv's uv_stream_t with its tcp and pipe variants (uv_tcp_t, uv_pipe_t),
-// what Node calls StreamBase under TCPWrap and PipeWrap. Socket, Server and
-// the public stream, tcp and pipe packages all drive a *Stream; the
-// transport kind only changes how a socket is created, bound, connected and
-// named, never how it reads, writes, listens or closes (uv__stream_open
-// serves both).
-//
-// Everything here is loop-affine.
 package transport
 
 import (
 	"syscall"
 
-	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/core"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/poller"
 )
 
@@ -179,7 +170,7 @@ func (c *streamCore) FinishClose() { (*Stream)(c).onFinish() }
 
 // errClosed is what an operation on a closing or closed stream (or one
 // without a socket) returns: EBADF, named after the operation.
-func errClosed(op string) error { return errs.FromErrno(op, syscall.EBADF) }
+func errClosed(op string) error { return errx.FromErrno(op, syscall.EBADF) }
 
 // Fd returns the descriptor, or -1 before it has one and after close.
 func (s *Stream) Fd() int { return int(s.fd) }
@@ -191,7 +182,7 @@ func (s *Stream) setFd(fd int) error {
 		return errClosed("open")
 	}
 	if s.fd >= 0 {
-		return errs.FromErrno("open", syscall.EALREADY)
+		return errx.FromErrno("open", syscall.EALREADY)
 	}
 	if err := s.Loop().InitIOHandler(&s.w, fd, (*streamCore)(s)); err != nil {
 		return err

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/sys"
 )
 
@@ -36,18 +36,18 @@ func family(a netip.Addr) int {
 // IPv6 socket without IPv6Only accepts IPv4 too (dual stack).
 func (s *Stream) Bind(ip netip.Addr, port int, flags BindFlags) error {
 	if port < 0 || port > 65535 || s.flags&fPipe != 0 {
-		return errs.FromErrno("bind", syscall.EINVAL)
+		return errx.FromErrno("bind", syscall.EINVAL)
 	}
 	sa, err := sys.Sockaddr(netip.AddrPortFrom(ip, uint16(port)))
 	if err != nil {
-		return errs.Wrap("bind", err)
+		return errx.Wrap("bind", err)
 	}
 	if err := s.ensureSocket(family(ip)); err != nil {
-		return errs.Wrap("bind", err)
+		return errx.Wrap("bind", err)
 	}
 	fd := s.Fd()
 	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
-		return errs.Wrap("bind", err)
+		return errx.Wrap("bind", err)
 	}
 	if !ip.Is4() {
 		v6only := 0
@@ -55,16 +55,16 @@ func (s *Stream) Bind(ip netip.Addr, port int, flags BindFlags) error {
 			v6only = 1
 		}
 		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only); err != nil {
-			return errs.Wrap("bind", err)
+			return errx.Wrap("bind", err)
 		}
 	}
 	if flags&ReusePort != 0 {
 		if err := setReusePort(fd); err != nil {
-			return errs.Wrap("bind", err)
+			return errx.Wrap("bind", err)
 		}
 	}
 	if err := unix.Bind(fd, sa); err != nil {
-		return errs.Wrap("bind", err)
+		return errx.Wrap("bind", err)
 	}
 	return nil
 }
@@ -74,17 +74,17 @@ func (s *Stream) Bind(ip netip.Addr, port int, flags BindFlags) error {
 // connecting are queued and flushed once connected.
 func (s *Stream) Connect(ip netip.Addr, port int, cb Callback) error {
 	if port < 0 || port > 65535 || s.flags&fPipe != 0 {
-		return errs.FromErrno("connect", syscall.EINVAL)
+		return errx.FromErrno("connect", syscall.EINVAL)
 	}
 	sa, err := sys.Sockaddr(netip.AddrPortFrom(ip, uint16(port)))
 	if err != nil {
-		return errs.Wrap("connect", err)
+		return errx.Wrap("connect", err)
 	}
 	if err := s.ensureSocket(family(ip)); err != nil {
-		return errs.Wrap("connect", err)
+		return errx.Wrap("connect", err)
 	}
 	if s.IsConnecting() {
-		return errs.FromErrno("connect", syscall.EALREADY)
+		return errx.FromErrno("connect", syscall.EALREADY)
 	}
 	var cerr error
 	for {
@@ -127,7 +127,7 @@ func (s *Stream) SetNoDelay(enable bool) error {
 		if enable {
 			v = 1
 		}
-		return errs.Wrap("setsockopt", unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, v))
+		return errx.Wrap("setsockopt", unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, v))
 	}
 	return nil
 }
@@ -144,7 +144,7 @@ func (s *Stream) SetKeepAlive(enable bool, initialDelay time.Duration) error {
 		s.flags &^= fKeepAlive
 	}
 	if fd := s.Fd(); fd >= 0 {
-		return errs.Wrap("setsockopt", setKeepAlive(fd, enable, initialDelay))
+		return errx.Wrap("setsockopt", setKeepAlive(fd, enable, initialDelay))
 	}
 	return nil
 }
@@ -156,7 +156,7 @@ func (s *Stream) SockName() (netip.AddrPort, error) {
 	}
 	sa, err := unix.Getsockname(s.Fd())
 	if err != nil {
-		return netip.AddrPort{}, errs.Wrap("getsockname", err)
+		return netip.AddrPort{}, errx.Wrap("getsockname", err)
 	}
 	return sys.AddrPort(sa), nil
 }
@@ -168,7 +168,7 @@ func (s *Stream) PeerName() (netip.AddrPort, error) {
 	}
 	sa, err := unix.Getpeername(s.Fd())
 	if err != nil {
-		return netip.AddrPort{}, errs.Wrap("getpeername", err)
+		return netip.AddrPort{}, errx.Wrap("getpeername", err)
 	}
 	return sys.AddrPort(sa), nil
 }
@@ -187,5 +187,5 @@ func (s *Stream) CloseReset(cb func()) error {
 	if err := s.Close(cb); err != nil {
 		return err
 	}
-	return errs.Wrap("setsockopt", lerr)
+	return errx.Wrap("setsockopt", lerr)
 }

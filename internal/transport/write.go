@@ -8,7 +8,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/sys"
 	"github.com/netloop/netloop/poller"
 )
@@ -51,7 +51,7 @@ func (s *Stream) Write(bufs [][]byte, cb Callback) error {
 		return errClosed("write")
 	}
 	if s.flags&(fShutting|fShut) != 0 {
-		return errs.FromErrno("write", syscall.EPIPE)
+		return errx.FromErrno("write", syscall.EPIPE)
 	}
 	total := 0
 	for _, b := range bufs {
@@ -66,7 +66,7 @@ func (s *Stream) Write(bufs [][]byte, cb Callback) error {
 		n, err = s.writeNow(bufs)
 		if err != nil && err != unix.EAGAIN {
 			r := s.newReq(cb)
-			r.err = errs.Wrap("write", err)
+			r.err = errx.Wrap("write", err)
 			s.finish(r)
 			return nil
 		}
@@ -93,7 +93,7 @@ func (s *Stream) Write(bufs [][]byte, cb Callback) error {
 	s.wqTail = r
 	if s.flags&fConnecting == 0 {
 		if err := s.w.Start(poller.Write); err != nil {
-			s.failHead(errs.Wrap("write", err))
+			s.failHead(errx.Wrap("write", err))
 		}
 	}
 	s.updateActive()
@@ -160,18 +160,18 @@ func (s *Stream) TryWrite(bufs [][]byte) (int, error) {
 		return 0, errClosed("write")
 	}
 	if s.flags&(fShutting|fShut) != 0 {
-		return 0, errs.FromErrno("write", syscall.EPIPE)
+		return 0, errx.FromErrno("write", syscall.EPIPE)
 	}
 	if s.wqHead != nil || s.flags&fConnecting != 0 {
-		return 0, errs.FromErrno("write", syscall.EAGAIN)
+		return 0, errx.FromErrno("write", syscall.EAGAIN)
 	}
 	n, err := s.writeNow(bufs)
 	if err != nil {
 		if err == unix.EAGAIN && n == 0 {
-			return 0, errs.FromErrno("write", syscall.EAGAIN)
+			return 0, errx.FromErrno("write", syscall.EAGAIN)
 		}
 		if err != unix.EAGAIN {
-			return n, errs.Wrap("write", err)
+			return n, errx.Wrap("write", err)
 		}
 	}
 	return n, nil
@@ -196,7 +196,7 @@ func (s *Stream) flush() {
 				break
 			}
 			if err != nil {
-				s.failHead(errs.Wrap("write", err))
+				s.failHead(errx.Wrap("write", err))
 				return
 			}
 		}
@@ -324,7 +324,7 @@ func (s *Stream) Shutdown(cb Callback) error {
 		return errClosed("shutdown")
 	}
 	if s.flags&(fShutting|fShut) != 0 || s.flags&fConnected == 0 && s.flags&fConnecting == 0 {
-		return errs.FromErrno("shutdown", syscall.ENOTCONN)
+		return errx.FromErrno("shutdown", syscall.ENOTCONN)
 	}
 	s.flags |= fShutting
 	s.ext().shutdownCb = cb
@@ -339,7 +339,7 @@ func (s *Stream) Shutdown(cb Callback) error {
 func (s *Stream) doShutdown() {
 	s.flags = s.flags&^fShutting | fShut | fShutdownDone
 	if err := unix.Shutdown(int(s.fd), unix.SHUT_WR); err != nil {
-		s.x.shutErr = errs.Wrap("shutdown", err)
+		s.x.shutErr = errx.Wrap("shutdown", err)
 	}
 	s.updateActive()
 	s.queuePending()

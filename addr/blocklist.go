@@ -66,7 +66,7 @@ func (k ipKey) text() string {
 	if k.v4 {
 		return formatIPv4([4]byte{a[12], a[13], a[14], a[15]})
 	}
-	return FormatIPv6(a)
+	return formatIPv6(a)
 }
 
 func (k ipKey) familyName() string {

@@ -230,11 +230,11 @@ func appendIPv4(b []byte, a0, a1, a2, a3 byte) []byte {
 	return b
 }
 
-// FormatIPv6 formats a 16-byte IPv6 address the way libuv's uv_inet_ntop
+// formatIPv6 formats a 16-byte IPv6 address the way libuv's uv_inet_ntop
 // (and therefore Node) does: lower-case hex, the first longest run of two or
 // more zero groups compressed to "::", and a dotted IPv4 tail for
 // IPv4-mapped ("::ffff:1.2.3.4") and IPv4-compatible ("::1.2.3.4") forms.
-func FormatIPv6(a [16]byte) string {
+func formatIPv6(a [16]byte) string {
 	var buf [46]byte
 	return string(appendIPv6(buf[:0], a))
 }
@@ -288,9 +288,9 @@ func appendIPv6(b []byte, a [16]byte) []byte {
 	return b
 }
 
-// FamilyName returns Node's family string for a numeric IP version:
+// familyName returns Node's family string for a numeric IP version:
 // 4 -> "IPv4", 6 -> "IPv6", anything else -> "".
-func FamilyName(version int) string {
+func familyName(version int) string {
 	switch version {
 	case 4:
 		return "IPv4"
@@ -300,11 +300,11 @@ func FamilyName(version int) string {
 	return ""
 }
 
-// NormalizeFamily maps a BlockList/SocketAddress family string to "ipv4" or
+// normalizeFamily maps a BlockList/SocketAddress family string to "ipv4" or
 // "ipv6", case-insensitively; "" means "ipv4". Anything else gives
 // ERR_INVALID_ARG_VALUE for the property "options.family", as Node's
 // SocketAddress constructor reports it.
-func NormalizeFamily(family string) (string, error) {
+func normalizeFamily(family string) (string, error) {
 	switch {
 	case family == "", strings.EqualFold(family, FamilyIPv4):
 		return FamilyIPv4, nil
@@ -314,7 +314,7 @@ func NormalizeFamily(family string) (string, error) {
 	return "", errx.InvalidArgValue("options.family", family, "")
 }
 
-// familyIs6 is NormalizeFamily without the error value: ok is false for a
+// familyIs6 is normalizeFamily without the error value: ok is false for a
 // bad family. It does not allocate.
 func familyIs6(family string) (is6, ok bool) {
 	switch {

@@ -126,21 +126,21 @@ func TestFormatIPv6(t *testing.T) {
 	for in, want := range cases {
 		a, ok := parseIPv6(in)
 		if assert.True(t, ok, in) {
-			assert.Equal(t, want, FormatIPv6(a), in)
+			assert.Equal(t, want, formatIPv6(a), in)
 		}
 	}
 }
 
 func TestFamilies(t *testing.T) {
-	assert.Equal(t, "IPv4", FamilyName(4))
-	assert.Equal(t, "IPv6", FamilyName(6))
-	assert.Equal(t, "", FamilyName(0))
+	assert.Equal(t, "IPv4", familyName(4))
+	assert.Equal(t, "IPv6", familyName(6))
+	assert.Equal(t, "", familyName(0))
 	for in, want := range map[string]string{"": "ipv4", "ipv4": "ipv4", "IPV4": "ipv4", "IpV6": "ipv6", "ipv6": "ipv6"} {
-		got, err := NormalizeFamily(in)
+		got, err := normalizeFamily(in)
 		assert.NoError(t, err)
 		assert.Equal(t, want, got)
 	}
-	_, err := NormalizeFamily("foo")
+	_, err := normalizeFamily("foo")
 	assertCode(t, "ERR_INVALID_ARG_VALUE", err)
 }
 
@@ -214,9 +214,9 @@ func FuzzIsIP(f *testing.F) {
 				t.Fatalf("parseIPv6(%q) = %v", s, a)
 			}
 			// Formatting round-trips.
-			b, ok := parseIPv6(FormatIPv6(a))
+			b, ok := parseIPv6(formatIPv6(a))
 			if !ok || b != a {
-				t.Fatalf("FormatIPv6 round trip of %q: %q", s, FormatIPv6(a))
+				t.Fatalf("formatIPv6 round trip of %q: %q", s, formatIPv6(a))
 			}
 		}
 	})

@@ -39,7 +39,7 @@ type SocketAddressOptions struct {
 // ERR_SOCKET_BAD_PORT, a flow label outside uint32 ERR_OUT_OF_RANGE, and an
 // address that is not valid for the family ERR_INVALID_ADDRESS.
 func NewSocketAddress(opts SocketAddressOptions) (*SocketAddress, error) {
-	family, err := NormalizeFamily(opts.Family)
+	family, err := normalizeFamily(opts.Family)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +70,7 @@ func NewSocketAddress(opts SocketAddressOptions) (*SocketAddress, error) {
 	if !ok {
 		return nil, errx.InvalidAddress()
 	}
-	sa.Address = FormatIPv6(a)
+	sa.Address = formatIPv6(a)
 	sa.Zone = zone
 	sa.FlowLabel = uint32(opts.FlowLabel)
 	return sa, nil
@@ -100,7 +100,7 @@ func ParseSocketAddress(s string) (*SocketAddress, bool) {
 		port = 0
 	}
 	if is6 {
-		return &SocketAddress{Address: FormatIPv6(a), Port: port, Family: FamilyIPv6}, true
+		return &SocketAddress{Address: formatIPv6(a), Port: port, Family: FamilyIPv6}, true
 	}
 	return &SocketAddress{Address: formatIPv4([4]byte{a[12], a[13], a[14], a[15]}), Port: port, Family: FamilyIPv4}, true
 }

@@ -319,6 +319,15 @@ func (s *Socket) OnText(fn func(text string)) Listener {
 	return rm
 }
 
+// OnceText adds a one-shot 'data' listener for a socket with an encoding
+// (see OnText).
+func (s *Socket) OnceText(fn func(text string)) Listener {
+	s.affine("Socket.OnceText")
+	rm := s.add(evText, fn, true)
+	s.dataListenerAdded()
+	return rm
+}
+
 // OnEnd adds an 'end' listener: the peer ended its side and every byte
 // before it was delivered.
 func (s *Socket) OnEnd(fn func()) Listener {
@@ -401,6 +410,12 @@ func (s *Socket) OnceTimeout(fn func()) Listener {
 func (s *Socket) OnLookup(fn func(err error, address string, family int, host string)) Listener {
 	s.affine("Socket.OnLookup")
 	return s.add(evLookup, fn, false)
+}
+
+// OnceLookup adds a one-shot 'lookup' listener (see OnLookup).
+func (s *Socket) OnceLookup(fn func(err error, address string, family int, host string)) Listener {
+	s.affine("Socket.OnceLookup")
+	return s.add(evLookup, fn, true)
 }
 
 // ListenerCount returns how many listeners an event has ("data", "end",

@@ -1,0 +1,324 @@
+//go:build !windows
+
+package server
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"strconv"
+	"syscall"
+
+	"github.com/netloop/netloop/addr"
+	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/emitter"
+	"github.com/netloop/netloop/internal/errx"
+	"github.com/netloop/netloop/internal/transport"
+	"github.com/netloop/netloop/pipe"
+	"github.com/netloop/netloop/socket"
+)
+
+// Listening reports whether the server is accepting connections.
+func (s *Server) Listening() bool {
+	s.affine("Server.Listening")
+	return s.st != nil && !s.listenBusy
+}
+
+func (s *Server) handleOpen() bool { return s.st != nil || s.listenBusy }
+
+// Listen listens on port (0: the system chooses) on all addresses; cb, if
+// given, is a one-shot 'listening' listener. See ListenOptions for errors.
+func (s *Server) Listen(port int, cb ...func()) error {
+	s.affine("Server.Listen")
+	return s.listen(ListenOptions{Port: port}, true, cb)
+}
+
+// ListenHost listens on port at host, with the given backlog (0: 511).
+func (s *Server) ListenHost(port int, host string, backlog int, cb ...func()) error {
+	s.affine("Server.ListenHost")
+	return s.listen(ListenOptions{Port: port, Host: host, Backlog: backlog}, true, cb)
+}
+
+// ListenPath listens on a Unix-domain socket at path.
+func (s *Server) ListenPath(path string, cb ...func()) error {
+	s.affine("Server.ListenPath")
+	return s.listen(ListenOptions{Path: path}, false, cb)
+}
+
+// ListenFD listens on an already bound socket descriptor (Node's
+// listen({fd})); the server owns it from then on.
+func (s *Server) ListenFD(fd int, cb ...func()) error {
+	s.affine("Server.ListenFD")
+	return s.listen(ListenOptions{FD: fd}, false, cb)
+}
+
+// ListenHandle takes over the listening handle of another server on the
+// same loop (Node's listen(handle)): new connections come to s from now
+// on, while other keeps the connections it already has and no longer
+// listens. 'listening' follows on s as for any Listen.
+func (s *Server) ListenHandle(other *Server, cb ...func()) error {
+	s.affine("Server.ListenHandle")
+	if s.handleOpen() {
+		return errs.ErrServerAlreadyListen
+	}
+	if other == nil || other == s || other.listenBusy || other.st == nil {
+		return errx.New(errs.CodeInvalidArgValue, "The argument 'handle' is invalid: the server is not listening")
+	}
+	if other.l != s.l {
+		return errx.New(errs.CodeInvalidArgValue, "The argument 'handle' is invalid: it belongs to another loop")
+	}
+	s.st, s.path = other.st, other.path
+	other.st, other.path = nil, ""
+	other.listenSeq++
+	other.dropContext()
+	// Already listening: Listen only takes the new callback.
+	if err := s.st.Listen(DefaultBacklog, s.onConnection); err != nil {
+		s.closeHandle()
+		return err
+	}
+	s.handleRef(!s.unref)
+	for _, fn := range cb {
+		if fn != nil {
+			s.OnceListening(fn)
+		}
+	}
+	s.listenBusy = true
+	seq := s.listenSeq
+	s.l.NextTick(func() {
+		if seq == s.listenSeq && s.listenBusy {
+			s.listenBusy = false
+			emitter.Emit0(&s.ev, evListening)
+		}
+	})
+	return nil
+}
+
+func (s *Server) listen(o ListenOptions, portGiven bool, cb []func()) error {
+	if s.handleOpen() {
+		return errs.ErrServerAlreadyListen
+	}
+	if o.Port < 0 || o.Port > 65535 {
+		return badPort(o.Port)
+	}
+	if o.FD < 0 {
+		return errx.New(errs.CodeInvalidArgValue, "The argument 'options' is invalid. Received {fd: "+strconv.Itoa(o.FD)+"}")
+	}
+	if !portGiven && o.Path == "" && o.FD == 0 && o.Port == 0 && o.Host == "" {
+		return errx.New(errs.CodeInvalidArgValue, `The argument 'options' must have the property "port" or "path". Received {}`)
+	}
+	if o.Path != "" && pipe.IsAbstract(o.Path) && (o.ReadableAll || o.WritableAll) {
+		return errx.New(errs.CodeInvalidArgValue, "The argument 'options' can not set readableAll or writableAll to true when path is abstract unix socket.")
+	}
+	if o.Backlog <= 0 {
+		o.Backlog = DefaultBacklog
+	}
+	for _, fn := range cb {
+		if fn != nil {
+			s.OnceListening(fn)
+		}
+	}
+	seq := s.listenSeq
+	s.dropContext()
+	if o.Context != nil {
+		// The context closes this listen only: a later Listen (after an
+		// error or Close) is not affected by an earlier context.
+		closeThis := func() {
+			if seq == s.listenSeq {
+				s.Close(nil)
+			}
+		}
+		if o.Context.Err() != nil {
+			s.l.NextTick(closeThis)
+		} else {
+			s.stopCtx = context.AfterFunc(o.Context, func() { s.l.Post(closeThis) })
+		}
+	}
+	s.listenBusy = true
+	switch {
+	case o.Path != "":
+		s.l.NextTick(func() { s.setup(seq, o, netip.Addr{}) })
+	case o.FD > 0:
+		s.l.NextTick(func() { s.setup(seq, o, netip.Addr{}) })
+	case o.Host == "":
+		s.l.NextTick(func() { s.setup(seq, o, netip.Addr{}) })
+	default:
+		if ip, err := netip.ParseAddr(o.Host); err == nil {
+			s.l.NextTick(func() { s.setup(seq, o, ip) })
+		} else {
+			s.resolve(seq, o)
+		}
+	}
+	return nil
+}
+
+// resolve looks the host up off the loop, then binds the first address
+// that is not IPv6 link-local (or the first one).
+func (s *Server) resolve(seq int, o ListenOptions) {
+	s.core().ReqStart() // the lookup keeps the loop alive
+	go func() {
+		ips, err := net.DefaultResolver.LookupNetIP(context.Background(), "ip", o.Host)
+		s.l.Post(func() {
+			s.core().ReqDone()
+			if seq != s.listenSeq {
+				return
+			}
+			if err != nil || len(ips) == 0 {
+				code := "ENOTFOUND"
+				if dnsErr, ok := err.(*net.DNSError); ok && dnsErr.IsTemporary {
+					code = "EAI_AGAIN"
+				}
+				s.listenFailed(errx.Getaddrinfo(code, o.Host))
+				return
+			}
+			pick := ips[0]
+			for _, ip := range ips {
+				if !(ip.Is6() && ip.IsLinkLocalUnicast()) {
+					pick = ip
+					break
+				}
+			}
+			s.setup(seq, o, pick.Unmap())
+		})
+	}()
+}
+
+func (s *Server) listenFailed(err error) {
+	s.listenBusy = false
+	s.listenSeq++
+	s.dropContext()
+	s.closeHandle()
+	emitter.Emit(&s.ev, evError, err)
+}
+
+func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
+	var flags transport.BindFlags
+	if o.IPv6Only {
+		flags |= transport.IPv6Only
+	}
+	if o.ReusePort {
+		flags |= transport.ReusePort
+	}
+	try := func(ip netip.Addr) error {
+		t := transport.New(s.core(), transport.TCP)
+		s.st = t
+		if err := t.Bind(ip, o.Port, flags); err != nil {
+			return err
+		}
+		return t.Listen(o.Backlog, s.onConnection)
+	}
+	hostForErr := o.Host
+	if !ip.IsValid() {
+		ip = netip.IPv6Unspecified()
+		err := try(ip)
+		if err == nil {
+			return nil
+		}
+		// As Node: any failure on :: but "in use" retries on 0.0.0.0
+		// (libuv reports EADDRINUSE at listen, after the bind "worked").
+		if errs.ErrnoOf(err) == syscall.EADDRINUSE {
+			return errx.UVWithHostPort("listen", errs.ErrnoOf(err), "::", o.Port)
+		}
+		s.closeHandle()
+		ip = netip.IPv4Unspecified()
+		hostForErr = "0.0.0.0"
+	}
+	if err := try(ip); err != nil {
+		if hostForErr == "" || hostForErr != ip.String() {
+			hostForErr = ip.String()
+		}
+		return errx.UVWithHostPort("listen", errs.ErrnoOf(err), hostForErr, o.Port)
+	}
+	return nil
+}
+
+func (s *Server) setupPipe(o ListenOptions) error {
+	p := transport.New(s.core(), transport.Pipe)
+	s.st = p
+	s.path = o.Path
+	if err := p.BindPath(o.Path); err != nil {
+		return errx.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
+	}
+	var mode transport.Mode
+	if o.ReadableAll {
+		mode |= transport.Readable
+	}
+	if o.WritableAll {
+		mode |= transport.Writable
+	}
+	if mode != 0 {
+		if err := p.Chmod(mode); err != nil {
+			return errx.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
+		}
+	}
+	if err := p.Listen(o.Backlog, s.onConnection); err != nil {
+		return errx.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
+	}
+	return nil
+}
+
+func (s *Server) setupFD(fd, backlog int) error {
+	st, err := transport.OpenFD(s.core(), fd)
+	if err != nil {
+		return err
+	}
+	s.st = st
+	if st.Transport() == transport.Pipe {
+		s.path, _ = st.PathName()
+	}
+	return st.Listen(backlog, s.onConnection)
+}
+
+// Address returns the bound address ({Address, Family, Port}; for pipes
+// only Address, the path), or nil when not listening.
+func (s *Server) Address() *socket.AddressInfo {
+	s.affine("Server.Address")
+	switch {
+	case s.listenBusy:
+		return nil
+	case s.st == nil:
+		return nil
+	case s.st.Transport() == transport.Pipe:
+		return &socket.AddressInfo{Address: s.path}
+	default:
+		ap, err := s.st.SockName()
+		if err != nil {
+			return nil
+		}
+		return &socket.AddressInfo{Address: ap.Addr().String(), Family: addr.FamilyOf(ap.Addr()), Port: int(ap.Port())}
+	}
+}
+
+// ListenOptions listens as Node's listen(options).
+func (s *Server) ListenOptions(o ListenOptions, cb ...func()) error {
+	s.affine("Server.ListenOptions")
+	return s.listen(o, false, cb)
+}
+
+func badPort(port int) error {
+	return errx.New(errs.CodeSocketBadPort, "options.port should be >= 0 and < 65536. Received "+strconv.Itoa(port)+".")
+}
+
+// setup creates, binds and listens the handle; errors become 'error'.
+func (s *Server) setup(seq int, o ListenOptions, ip netip.Addr) {
+	if seq != s.listenSeq || !s.listenBusy {
+		return
+	}
+	var err error
+	switch {
+	case o.Path != "":
+		err = s.setupPipe(o)
+	case o.FD > 0:
+		err = s.setupFD(o.FD, o.Backlog)
+	default:
+		err = s.setupTCP(o, ip)
+	}
+	if err != nil {
+		s.listenFailed(err)
+		return
+	}
+	s.listenBusy = false
+	if s.unref {
+		s.handleRef(false)
+	}
+	emitter.Emit0(&s.ev, evListening)
+}

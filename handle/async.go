@@ -27,7 +27,7 @@ func NewAsync(l *loop.Loop, cb func()) (*Async, error) {
 	}
 	a := &Async{cb: cb}
 	a.fire = a.onFire
-	a.c().Init((*core.Loop)(l), "async", func() { a.closed.Store(true) }, nil)
+	a.c().Init((*core.Loop)(l), "async", &core.CloseFuncs{OnClose: func() { a.closed.Store(true) }})
 	a.c().SetActive(true)
 	return a, nil
 }

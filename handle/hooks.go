@@ -14,7 +14,7 @@ type hookHandle struct {
 
 func (h *hookHandle) init(l *loop.Loop, kind string, phase core.Phase) {
 	h.phase = phase
-	h.c().Init((*core.Loop)(l), kind, h.Stop, nil)
+	h.c().Init((*core.Loop)(l), kind, &core.CloseFuncs{OnClose: h.Stop})
 }
 
 // Start runs cb once per loop iteration in the handle's phase.

@@ -28,7 +28,7 @@ type Signal struct {
 // NewSignal creates a stopped signal handle on l.
 func NewSignal(l *loop.Loop) *Signal {
 	s := &Signal{}
-	s.c().Init((*core.Loop)(l), "signal", s.Stop, nil)
+	s.c().Init((*core.Loop)(l), "signal", &core.CloseFuncs{OnClose: s.Stop})
 	return s
 }
 

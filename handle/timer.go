@@ -23,7 +23,7 @@ type Timer struct {
 func NewTimer(l *loop.Loop) *Timer {
 	t := &Timer{}
 	t.fire = t.onFire
-	t.c().Init((*core.Loop)(l), "timer", t.stop, nil)
+	t.c().Init((*core.Loop)(l), "timer", &core.CloseFuncs{OnClose: t.stop})
 	return t
 }
 
@@ -90,7 +90,7 @@ func (t *Timer) Repeat() time.Duration {
 // DueIn returns how long until the timer fires (0 if it is due or stopped).
 func (t *Timer) DueIn() time.Duration {
 	t.c().Loop().CheckAffinity("Timer.DueIn")
-	if !t.entry.Scheduled() {
+	if !t.entry.IsActive() {
 		return 0
 	}
 	d := t.entry.Due() - t.c().Loop().Now()

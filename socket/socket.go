@@ -36,34 +36,44 @@ const (
 	evConnectionAttemptTimeout
 )
 
-// State bits.
+// Socket state bits (Socket.state). The Socket sets every one of them;
+// they are Node-level facts that outlive or precede the stream, never
+// copies of it. The stream (internal/transport) alone owns the transport's
+// state: reading, connecting in the kernel, shut down, EOF seen, queued
+// bytes; the Socket asks it (IsConnecting, WriteQueueSize...) instead of
+// mirroring it. The bits that look like the stream's differ in scope:
+// sConnecting spans the DNS lookup and Happy Eyeballs attempts before any
+// stream exists; sReadEOF and sShutdown drive Node's 'end'/'finish'
+// ordering, which runs behind the stream's own (deferred emits); sUnref,
+// sNoDelay and sKeepAlive are the user's choices, remembered before a
+// stream exists and across reconnects, and applied to each new stream.
 const (
-	sConnecting uint32 = 1 << iota
-	sConnected
-	sDestroyed
-	sReadEOF      // the handle reported EOF
-	sEndEmitted   // 'end' was emitted
-	sEndQueued    // 'end' is scheduled
-	sEnding       // End was called (or the automatic end after 'end')
-	sShutdown     // shutdown was issued to the handle
-	sFinished     // 'finish' was emitted
-	sAutoEnded    // ended because the peer ended (writes get EPIPE)
-	sFlowing      // resumed (Node's readableFlowing === true)
-	sPaused       // paused (readableFlowing === false)
-	sNeedDrain    // a Write returned false
-	sErrorEmitted //
-	sCloseQueued  // 'close' is scheduled or its handle is closing
-	sClosed       // 'close' was emitted
-	sHadError     //
-	sUnref        // Unref was called (remembered before connect)
-	sAllowHalfOpen
-	sNoDelay
-	sKeepAlive
-	sResetOnConnect // ResetAndDestroy called while connecting
-	sReset          // destroying with RST (ResetAndDestroy)
-	sNotReadable    // an FD socket created without Readable
-	sNotWritable    // an FD socket created without Writable
-	sFlushQueued
+	sConnecting     uint32 = 1 << iota // Node's socket.connecting: from Connect to 'connect' or destroy
+	sConnected                         // connected, accepted or opened from an fd
+	sDestroyed                         // Destroy ran (Node's destroyed)
+	sReadEOF                           // the stream reported EOF to the Socket
+	sEndEmitted                        // 'end' was emitted
+	sEndQueued                         // 'end' is scheduled
+	sEnding                            // End was called (or the automatic end after 'end')
+	sShutdown                          // the Socket asked its stream to shut down
+	sFinished                          // 'finish' was emitted
+	sAutoEnded                         // ended because the peer ended (writes get EPIPE)
+	sFlowing                           // resumed (Node's readableFlowing === true)
+	sPaused                            // paused (readableFlowing === false)
+	sNeedDrain                         // a Write returned false
+	sErrorEmitted                      // 'error' was emitted
+	sCloseQueued                       // 'close' is scheduled or its stream is closing
+	sClosed                            // 'close' was emitted
+	sHadError                          // destroyed with an error ('close' gets hadError)
+	sUnref                             // Unref was called (applied to every stream)
+	sAllowHalfOpen                     // Node's allowHalfOpen
+	sNoDelay                           // SetNoDelay(true) (applied to every TCP stream)
+	sKeepAlive                         // SetKeepAlive(true) (applied to every TCP stream)
+	sResetOnConnect                    // ResetAndDestroy called while connecting
+	sReset                             // destroying with RST (ResetAndDestroy)
+	sNotReadable                       // an FD socket created without Readable
+	sNotWritable                       // an FD socket created without Writable
+	sFlushQueued                       // a flush of pending writes is scheduled
 )
 
 // Socket is Node's net.Socket. Create one with New (then Connect), or get

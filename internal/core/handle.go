@@ -29,49 +29,38 @@ type Handle struct {
 }
 
 // CloseHooks are a handle implementation's part in closing: CloseHandle
-// runs synchronously inside Close (stop watchers and timers, release the
+// runs synchronously inside Close (stop watchers and timers, close the
 // descriptor); FinishClose runs in the closing phase just before the
-// user's close callback (cancel requests).
+// user's close callback (deliver the callbacks of requests cancelled by
+// the close).
 type CloseHooks interface {
 	CloseHandle()
 	FinishClose()
 }
 
-// funcHooks adapts two functions to CloseHooks.
-type funcHooks struct{ onClose, onFinish func() }
+// CloseFuncs adapts two functions to CloseHooks; either may be nil.
+type CloseFuncs struct{ OnClose, OnFinish func() }
 
-// CloseHandle calls onClose, if any.
-func (f *funcHooks) CloseHandle() {
-	if f.onClose != nil {
-		f.onClose()
+// CloseHandle calls OnClose, if any.
+func (f *CloseFuncs) CloseHandle() {
+	if f.OnClose != nil {
+		f.OnClose()
 	}
 }
 
-// FinishClose calls onFinish, if any.
-func (f *funcHooks) FinishClose() {
-	if f.onFinish != nil {
-		f.onFinish()
+// FinishClose calls OnFinish, if any.
+func (f *CloseFuncs) FinishClose() {
+	if f.OnFinish != nil {
+		f.OnFinish()
 	}
 }
 
 // Init ties h to l and registers it among the loop's open handles. kind
-// names the handle type in Loop.Close's error ("tcp", "timer", ...). For
-// handle implementations: onClose runs synchronously inside Close (stop
-// watchers, timers); onFinish runs in the closing phase just before the
-// user's close callback (release descriptors, cancel requests). Either may
-// be nil.
-func (h *Handle) Init(l *Loop, kind string, onClose, onFinish func()) {
-	var hooks CloseHooks
-	if onClose != nil || onFinish != nil {
-		hooks = &funcHooks{onClose, onFinish}
-	}
-	h.InitHooks(l, kind, hooks)
-}
-
-// InitHooks is Init with the close hooks given as an interface, which
-// costs no allocation when hooks is a pointer the implementation already
-// has.
-func (h *Handle) InitHooks(l *Loop, kind string, hooks CloseHooks) {
+// names the handle type in Loop.Close's error ("tcp", "timer", ...); hooks
+// (may be nil) is the implementation's part in closing. An implementation
+// passes a pointer it already has (or a *CloseFuncs), so Init allocates
+// nothing.
+func (h *Handle) Init(l *Loop, kind string, hooks CloseHooks) {
 	h.loop = l
 	h.kind = l.kindIndex(kind)
 	h.hooks = hooks

@@ -18,8 +18,8 @@ type Hook struct {
 	on bool
 }
 
-// Started reports whether the hook is running.
-func (k *Hook) Started() bool { return k.on }
+// IsActive reports whether the hook is started.
+func (k *Hook) IsActive() bool { return k.on }
 
 // StartHook runs fn once per iteration in the given phase, after the hooks
 // started before it. Starting a started hook replaces its function.

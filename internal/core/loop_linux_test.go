@@ -29,7 +29,7 @@ func pub(l *core.Loop) *loop.Loop { return (*loop.Loop)(l) }
 // until it is closed.
 func keepAlive(l *core.Loop) *core.Handle {
 	h := &core.Handle{}
-	h.Init(l, "test", nil, nil)
+	h.Init(l, "test", nil)
 	h.SetActive(true)
 	return h
 }
@@ -430,9 +430,10 @@ func TestHandleCloseHooksOrder(t *testing.T) {
 	l := newLoop(t)
 	var log []string
 	h := &core.Handle{}
-	h.Init(l, "test",
-		func() { log = append(log, "onClose") },
-		func() { log = append(log, "onFinish") })
+	h.Init(l, "test", &core.CloseFuncs{
+		OnClose:  func() { log = append(log, "onClose") },
+		OnFinish: func() { log = append(log, "onFinish") },
+	})
 	require.NoError(t, h.Close(func() { log = append(log, "cb") }))
 	assert.Equal(t, []string{"onClose"}, log)
 	require.NoError(t, l.Run(core.RunDefault))
@@ -690,7 +691,7 @@ func TestIOWatcherWriteAndHangup(t *testing.T) {
 func TestDescribeOpenNamesKinds(t *testing.T) {
 	l := newLoop(t)
 	h := &core.Handle{}
-	h.Init(l, "tcp", nil, nil)
+	h.Init(l, "tcp", nil)
 	err := l.Close()
 	require.Error(t, err)
 	assert.True(t, strings.Contains(err.Error(), "1 tcp"), err.Error())

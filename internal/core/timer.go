@@ -15,9 +15,9 @@ type TimerEntry struct {
 	fn    func()
 }
 
-// Scheduled reports whether the entry will fire: it is in the heap, or it
+// IsActive reports whether the entry will fire: it is in the heap, or it
 // is due in the batch the timers phase is running.
-func (e *TimerEntry) Scheduled() bool { return e.queue || e.ready }
+func (e *TimerEntry) IsActive() bool { return e.queue || e.ready }
 
 // Due returns the loop time at which the entry fires (meaningful only while
 // it is scheduled).

@@ -12,13 +12,13 @@ import (
 	"github.com/netloop/netloop/poller"
 )
 
-// startConnect records a connect(2) issued by Connect or ConnectPath; err is
+// trackConnect records a connect(2) issued by Connect or ConnectPath; err is
 // the system call's result. Success, EINPROGRESS or a failure are all
 // reported to cb in the pending or poll phase, never inside this call.
 // Writes issued meanwhile are queued and flushed once connected; if the
 // connect fails they fail with ECANCELED right after cb, and a Shutdown
 // issued meanwhile fails too.
-func (s *Stream) startConnect(err error, cb Callback) error {
+func (s *Stream) trackConnect(err error, cb Callback) error {
 	if s.flags&fConnecting != 0 {
 		return errx.FromErrno("connect", syscall.EALREADY)
 	}

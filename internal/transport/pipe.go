@@ -97,7 +97,7 @@ func (p *Stream) ConnectPath(name string, cb Callback) error {
 			return errx.Wrap("connect", serr)
 		}
 	}
-	return p.startConnect(err, cb)
+	return p.trackConnect(err, cb)
 }
 
 // Chmod makes the bound socket file readable and/or writable by everyone.

@@ -141,7 +141,7 @@ func (s *Stream) Init(l *core.Loop, k Kind) {
 	if k == Pipe {
 		s.flags |= fPipe
 	}
-	s.Handle.InitHooks(l, k.String(), (*streamCore)(s))
+	s.Handle.Init(l, k.String(), (*streamCore)(s))
 }
 
 // Transport returns the stream's kind.

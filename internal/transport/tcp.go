@@ -93,7 +93,7 @@ func (s *Stream) Connect(ip netip.Addr, port int, cb Callback) error {
 			break
 		}
 	}
-	return s.startConnect(cerr, cb)
+	return s.trackConnect(cerr, cb)
 }
 
 // applyOptions sets the TCP options chosen before the socket existed (or

@@ -3,10 +3,11 @@ GO ?= go
 PKGS := ./...
 CROSS := darwin/amd64 darwin/arm64 freebsd/amd64 netbsd/amd64 openbsd/amd64 dragonfly/amd64 windows/amd64
 
-.PHONY: test fmt-check vet cross race bench bench-quick lint
+.PHONY: test fmt-check vet cross race race-debug bench bench-quick lint
 
-## test: everything CI checks (format, vet, race tests, cross-compile + vet)
-test: fmt-check vet cross race
+## test: everything CI checks (format, vet, race tests, the netloopdebug
+## build of the socket suite, cross-compile + vet)
+test: fmt-check vet cross race race-debug
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -26,6 +27,12 @@ cross:
 
 race:
 	$(GO) test -race -count=1 -timeout 8m $(PKGS)
+
+## race-debug: the socket suite built with -tags netloopdebug (loop-affinity
+## and invariant checks) under the race detector
+race-debug:
+	$(GO) vet -tags netloopdebug ./...
+	$(GO) test -race -count=1 -timeout 5m -tags netloopdebug ./socket
 
 lint: fmt-check vet
 

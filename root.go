@@ -73,26 +73,45 @@ func NewSocket(opts SocketOptions) (*Socket, error) { return socket.New(opts) }
 // ConnectionOptions combine the socket and connect options of Node's
 // net.createConnection(options).
 type ConnectionOptions struct {
-	// Socket options.
-	Loop          *loop.Loop
+	// Loop runs the socket; nil means the default loop.
+	Loop *loop.Loop
+	// AllowHalfOpen keeps the writable side open after the peer's FIN,
+	// until End is called.
 	AllowHalfOpen bool
-	Context       context.Context
-	OnRead        *OnRead
+	// Context plays Node's AbortSignal: when it is done, the socket is
+	// destroyed with an AbortError.
+	Context context.Context
+	// OnRead delivers incoming bytes into a caller-owned buffer instead of
+	// 'data' events.
+	OnRead *OnRead
+	// HighWaterMark is the writable high-water mark in bytes (0: 64 KiB).
 	HighWaterMark int
-	BlockList     *BlockList
+	// BlockList refuses connections to the addresses it matches.
+	BlockList *BlockList
 
-	// Connect options.
-	Port                  int
-	Host                  string
-	Path                  string
-	LocalAddress          string
-	LocalPort             int
-	Family                int
-	Lookup                socket.LookupFunc
-	NoDelay               bool
-	KeepAlive             bool
+	// Port to connect to (TCP).
+	Port int
+	// Host to connect to; "" means "localhost".
+	Host string
+	// Path connects to a Unix-domain socket instead of TCP.
+	Path string
+	// LocalAddress binds the socket to this address before connecting.
+	LocalAddress string
+	// LocalPort binds the socket to this port before connecting.
+	LocalPort int
+	// Family restricts name resolution to 4 or 6; 0 takes either.
+	Family int
+	// Lookup replaces DNS resolution.
+	Lookup socket.LookupFunc
+	// NoDelay disables Nagle's algorithm once connected.
+	NoDelay bool
+	// KeepAlive enables TCP keep-alive once connected.
+	KeepAlive bool
+	// KeepAliveInitialDelay is the idleness before the first keep-alive
+	// probe (whole seconds, at least 1).
 	KeepAliveInitialDelay time.Duration
-	Timeout               time.Duration
+	// Timeout arms SetTimeout before connecting.
+	Timeout time.Duration
 	// NoAutoSelectFamily turns Happy Eyeballs off (Node's
 	// autoSelectFamily: false); it is on by default, as in Node 20+.
 	NoAutoSelectFamily bool

@@ -27,10 +27,12 @@ type Options struct {
 	// PauseOnConnect accepts sockets paused: they read nothing until
 	// Resume.
 	PauseOnConnect bool
-	// NoDelay, KeepAlive and KeepAliveInitialDelay are applied to every
-	// accepted TCP socket before 'connection'.
-	NoDelay               bool
-	KeepAlive             bool
+	// NoDelay disables Nagle's algorithm on every accepted TCP socket.
+	NoDelay bool
+	// KeepAlive enables TCP keep-alive on every accepted TCP socket.
+	KeepAlive bool
+	// KeepAliveInitialDelay is the accepted sockets' idleness before the
+	// first keep-alive probe (whole seconds, at least 1).
 	KeepAliveInitialDelay time.Duration
 	// HighWaterMark is the accepted sockets' writable high-water mark (see
 	// socket.Options.HighWaterMark).

@@ -73,18 +73,20 @@ type ConnectOptions struct {
 	Port int
 	// Host to connect to; "" means "localhost".
 	Host string
-	// LocalAddress and LocalPort bind the socket before connecting.
+	// LocalAddress binds the socket to this address before connecting.
 	LocalAddress string
-	LocalPort    int
+	// LocalPort binds the socket to this port before connecting.
+	LocalPort int
 	// Family restricts name resolution to 4 or 6; 0 takes either.
 	Family int
 	// Lookup replaces DNS resolution (see LookupFunc).
 	Lookup LookupFunc
 	// NoDelay disables Nagle's algorithm once connected.
 	NoDelay bool
-	// KeepAlive enables TCP keep-alive once connected, probing after
-	// KeepAliveInitialDelay of idleness (whole seconds).
-	KeepAlive             bool
+	// KeepAlive enables TCP keep-alive once connected.
+	KeepAlive bool
+	// KeepAliveInitialDelay is the idleness before the first keep-alive
+	// probe (whole seconds, at least 1).
 	KeepAliveInitialDelay time.Duration
 	// Timeout arms SetTimeout before connecting.
 	Timeout time.Duration

@@ -74,6 +74,7 @@ const (
 	sNotReadable                       // an FD socket created without Readable
 	sNotWritable                       // an FD socket created without Writable
 	sFlushQueued                       // a flush of pending writes is scheduled
+	sWriteErrored                      // a write failed: later writes wait for the destroy (Node\'s state.errored)
 )
 
 // Socket is Node's net.Socket. Create one with New (then Connect), or get

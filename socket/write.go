@@ -79,6 +79,12 @@ func (s *Socket) write(data []byte, cb func(error)) bool {
 		return false
 	}
 	s.bytesWritten += int64(len(data))
+	if s.state&sWriteErrored != 0 {
+		// As Node buffers writes behind an errored one: they fail when
+		// the socket is destroyed, right after the failed write's callback.
+		s.ext().pending = append(s.pending, pendingWrite{cb: cb})
+		return false
+	}
 	if s.st == nil || s.state&sConnecting != 0 || s.corked > 0 {
 		if s.st == nil && s.state&sConnecting == 0 {
 			s.failWrite(cb, errs.ErrSocketClosed, true)
@@ -91,6 +97,12 @@ func (s *Socket) write(data []byte, cb func(error)) bool {
 	s.touch()
 	if err := s.st.Write([][]byte{data}, cb); err != nil {
 		s.failWrite(cb, err, true)
+		return false
+	}
+	if s.st.WriteFailed() {
+		// Node's write returns false once the stream errored; the error
+		// reaches cb, then 'error' and 'close', from the pending phase.
+		s.state |= sWriteErrored
 		return false
 	}
 	return s.checkHighWater()
@@ -106,6 +118,9 @@ func (s *Socket) checkHighWater() bool {
 
 // flushPending hands the writes queued before connect to the handle.
 func (s *Socket) flushPending() {
+	if s.state&sWriteErrored != 0 {
+		return // the destroy that follows fails them
+	}
 	p := s.pending
 	s.ext().pending, s.ext().pendingSize = nil, 0
 	if len(p) > 1 {

@@ -61,6 +61,7 @@ const (
 	fPipe                             // Kind is Pipe
 	fNoDelay                          // TCP_NODELAY wanted (applied when the socket exists)
 	fKeepAlive                        // SO_KEEPALIVE wanted (applied when the socket exists)
+	fWriteFailed                      // a write failed (its callback may still be due)
 )
 
 // readsPerEvent bounds the reads one readiness event triggers, as libuv does.
@@ -207,6 +208,11 @@ func (s *Stream) IsConnecting() bool { return s.flags&fConnecting != 0 }
 
 // IsListening reports whether Listen is in effect.
 func (s *Stream) IsListening() bool { return s.flags&fListening != 0 }
+
+// WriteFailed reports whether a write on this stream has failed (EPIPE,
+// ECONNRESET...), even if its callback has not run yet: the stream will
+// not send anything more.
+func (s *Stream) WriteFailed() bool { return s.flags&fWriteFailed != 0 }
 
 // WriteQueueSize returns the number of bytes queued and not yet sent.
 func (s *Stream) WriteQueueSize() int { return s.wqSize }

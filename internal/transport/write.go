@@ -65,6 +65,7 @@ func (s *Stream) Write(bufs [][]byte, cb Callback) error {
 		var err error
 		n, err = s.writeNow(bufs)
 		if err != nil && err != unix.EAGAIN {
+			s.flags |= fWriteFailed
 			r := s.newReq(cb)
 			r.err = errx.Wrap("write", err)
 			s.finish(r)
@@ -239,6 +240,7 @@ func (s *Stream) popHead() {
 // failHead fails the request at the head of the queue and stops writing;
 // the rest stay queued until Close cancels them, as in libuv.
 func (s *Stream) failHead(err error) {
+	s.flags |= fWriteFailed
 	r := s.wqHead
 	s.wqSize -= len(r.buf) - r.off
 	s.popHead()

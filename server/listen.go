@@ -134,19 +134,16 @@ func (s *Server) listen(o ListenOptions, portGiven bool, cb []func()) error {
 		}
 	}
 	s.listenBusy = true
-	switch {
-	case o.Path != "":
-		s.l.NextTick(func() { s.setup(seq, o, netip.Addr{}) })
-	case o.FD > 0:
-		s.l.NextTick(func() { s.setup(seq, o, netip.Addr{}) })
-	case o.Host == "":
-		s.l.NextTick(func() { s.setup(seq, o, netip.Addr{}) })
-	default:
-		if ip, err := netip.ParseAddr(o.Host); err == nil {
-			s.l.NextTick(func() { s.setup(seq, o, ip) })
-		} else {
-			s.resolve(seq, o)
-		}
+	// As Node: a path, a descriptor, no host or an IP literal bind and
+	// listen right here (Address and Listening are valid when Listen
+	// returns); only a host name waits for its lookup. 'listening' or the
+	// bind error follows on the next tick either way.
+	if o.Path != "" || o.FD > 0 || o.Host == "" {
+		s.setup(seq, o, netip.Addr{})
+	} else if ip, err := netip.ParseAddr(o.Host); err == nil {
+		s.setup(seq, o, ip)
+	} else {
+		s.resolve(seq, o)
 	}
 	return nil
 }
@@ -182,12 +179,14 @@ func (s *Server) resolve(seq int, o ListenOptions) {
 	}()
 }
 
+// listenFailed undoes a listen at once and emits err as 'error' on the
+// next tick (Node's emitErrorNT), never inside the Listen call.
 func (s *Server) listenFailed(err error) {
 	s.listenBusy = false
 	s.listenSeq++
 	s.dropContext()
 	s.closeHandle()
-	emitter.Emit(&s.ev, evError, err)
+	s.l.NextTick(func() { emitter.Emit(&s.ev, evError, err) })
 }
 
 func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
@@ -320,5 +319,11 @@ func (s *Server) setup(seq int, o ListenOptions, ip netip.Addr) {
 	if s.unref {
 		s.handleRef(false)
 	}
-	emitter.Emit0(&s.ev, evListening)
+	seq = s.listenSeq
+	s.l.NextTick(func() {
+		// Node's emitListeningNT: not after a Close in the meantime.
+		if seq == s.listenSeq && s.st != nil {
+			emitter.Emit0(&s.ev, evListening)
+		}
+	})
 }

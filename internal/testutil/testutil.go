@@ -6,9 +6,11 @@ import (
 	"errors"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/netloop/netloop/handle"
 	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/leakcheck"
 	"github.com/netloop/netloop/loop"
@@ -89,6 +91,97 @@ func Run(l *loop.Loop, timeout time.Duration, cond func() bool) bool {
 	}
 	return true
 }
+
+// RunAll runs l until nothing referenced is left and reports whether it
+// got there within limit. An unref'd safety timer closes every handle still
+// open after limit, so the run ends anyway; the caller then fails the test,
+// saying what it was waiting for.
+func RunAll(t testing.TB, l *loop.Loop, limit time.Duration) bool {
+	t.Helper()
+	timedOut := false
+	safety := handle.NewTimer(l)
+	safety.Unref()
+	if err := safety.Start(limit, 0, func() {
+		timedOut = true
+		handle.Walk(l, func(h *handle.Handle) {
+			if !h.IsClosing() {
+				h.Close(nil)
+			}
+		})
+	}); err != nil {
+		t.Fatalf("safety timer: %v", err)
+	}
+	if err := l.Run(loop.RunDefault); err != nil {
+		t.Fatalf("loop.Run: %v", err)
+	}
+	if !safety.IsClosing() {
+		safety.Close(nil)
+	}
+	if err := l.Run(loop.RunDefault); err != nil {
+		t.Fatalf("loop.Run: %v", err)
+	}
+	return !timedOut
+}
+
+// After runs fn once after d on a referenced timer of l (so it keeps the
+// loop alive until then); the timer closes itself before fn runs.
+func After(t testing.TB, l *loop.Loop, d time.Duration, fn func()) *handle.Timer {
+	t.Helper()
+	tm := handle.NewTimer(l)
+	if err := tm.Start(d, 0, func() {
+		tm.Close(nil)
+		fn()
+	}); err != nil {
+		t.Fatalf("timer.Start: %v", err)
+	}
+	return tm
+}
+
+// Watchdog stops l from another goroutine, failing the test, if it is
+// still running after d, so a hang becomes a failure instead of a test
+// timeout. Call cancel when the run is over.
+func Watchdog(t testing.TB, l interface{ Stop() }, d time.Duration) (cancel func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-done:
+		case <-time.After(d):
+			t.Errorf("watchdog: loop still running after %v", d)
+			l.Stop()
+		}
+	}()
+	return func() { close(done); wg.Wait() }
+}
+
+// Closer is a handle that closes with a callback: the stream, tcp and
+// pipe handles.
+type Closer interface {
+	IsClosing() bool
+	Close(cb func()) error
+}
+
+// CloseAll closes the handles of hs that are not nil nor already closing
+// and runs l until their close callbacks ran.
+func CloseAll[T any, H interface {
+	*T
+	Closer
+}](t testing.TB, l *loop.Loop, hs ...H) {
+	t.Helper()
+	n := 0
+	for _, h := range hs {
+		if h != nil && !h.IsClosing() {
+			n++
+			h.Close(func() { n-- })
+		}
+	}
+	RunUntil(t, l, closeLimit, func() bool { return n == 0 })
+}
+
+// closeLimit bounds CloseAll.
+const closeLimit = 20 * time.Second
 
 // TempLoop creates a loop for a test that may leave handles open on
 // purpose: at the end they are closed, their close callbacks run, and the

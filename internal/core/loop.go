@@ -101,6 +101,7 @@ type Loop struct {
 
 // New creates a loop with its own poller.
 func New() (*Loop, error) {
+	initRuntimePoller()
 	p, err := poller.New()
 	if err != nil {
 		return nil, fmt.Errorf("loop: %w", err)

@@ -2,12 +2,14 @@
 GO ?= go
 PKGS := ./...
 CROSS := darwin/amd64 darwin/arm64 freebsd/amd64 netbsd/amd64 openbsd/amd64 dragonfly/amd64 windows/amd64
+# The public packages whose exported API is snapshotted in api/.
+API_PKGS := . ./addr ./errs ./handle ./loop ./pipe ./poller ./server ./socket ./stream ./tcp
 
-.PHONY: test fmt-check vet cross race race-debug bench bench-quick lint
+.PHONY: test fmt-check vet api-check api-update cross race race-debug bench bench-quick lint
 
-## test: everything CI checks (format, vet, race tests, the netloopdebug
-## build of the socket suite, cross-compile + vet)
-test: fmt-check vet cross race race-debug
+## test: everything CI checks (format, vet, the API snapshot, race tests,
+## the netloopdebug build of the socket suite, cross-compile + vet)
+test: fmt-check vet api-check cross race race-debug
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -16,6 +18,14 @@ fmt-check:
 
 vet:
 	$(GO) vet $(PKGS)
+
+## api-check: the exported API matches the snapshots in api/*.txt
+api-check:
+	$(GO) run ./internal/cmd/apicheck -dir api $(API_PKGS)
+
+## api-update: rewrite api/*.txt after an intended API change
+api-update:
+	$(GO) run ./internal/cmd/apicheck -write -dir api $(API_PKGS)
 
 cross:
 	@set -e; for t in $(CROSS); do \

@@ -9,7 +9,6 @@ package errs
 
 import (
 	"errors"
-	"strconv"
 	"syscall"
 )
 
@@ -64,7 +63,7 @@ type Error struct {
 	Errno        syscall.Errno // the OS errno, 0 when none
 	Address      string        // "" when none
 	Port         int           // 0 = none
-	LocalAddress string        // set via WithLocal
+	LocalAddress string        // the local address of a failed connect
 	LocalPort    int
 	Hostname     string // for getaddrinfo errors
 	Message      string // the full message, built by the constructors (Error() returns it)
@@ -128,15 +127,6 @@ func (e *Error) UVErrno() int {
 	return 0
 }
 
-// WithLocal records the local address/port and appends
-// " - Local (<localAddress>:<localPort>)" to the message; it returns e.
-func (e *Error) WithLocal(localAddress string, localPort int) *Error {
-	e.LocalAddress = localAddress
-	e.LocalPort = localPort
-	e.Message += " - Local (" + localAddress + ":" + strconv.Itoa(localPort) + ")"
-	return e
-}
-
 // CodeOf returns err's Code if it is (or wraps) an *Error, the errno name if
 // it is (or wraps) a syscall.Errno, and "" otherwise.
 func CodeOf(err error) string {
@@ -178,13 +168,6 @@ var (
 	// ErrAbort is an AbortError without a cause (use Abort to attach one).
 	ErrAbort = newError(CodeAbort, "The operation was aborted")
 )
-
-// Clone returns a shallow copy of e, so a sentinel can be returned and then
-// modified (e.g. with WithLocal) without touching the shared value.
-func (e *Error) Clone() *Error {
-	c := *e
-	return &c
-}
 
 // ErrnoOf returns the errno inside err (an *Error or a syscall.Errno), or
 // EINVAL when there is none.

@@ -30,7 +30,7 @@ func TestMessageForms(t *testing.T) {
 		{"listen eacces", errx.UVWithHostPort("listen", syscall.EACCES, "0.0.0.0", 80), "listen EACCES: permission denied 0.0.0.0:80"},
 		{"listen pipe", errx.UVWithHostPort("listen", syscall.EADDRINUSE, "/tmp/x.sock", -1), "listen EADDRINUSE: address already in use /tmp/x.sock"},
 		{"bind", errx.UVWithHostPort("bind", syscall.EADDRNOTAVAIL, "1.2.3.4", 0), "bind EADDRNOTAVAIL: address not available 1.2.3.4"},
-		{"local", errx.WithHostPort("connect", syscall.ECONNREFUSED, "127.0.0.1", 9).WithLocal("127.0.0.1", 5000), "connect ECONNREFUSED 127.0.0.1:9 - Local (127.0.0.1:5000)"},
+		{"local", errx.WithLocal(errx.WithHostPort("connect", syscall.ECONNREFUSED, "127.0.0.1", 9), "127.0.0.1", 5000), "connect ECONNREFUSED 127.0.0.1:9 - Local (127.0.0.1:5000)"},
 		{"getaddrinfo", errx.Getaddrinfo("ENOTFOUND", "example.invalid"), "getaddrinfo ENOTFOUND example.invalid"},
 		{"err code", errx.New(errs.CodeServerNotRunning, "Server is not running."), "Server is not running."},
 		{"abort", errx.Abort(nil), "The operation was aborted"},
@@ -62,7 +62,7 @@ func TestFields(t *testing.T) {
 	assert.Equal(t, 9, e.Port)
 	assert.Equal(t, -int(syscall.ECONNREFUSED), e.UVErrno())
 
-	e.WithLocal("0.0.0.0", 1234)
+	errx.WithLocal(e, "0.0.0.0", 1234)
 	assert.Equal(t, "0.0.0.0", e.LocalAddress)
 	assert.Equal(t, 1234, e.LocalPort)
 
@@ -110,7 +110,7 @@ func TestErrorsIsSentinels(t *testing.T) {
 		fresh := errx.New(s.Code, "whatever")
 		assert.True(t, errors.Is(fresh, s), s.Code)
 		assert.True(t, errors.Is(fmt.Errorf("x: %w", fresh), s), s.Code)
-		assert.True(t, errors.Is(s.Clone(), s), s.Code)
+		assert.True(t, errors.Is(errx.Clone(s), s), s.Code)
 		for j, o := range sentinels {
 			if i != j {
 				assert.False(t, errors.Is(s, o), "%s vs %s", s.Code, o.Code)

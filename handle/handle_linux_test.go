@@ -22,23 +22,6 @@ import (
 
 func newLoop(t testing.TB) *loop.Loop { return testutil.TempLoop(t) }
 
-// watchdog stops l if the test is still running after d.
-func watchdog(t *testing.T, l *loop.Loop, d time.Duration) (cancel func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		select {
-		case <-done:
-		case <-time.After(d):
-			t.Errorf("watchdog: loop still running after %v", d)
-			l.Stop()
-		}
-	}()
-	return func() { close(done); wg.Wait() }
-}
-
 // ---- Timer ----
 
 func TestTimerEqualTimeoutsFireInStartOrder(t *testing.T) {
@@ -97,7 +80,7 @@ func TestTimerAgain(t *testing.T) {
 	}))
 	require.NoError(t, tm.Again()) // now due in 5ms instead of an hour
 	assert.LessOrEqual(t, tm.DueIn(), 5*time.Millisecond)
-	cancel := watchdog(t, l, 10*time.Second)
+	cancel := testutil.Watchdog(t, l, 10*time.Second)
 	require.NoError(t, l.Run(loop.RunDefault))
 	cancel()
 	assert.Equal(t, 1, n)
@@ -233,7 +216,7 @@ func TestManyTimersFireInDueOrder(t *testing.T) {
 		timers[i] = handle.NewTimer(l)
 		require.NoError(t, timers[i].Start(timeout, 0, func() { got = append(got, fired{timeout, i}) }))
 	}
-	cancel := watchdog(t, l, 30*time.Second)
+	cancel := testutil.Watchdog(t, l, 30*time.Second)
 	require.NoError(t, l.Run(loop.RunDefault))
 	cancel()
 	require.Len(t, got, n)
@@ -314,7 +297,7 @@ func TestIdleKeepsPollFromBlocking(t *testing.T) {
 			idle.Stop()
 		}
 	}))
-	cancel := watchdog(t, l, 10*time.Second)
+	cancel := testutil.Watchdog(t, l, 10*time.Second)
 	require.NoError(t, l.Run(loop.RunDefault))
 	cancel()
 	assert.Equal(t, 100, n)
@@ -366,7 +349,7 @@ func TestAsyncFromManyGoroutines(t *testing.T) {
 			}
 		}()
 	}
-	cancel := watchdog(t, l, 30*time.Second)
+	cancel := testutil.Watchdog(t, l, 30*time.Second)
 	require.NoError(t, l.Run(loop.RunDefault)) // ends only if a call ran after the last Send
 	cancel()
 	wg.Wait()
@@ -408,7 +391,7 @@ func TestSignalSIGHUP(t *testing.T) {
 	assert.Equal(t, syscall.SIGHUP, s.Signum())
 	assert.True(t, s.IsActive())
 	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
-	cancel := watchdog(t, l, 10*time.Second)
+	cancel := testutil.Watchdog(t, l, 10*time.Second)
 	require.NoError(t, l.Run(loop.RunDefault))
 	cancel()
 	require.Equal(t, []os.Signal{syscall.SIGHUP}, got)

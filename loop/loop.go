@@ -33,18 +33,18 @@ import (
 type Loop core.Loop
 
 // RunMode selects how long Run runs.
-type RunMode = core.RunMode
+type RunMode int
 
 // The run modes.
 const (
 	// RunDefault runs until no active and referenced handles or requests
 	// remain, or Stop is called.
-	RunDefault = core.RunDefault
+	RunDefault = RunMode(core.RunDefault)
 	// RunOnce polls for I/O once, blocking if there is nothing pending,
 	// runs what became ready, and returns.
-	RunOnce = core.RunOnce
+	RunOnce = RunMode(core.RunOnce)
 	// RunNoWait polls for I/O once without blocking and returns.
-	RunNoWait = core.RunNoWait
+	RunNoWait = RunMode(core.RunNoWait)
 )
 
 var (
@@ -74,7 +74,7 @@ func (l *Loop) c() *core.Loop { return (*core.Loop)(l) }
 // Run runs the loop in the given mode on the calling goroutine, which is
 // locked to its OS thread until Run returns. Calling Run while the loop is
 // already running returns ErrRunning.
-func (l *Loop) Run(mode RunMode) error { return l.c().Run(mode) }
+func (l *Loop) Run(mode RunMode) error { return l.c().Run(core.RunMode(mode)) }
 
 // Stop makes Run return at the end of the current iteration. Safe from any
 // goroutine.

@@ -25,31 +25,8 @@ import (
 
 const waitLimit = 20 * time.Second
 
+// seq makes abstract socket names unique within the process.
 var seq atomic.Int32
-
-// tempDir is a short-named directory removed at the end of the test (the
-// testing package's own TempDir names can be long for sun_path).
-func tempDir(t *testing.T) string {
-	dir, err := os.MkdirTemp("", "nlp")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
-func sockPath(t *testing.T) string {
-	return filepath.Join(tempDir(t), fmt.Sprintf("s%d", seq.Add(1)))
-}
-
-func closeAll(t *testing.T, l *loop.Loop, hs ...*pipe.Pipe) {
-	n := 0
-	for _, h := range hs {
-		if h != nil && !h.IsClosing() {
-			n++
-			h.Close(func() { n-- })
-		}
-	}
-	testutil.RunUntil(t, l, waitLimit, func() bool { return n == 0 })
-}
 
 func listen(t *testing.T, l *loop.Loop, name string, accepted *[]*pipe.Pipe) *pipe.Pipe {
 	t.Helper()
@@ -92,19 +69,19 @@ func echoOnce(t *testing.T, l *loop.Loop, a, b *pipe.Pipe) {
 
 func TestConnectNoEntry(t *testing.T) {
 	l := testutil.NewLoop(t)
-	c, err := connect(t, l, filepath.Join(tempDir(t), "missing"))
-	defer closeAll(t, l, c)
+	c, err := connect(t, l, filepath.Join(testutil.SockDir(t), "missing"))
+	defer testutil.CloseAll(t, l, c)
 	assert.True(t, errors.Is(err, syscall.ENOENT), "got %v", err)
 }
 
 func TestConnectRefused(t *testing.T) {
 	l := testutil.NewLoop(t)
-	path := sockPath(t)
+	path := testutil.SockPath(t)
 	// A bound socket nobody listens on.
 	b := pipe.New(l)
 	require.NoError(t, b.Bind(path))
 	c, err := connect(t, l, path)
-	defer closeAll(t, l, b, c)
+	defer testutil.CloseAll(t, l, b, c)
 	assert.True(t, errors.Is(err, syscall.ECONNREFUSED), "got %v", err)
 }
 
@@ -112,7 +89,7 @@ func TestConnectRefused(t *testing.T) {
 // the close callback runs; accepted and client handles unlink nothing.
 func TestUnlinkOnClose(t *testing.T) {
 	l := testutil.NewLoop(t)
-	path := sockPath(t)
+	path := testutil.SockPath(t)
 	var acc []*pipe.Pipe
 	s := listen(t, l, path, &acc)
 	st, err := os.Lstat(path)
@@ -135,7 +112,7 @@ func TestUnlinkOnClose(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "", name)
 	echoOnce(t, l, c, acc[0])
-	closeAll(t, l, c, acc[0])
+	testutil.CloseAll(t, l, c, acc[0])
 	_, err = os.Lstat(path)
 	require.NoError(t, err, "closing connections must not unlink the server's path")
 
@@ -151,7 +128,7 @@ func TestUnlinkOnClose(t *testing.T) {
 // used as is, not truncated.
 func TestPathTooLong(t *testing.T) {
 	l := testutil.NewLoop(t)
-	dir := tempDir(t)
+	dir := testutil.SockDir(t)
 	fill := func(total int) string {
 		p := dir + "/"
 		return p + strings.Repeat("x", total-len(p))
@@ -184,7 +161,7 @@ func TestPathTooLong(t *testing.T) {
 	c2, err := connect(t, l, ok)
 	require.NoError(t, err)
 	testutil.RunUntil(t, l, waitLimit, func() bool { return len(acc) == 1 })
-	closeAll(t, l, append(acc, s, c, s2, c2)...)
+	testutil.CloseAll(t, l, append(acc, s, c, s2, c2)...)
 }
 
 // TestAbstract: '@name' and "\x00name" are the same Linux abstract name:
@@ -194,7 +171,7 @@ func TestAbstract(t *testing.T) {
 		t.Skip("abstract names are Linux-only")
 	}
 	l := testutil.NewLoop(t)
-	dir := tempDir(t)
+	dir := testutil.SockDir(t)
 	wd, err := os.Getwd()
 	require.NoError(t, err)
 	require.NoError(t, os.Chdir(dir))
@@ -215,10 +192,10 @@ func TestAbstract(t *testing.T) {
 		require.NoError(t, err)
 		assert.Equal(t, "\x00"+base, peer)
 		echoOnce(t, l, c, acc[0])
-		closeAll(t, l, c, acc[0])
+		testutil.CloseAll(t, l, c, acc[0])
 		acc = nil
 	}
-	closeAll(t, l, s)
+	testutil.CloseAll(t, l, s)
 	entries, _ = os.ReadDir(dir)
 	assert.Empty(t, entries)
 
@@ -227,14 +204,14 @@ func TestAbstract(t *testing.T) {
 	name, err := s2.SockName()
 	require.NoError(t, err)
 	assert.Equal(t, "\x00"+base, name)
-	closeAll(t, l, s2)
+	testutil.CloseAll(t, l, s2)
 }
 
 func TestChmod(t *testing.T) {
 	l := testutil.NewLoop(t)
-	path := sockPath(t)
+	path := testutil.SockPath(t)
 	s := pipe.New(l)
-	defer closeAll(t, l, s)
+	defer testutil.CloseAll(t, l, s)
 	assert.ErrorIs(t, s.Chmod(pipe.Readable), syscall.EINVAL, "unbound")
 	require.NoError(t, s.Bind(path))
 	require.NoError(t, os.Chmod(path, 0o600))
@@ -259,13 +236,13 @@ func TestChmod(t *testing.T) {
 // closing the failed handle leaves the server (and its file) alone.
 func TestAddrInUse(t *testing.T) {
 	l := testutil.NewLoop(t)
-	path := sockPath(t)
+	path := testutil.SockPath(t)
 	var acc []*pipe.Pipe
 	s := listen(t, l, path, &acc)
 	s2 := pipe.New(l)
 	err := s2.Bind(path)
 	assert.True(t, errors.Is(err, syscall.EADDRINUSE), "got %v", err)
-	closeAll(t, l, s2)
+	testutil.CloseAll(t, l, s2)
 	_, err = os.Lstat(path)
 	require.NoError(t, err, "the failed handle unlinked the server's path")
 
@@ -273,7 +250,7 @@ func TestAddrInUse(t *testing.T) {
 	require.NoError(t, err)
 	testutil.RunUntil(t, l, waitLimit, func() bool { return len(acc) == 1 })
 	echoOnce(t, l, c, acc[0])
-	closeAll(t, l, append(acc, s, c)...)
+	testutil.CloseAll(t, l, append(acc, s, c)...)
 }
 
 // TestOpen wraps one end of a socketpair.
@@ -285,7 +262,7 @@ func TestOpen(t *testing.T) {
 	require.NoError(t, err)
 	b, err := pipe.Open(l, fds[1])
 	require.NoError(t, err)
-	defer closeAll(t, l, a, b)
+	defer testutil.CloseAll(t, l, a, b)
 	echoOnce(t, l, a, b)
 	echoOnce(t, l, b, a)
 	name, err := a.SockName()
@@ -297,10 +274,10 @@ func TestOpen(t *testing.T) {
 func TestBindTwice(t *testing.T) {
 	l := testutil.NewLoop(t)
 	s := pipe.New(l)
-	defer closeAll(t, l, s)
-	require.NoError(t, s.Bind(sockPath(t)))
-	assert.ErrorIs(t, s.Bind(sockPath(t)), syscall.EINVAL)
+	defer testutil.CloseAll(t, l, s)
+	require.NoError(t, s.Bind(testutil.SockPath(t)))
+	assert.ErrorIs(t, s.Bind(testutil.SockPath(t)), syscall.EINVAL)
 	u := pipe.New(l)
-	defer closeAll(t, l, u)
+	defer testutil.CloseAll(t, l, u)
 	assert.ErrorIs(t, u.Listen(1, func(error) {}), syscall.EINVAL, "listen unbound")
 }

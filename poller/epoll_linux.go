@@ -3,20 +3,44 @@
 package poller
 
 import (
-	"sync/atomic"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
 
-// Poller is an epoll instance plus an eventfd used to wake a blocked Wait.
+// Poller is an epoll instance plus an eventfd that wakes a blocked Wait.
+// Tokens live in the 64-bit data of each epoll registration; the eventfd is
+// registered under ReservedToken.
 type Poller struct {
 	epfd    int
 	wakefd  int
 	batch   []unix.EpollEvent // reused between waits
-	waking  atomic.Int32      // 1 while a wake-up is in flight (coalesces Wake)
-	closed  bool
+	gate    wakeGate
 	wakeBuf [8]byte
+}
+
+// The epoll_event data union is the 8 bytes that x/sys splits into Fd and
+// Pad, on every Linux architecture: at offset 4 where the kernel packs the
+// struct (x86), at offset 8 after padding elsewhere. Each pair of array
+// lengths below is non-negative only if Pad directly follows Fd and ends the
+// struct, so the package fails to compile where that stops being true.
+var (
+	_ [unsafe.Offsetof(unix.EpollEvent{}.Pad) - unsafe.Offsetof(unix.EpollEvent{}.Fd) - 4]struct{}
+	_ [unsafe.Offsetof(unix.EpollEvent{}.Fd) + 4 - unsafe.Offsetof(unix.EpollEvent{}.Pad)]struct{}
+	_ [unsafe.Sizeof(unix.EpollEvent{}) - unsafe.Offsetof(unix.EpollEvent{}.Pad) - 4]struct{}
+	_ [unsafe.Offsetof(unix.EpollEvent{}.Pad) + 4 - unsafe.Sizeof(unix.EpollEvent{})]struct{}
+)
+
+// setToken stores tok in ev's data. The kernel hands the 8 bytes back
+// unread, so which half goes where only has to agree with eventToken.
+func setToken(ev *unix.EpollEvent, tok Token) {
+	ev.Fd = int32(uint32(tok))
+	ev.Pad = int32(uint32(tok >> 32))
+}
+
+// eventToken is the token setToken stored in ev.
+func eventToken(ev *unix.EpollEvent) Token {
+	return Token(uint32(ev.Fd)) | Token(uint32(ev.Pad))<<32
 }
 
 // New creates an epoll poller with its eventfd registered for wake-ups.
@@ -30,7 +54,8 @@ func New() (*Poller, error) {
 		unix.Close(epfd)
 		return nil, err
 	}
-	ev := unix.EpollEvent{Events: unix.EPOLLIN, Fd: int32(wfd)}
+	ev := unix.EpollEvent{Events: unix.EPOLLIN}
+	setToken(&ev, ReservedToken)
 	if err := unix.EpollCtl(epfd, unix.EPOLL_CTL_ADD, wfd, &ev); err != nil {
 		unix.Close(wfd)
 		unix.Close(epfd)
@@ -52,35 +77,50 @@ func toEpoll(in Interest) uint32 {
 	return ev
 }
 
-// Add registers fd for the given interest.
-func (p *Poller) Add(fd int, in Interest) error {
-	ev := unix.EpollEvent{Events: toEpoll(in), Fd: int32(fd)}
-	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_ADD, fd, &ev)
+func (p *Poller) ctl(op, fd int, tok Token, in Interest) error {
+	if p.gate.closed.Load() {
+		return ErrClosed // the epoll descriptor's number may be reused
+	}
+	if tok == ReservedToken {
+		return ErrReservedToken
+	}
+	ev := unix.EpollEvent{Events: toEpoll(in)}
+	setToken(&ev, tok)
+	return unix.EpollCtl(p.epfd, op, fd, &ev)
 }
 
-// Modify changes fd's interest from old to in (old is used by kqueue).
-func (p *Poller) Modify(fd int, old, in Interest) error {
-	ev := unix.EpollEvent{Events: toEpoll(in), Fd: int32(fd)}
-	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_MOD, fd, &ev)
+// Add registers fd under tok for the given interest (which may be empty:
+// epoll then reports only Hup and Err). It fails with EEXIST if fd is
+// already registered.
+func (p *Poller) Add(fd int, tok Token, in Interest) error {
+	return p.ctl(unix.EPOLL_CTL_ADD, fd, tok, in)
 }
 
-// Delete removes fd, whose current interest is old, from the poller.
-func (p *Poller) Delete(fd int, old Interest) error {
-	var ev unix.EpollEvent
+// Modify replaces the token and interest of fd's registration. It fails
+// with ENOENT if fd is not registered.
+func (p *Poller) Modify(fd int, tok Token, in Interest) error {
+	return p.ctl(unix.EPOLL_CTL_MOD, fd, tok, in)
+}
+
+// Delete removes fd's registration. It fails with ENOENT if fd is not
+// registered and EBADF if it is not open.
+func (p *Poller) Delete(fd int) error {
+	if p.gate.closed.Load() {
+		return ErrClosed
+	}
+	var ev unix.EpollEvent // ignored, but kernels before 2.6.9 wanted one
 	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, &ev)
 }
 
 // Wait blocks for up to timeoutMs milliseconds (negative: no limit) and
-// fills events with what became ready, returning how many. A wake-up from
-// Wake returns early and is not reported as an event. EINTR returns 0, nil.
+// fills events with what became ready, at most MaxEvents, returning how
+// many. A wake-up from Wake returns early and is not reported as an event.
+// EINTR returns 0, nil.
 func (p *Poller) Wait(events []Event, timeoutMs int) (int, error) {
-	if p.closed {
+	if p.gate.closed.Load() {
 		return 0, ErrClosed
 	}
-	max := len(events)
-	if max > len(p.batch) {
-		max = len(p.batch)
-	}
+	max := min(len(events), len(p.batch))
 	if max == 0 {
 		return 0, unix.EINVAL
 	}
@@ -100,7 +140,8 @@ func (p *Poller) Wait(events []Event, timeoutMs int) (int, error) {
 	j := 0
 	for i := 0; i < n; i++ {
 		e := &p.batch[i]
-		if int(e.Fd) == p.wakefd {
+		tok := eventToken(e)
+		if tok == ReservedToken {
 			p.drainWake()
 			continue
 		}
@@ -120,7 +161,7 @@ func (p *Poller) Wait(events []Event, timeoutMs int) (int, error) {
 		if e.Events&unix.EPOLLRDHUP != 0 {
 			got |= RdHup
 		}
-		events[j] = Event{Fd: e.Fd, Events: got}
+		events[j] = Event{Token: tok, Events: got}
 		j++
 	}
 	return j, nil
@@ -143,9 +184,9 @@ func (p *Poller) drainWake() {
 	// with the eventfd empty, and every later Wake would be dropped. A Wake
 	// that runs between the read and the clear is dropped instead, but its
 	// work (a posted function, a stop request) was published before it and
-	// is seen by the loop right after this Wait.
+	// is seen by the caller right after this Wait.
 	unix.Read(p.wakefd, p.wakeBuf[:])
-	p.waking.Store(0)
+	p.gate.consumed()
 }
 
 // wakeOne is the eventfd increment Wake writes. It is shared and never
@@ -153,30 +194,31 @@ func (p *Poller) drainWake() {
 // (x/sys/unix annotates the buffer), costing an allocation per Wake.
 var wakeOne = [8]byte{1}
 
-// Wake makes a blocked (or the next) Wait return. Safe from any goroutine;
-// wake-ups that arrive before the poller drains them coalesce.
+// Wake makes a blocked (or the next) Wait return. Safe from any goroutine,
+// Close included; wake-ups that arrive before Wait drains them coalesce.
 func (p *Poller) Wake() error {
-	if !p.waking.CompareAndSwap(0, 1) {
-		return nil
-	}
-	for {
-		_, err := unix.Write(p.wakefd, wakeOne[:])
-		if err == unix.EINTR {
-			continue
-		}
-		if err == unix.EAGAIN {
-			return nil // counter saturated: a wake-up is already pending
-		}
+	signal, err := p.gate.enter()
+	if !signal {
 		return err
 	}
+	for {
+		_, err = unix.Write(p.wakefd, wakeOne[:])
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err == unix.EAGAIN {
+		err = nil // counter saturated: a wake-up is already pending
+	}
+	return p.gate.exit(err)
 }
 
-// Close releases the epoll and eventfd descriptors.
+// Close releases the epoll and eventfd descriptors. A second Close returns
+// ErrClosed.
 func (p *Poller) Close() error {
-	if p.closed {
-		return ErrClosed
+	if err := p.gate.close(); err != nil {
+		return err
 	}
-	p.closed = true
 	err1 := unix.Close(p.wakefd)
 	err2 := unix.Close(p.epfd)
 	if err1 != nil {

@@ -35,8 +35,11 @@ func (w *waker) drain() {
 	}
 }
 
+// pipeByte is what wake writes; shared so that a Wake does not allocate.
+var pipeByte = [1]byte{1}
+
 func (w *waker) wake(int) error {
-	_, err := unix.Write(w.w, []byte{1})
+	_, err := unix.Write(w.w, pipeByte[:])
 	if err == unix.EAGAIN {
 		return nil
 	}

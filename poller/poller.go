@@ -1,41 +1,199 @@
-// Package poller is netloop's thin layer over the operating system's
-// readiness API: epoll on Linux, kqueue on the BSDs and macOS. (Windows has a
-// stub that reports it is not supported yet.)
+// Package poller is a readiness poller over the operating system's event
+// API: epoll on Linux, kqueue on macOS and the BSDs. netloop's event loop is
+// built on it, and it can be used on its own the way mio's Poll is in Rust:
+// register descriptors under tokens of your choosing, wait, and dispatch the
+// events by token.
 //
-// A Poller is owned by one loop goroutine. Add, Modify, Delete and Wait must
-// be called from that goroutine; Wake is the only method that is safe from
-// any goroutine. Registration is level-triggered: an fd that stays readable
-// is reported by every Wait until it is drained or its interest removed.
+//	p, err := poller.New()
+//	if err != nil { ... }
+//	defer p.Close()
+//	if err := p.Add(fd, poller.Token(7), poller.Read); err != nil { ... }
+//	events := make([]poller.Event, 256)
+//	for {
+//		n, err := p.Wait(events, -1)
+//		if err != nil { ... }
+//		for _, ev := range events[:n] {
+//			// Look ev.Token up in your own table, check that it is still
+//			// current (see "Stale events"), then read until EAGAIN.
+//		}
+//	}
+//
+// Windows has a stub whose methods return ErrNotSupported (see "Windows").
+//
+// # Tokens
+//
+// Add, Modify and Delete name a registration by its descriptor; Wait
+// reports it by the Token last given to Add or Modify, and Event carries no
+// descriptor. The poller does not interpret tokens and does not check that
+// they are unique. It keeps the token in the kernel's registration where
+// the token fits (epoll's 64-bit data; kqueue's udata on 64-bit systems)
+// and in its own per-descriptor record otherwise. ReservedToken is the one
+// value callers may not use: Add and Modify refuse it with ErrReservedToken
+// on every platform, so code that runs on one backend runs on all.
+//
+// # Readiness
+//
+// Registrations are level-triggered: a descriptor that stays readable is
+// reported by every Wait until it is drained or its Read interest is
+// removed. Readiness is a hint, not a promise:
+//
+//   - Spurious events: by the time the caller acts on an event, the
+//     operation may block again (another reader drained the descriptor, the
+//     kernel dropped a datagram with a bad checksum). Use non-blocking
+//     descriptors and treat EAGAIN as "wait for the next event".
+//   - Spurious wake-ups: Wait may return zero events before its timeout: on
+//     a Wake, or when a signal interrupts the wait (EINTR is reported as
+//     0, nil).
+//   - Extra bits: Hup, Err and RdHup are reported whenever they apply,
+//     whatever the interest. On epoll, Hup and Err are reported even for a
+//     registration whose interest is empty.
+//
+// How many events one registration yields per Wait differs by backend:
+//
+//   - epoll: at most one event per registration, with all its bits merged.
+//   - kqueue: read and write readiness are separate kernel filters, so a
+//     registration with Read|Write interest can yield two events in one
+//     Wait, one carrying Read (and RdHup) and one carrying Write (and Hup),
+//     under the same token.
+//   - Windows (AFD, planned): at most one event per registration, as on
+//     epoll.
+//
+// Callers must not assume one event per token per batch.
+//
+// # Event bits
+//
+// Read and Write are interest bits and event bits; Hup, Err and RdHup are
+// only reported. What sets each bit:
+//
+//	bit    epoll                          kqueue
+//	Read   EPOLLIN or EPOLLPRI            EVFILT_READ fired
+//	Write  EPOLLOUT                       EVFILT_WRITE fired
+//	RdHup  EPOLLRDHUP: the peer shut      EV_EOF on EVFILT_READ: the peer
+//	       down its writing side; only    shut down its writing side, or a
+//	       asked for with Read interest   pipe's writer is gone
+//	Hup    EPOLLHUP: both directions      EV_EOF on EVFILT_WRITE: the peer
+//	       are closed, or a pipe's other  is gone and writes would fail
+//	       end is gone
+//	Err    EPOLLERR: an error is pending  EV_ERROR, or EV_EOF with a
+//	       (read it with SO_ERROR)        non-zero fflags (the socket error)
+//
+// The same condition can set different bits on different backends: the
+// read end of a pipe whose writer closed gets Hup on epoll and Read|RdHup
+// on kqueue. Portable callers treat Read, RdHup, Hup and Err alike as
+// "read until EOF or an error", and Write, Hup and Err alike as "write and
+// see what happens".
+//
+// # Stale events
+//
+// After Delete returns, no later Wait reports the registration. Closing a
+// descriptor removes its registration as well, with a difference: kqueue
+// drops it when that descriptor is closed, epoll only when every
+// descriptor referring to the same open file is closed. A duplicate (dup,
+// fork, SCM_RIGHTS) keeps an epoll registration alive and reporting under
+// its token, so Delete a descriptor that may have duplicates before
+// closing it.
+//
+// The events Wait returns are a snapshot. A caller that deletes, closes or
+// re-registers descriptors while it works through a batch still holds
+// events for them, and the descriptor number may already be registered
+// again under a new token. Such callers must check each event's token
+// against their own table before acting on it. A generation in the token,
+// bumped whenever the token's owner is released, makes that check a
+// comparison; netloop's loop does this.
+//
+// # Wake-ups
+//
+// Wake makes a blocked Wait return early, or the next Wait if none is
+// blocked. It is not reported as an event. Wake-ups coalesce: while one
+// is pending (sent and not yet consumed by a Wait), further Wakes do
+// nothing and return nil, so a burst of Wakes costs one system call and
+// ends one Wait. The guarantee to rely on: publish the work (behind a
+// mutex or an atomic), then call Wake, and have the poller's owner check
+// for work after every Wait. That owner then sees the work without
+// waiting out a timeout.
+//
+// # Threading
+//
+// A Poller belongs to one goroutine at a time. Add, Modify, Delete, Wait
+// and Close are not safe for concurrent use; in netloop they are called
+// only from the loop's goroutine (they are loop-affine). Wake is the
+// exception: it is safe from any goroutine, concurrently with every other
+// method, Close included. A Wake that loses the race with Close returns
+// ErrClosed and touches no descriptor.
+//
+// # Errors
+//
+// Add, Modify and Delete return ErrClosed, ErrReservedToken, or the
+// kernel's error as a unix.Errno. The usual errnos are EEXIST (epoll: fd is
+// already registered), ENOENT (fd is not registered), EBADF (fd is not
+// open) and EPERM (epoll cannot poll regular files). kqueue changes the
+// read and write filters one at a time: after a failed Modify, the
+// registration keeps the part of the change that succeeded. kqueue cannot
+// tell a registration that close(2) removed from a live one, so Add on an
+// fd it still has a record for replaces that registration instead of
+// failing with EEXIST.
+//
+// # Windows
+//
+// There is no Windows backend yet. New and every method return
+// ErrNotSupported. The planned backend polls sockets through AFD
+// (IOCTL_AFD_POLL completions on an I/O completion port, as wepoll and
+// libuv do), with the fd argument carrying the SOCKET handle. It will map
+// AFD_POLL_* bits onto this package's bits when it is written, along these
+// lines: RECEIVE and ACCEPT to Read, SEND to Write, DISCONNECT to
+// Read|RdHup, ABORT to Hup, CONNECT_FAIL to Err. Until then no mapping is
+// promised.
 package poller
 
-import "errors"
+import (
+	"errors"
+	"runtime"
+	"sync/atomic"
+)
 
-// Interest is the set of readiness kinds a file descriptor is watched for.
+// Token identifies a registration in the events Wait returns. Its meaning
+// is the caller's; see ReservedToken for the one value that is refused.
+type Token uint64
+
+// ReservedToken is used by the poller itself (the Linux backend registers
+// its wake-up eventfd under it). Add and Modify refuse it with
+// ErrReservedToken on every platform.
+const ReservedToken Token = 1<<64 - 1
+
+// Interest is a set of readiness kinds: what a registration waits for, and
+// what an Event reports.
 type Interest uint8
 
 // Interest and event bits. Read and Write are both interest and event bits;
-// Hup, Err and RdHup are only ever reported.
+// Hup, Err and RdHup are only ever reported (see "Event bits" in the
+// package documentation).
 const (
 	Read  Interest = 1 << iota // readable (or a pending connection on a listener)
 	Write                      // writable (or a finished non-blocking connect)
-	Hup                        // the fd hung up (both directions closed)
-	Err                        // an error is pending on the fd (read SO_ERROR)
+	Hup                        // hung up: the peer is gone
+	Err                        // an error is pending on the descriptor
 	RdHup                      // the peer shut down its writing side
 )
 
-// Event reports readiness for one file descriptor.
+// Event reports readiness for one registration.
 type Event struct {
-	Fd     int32    // the descriptor; -1 when the event was invalidated
+	Token  Token    // the token of the registration, as last given to Add or Modify
 	Events Interest // what happened: Read, Write, Hup, Err, RdHup
 }
 
-// ErrClosed is returned by methods called after Close.
+// ErrClosed is returned by methods called after Close, and by a second
+// Close.
 var ErrClosed = errors.New("poller: closed")
 
-// ErrNotSupported is returned by New on platforms without a poller yet.
+// ErrNotSupported is returned by New and every method on platforms without
+// a backend (Windows, for now).
 var ErrNotSupported = errors.New("poller: not supported on this platform yet")
 
-// MaxEvents is the size of the batch the loop hands to Wait.
+// ErrReservedToken is returned by Add and Modify when given ReservedToken.
+var ErrReservedToken = errors.New("poller: token is reserved")
+
+// MaxEvents is the largest batch one Wait returns; a longer events slice is
+// filled up to MaxEvents.
 const MaxEvents = 1024
 
 // msTimeout converts a wait timeout in milliseconds, where a negative value
@@ -45,4 +203,58 @@ func msTimeout(ms int) int {
 		return -1
 	}
 	return ms
+}
+
+// wakeGate coalesces Wake calls and keeps them off the descriptors Close
+// releases. Without it a Wake racing with Close could signal a descriptor
+// number that already belongs to another file.
+type wakeGate struct {
+	pending atomic.Int32 // 1 from a Wake's signal until a Wait consumes it
+	inWake  atomic.Int32 // Wakes past their closed check, still signalling
+	closed  atomic.Bool
+}
+
+// enter reports whether the calling Wake must signal the kernel; if so,
+// the caller signals and then calls exit.
+func (g *wakeGate) enter() (signal bool, err error) {
+	if g.closed.Load() {
+		return false, ErrClosed
+	}
+	if !g.pending.CompareAndSwap(0, 1) {
+		return false, nil // a wake-up is already pending: this one joins it
+	}
+	// Announce before checking closed; Close sets closed before reading
+	// inWake. Go's atomics are sequentially consistent, so at least one
+	// side sees the other: either this Wake backs off or Close waits.
+	g.inWake.Add(1)
+	if g.closed.Load() {
+		g.inWake.Add(-1)
+		return false, ErrClosed
+	}
+	return true, nil
+}
+
+// exit ends a signal that enter allowed. A failed signal clears pending;
+// otherwise every later Wake would take the pending wake-up for granted.
+func (g *wakeGate) exit(err error) error {
+	if err != nil {
+		g.pending.Store(0)
+	}
+	g.inWake.Add(-1)
+	return err
+}
+
+// consumed is called by Wait after draining the wake-up source.
+func (g *wakeGate) consumed() { g.pending.Store(0) }
+
+// close marks the gate closed and waits for signals in flight, after
+// which the wake-up descriptors may be released.
+func (g *wakeGate) close() error {
+	if g.closed.Swap(true) {
+		return ErrClosed
+	}
+	for g.inWake.Load() != 0 {
+		runtime.Gosched() // a Wake is inside one write(2) or kevent(2)
+	}
+	return nil
 }

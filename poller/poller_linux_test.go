@@ -41,10 +41,36 @@ func wait(t *testing.T, p *Poller, timeoutMs int) []Event {
 	return events[:n]
 }
 
+// Tokens with both 32-bit halves set, so a half lost or swapped shows.
+const (
+	tokA Token = 0x8765_4321_0fed_cba9
+	tokB Token = 0x0000_0001_ffff_fffe
+)
+
+func TestTokenRoundTripsThroughEpollEvent(t *testing.T) {
+	for _, tok := range []Token{0, 1, 1<<32 - 1, 1 << 32, tokA, tokB, ReservedToken - 1, ReservedToken} {
+		var ev unix.EpollEvent
+		setToken(&ev, tok)
+		assert.Equal(t, tok, eventToken(&ev), "%#x", uint64(tok))
+	}
+}
+
+func TestTokenRoundTripsThroughKernel(t *testing.T) {
+	p := newPoller(t)
+	_, w1 := pipe(t)
+	_, w2 := pipe(t)
+	require.NoError(t, p.Add(w1, tokA, Write))
+	require.NoError(t, p.Add(w2, tokB, Write))
+	evs := wait(t, p, 5000)
+	require.Len(t, evs, 2)
+	got := map[Token]Interest{evs[0].Token: evs[0].Events, evs[1].Token: evs[1].Events}
+	assert.Equal(t, map[Token]Interest{tokA: Write, tokB: Write}, got)
+}
+
 func TestReadLevelTriggered(t *testing.T) {
 	p := newPoller(t)
 	r, w := pipe(t)
-	require.NoError(t, p.Add(r, Read))
+	require.NoError(t, p.Add(r, tokA, Read))
 	assert.Empty(t, wait(t, p, 0), "empty pipe is not readable")
 
 	_, err := unix.Write(w, []byte("x"))
@@ -52,7 +78,7 @@ func TestReadLevelTriggered(t *testing.T) {
 	for i := 0; i < 2; i++ { // level-triggered: reported until drained
 		evs := wait(t, p, 5000)
 		require.Len(t, evs, 1)
-		assert.Equal(t, int32(r), evs[0].Fd)
+		assert.Equal(t, tokA, evs[0].Token)
 		assert.Equal(t, Read, evs[0].Events&Read)
 	}
 	var buf [8]byte
@@ -64,37 +90,89 @@ func TestReadLevelTriggered(t *testing.T) {
 func TestAddTwiceFails(t *testing.T) {
 	p := newPoller(t)
 	r, _ := pipe(t)
-	require.NoError(t, p.Add(r, Read))
-	assert.ErrorIs(t, p.Add(r, Read), unix.EEXIST)
+	require.NoError(t, p.Add(r, 1, Read))
+	assert.ErrorIs(t, p.Add(r, 2, Read), unix.EEXIST)
 }
 
-func TestModifyDelete(t *testing.T) {
+func TestAddModifyDelete(t *testing.T) {
 	p := newPoller(t)
 	r, w := pipe(t)
-	require.NoError(t, p.Add(w, Write))
+	assert.ErrorIs(t, p.Modify(w, 1, Write), unix.ENOENT, "Modify needs a registration")
+	require.NoError(t, p.Add(w, 1, Write))
 	evs := wait(t, p, 5000)
 	require.Len(t, evs, 1)
-	assert.Equal(t, int32(w), evs[0].Fd)
-	assert.Equal(t, Write, evs[0].Events)
+	assert.Equal(t, Event{Token: 1, Events: Write}, evs[0])
 
 	// A write end has nothing to read: with Read interest only it is quiet.
-	require.NoError(t, p.Modify(w, Write, Read))
+	require.NoError(t, p.Modify(w, 1, Read))
 	assert.Empty(t, wait(t, p, 0))
-	require.NoError(t, p.Modify(w, Read, Read|Write))
-	require.Len(t, wait(t, p, 0), 1)
+	require.NoError(t, p.Modify(w, 2, Read|Write))
+	assert.Equal(t, []Event{{Token: 2, Events: Write}}, wait(t, p, 0), "Modify replaces the token")
 
-	require.NoError(t, p.Add(r, Read))
+	require.NoError(t, p.Add(r, 3, Read))
 	_, err := unix.Write(w, []byte("x"))
 	require.NoError(t, err)
 	assert.Len(t, wait(t, p, 0), 2)
 
-	require.NoError(t, p.Delete(w, Read|Write))
-	evs = wait(t, p, 0)
-	require.Len(t, evs, 1)
-	assert.Equal(t, int32(r), evs[0].Fd)
-	require.NoError(t, p.Delete(r, Read))
+	require.NoError(t, p.Delete(w))
+	assert.Equal(t, []Event{{Token: 3, Events: Read}}, wait(t, p, 0))
+	require.NoError(t, p.Delete(r))
 	assert.Empty(t, wait(t, p, 0))
-	assert.Error(t, p.Delete(r, Read), "deleting an unregistered fd fails")
+	assert.ErrorIs(t, p.Delete(r), unix.ENOENT, "deleting an unregistered fd fails")
+	assert.ErrorIs(t, p.Delete(-1), unix.EBADF)
+}
+
+func TestReservedTokenRefused(t *testing.T) {
+	p := newPoller(t)
+	_, w := pipe(t)
+	assert.ErrorIs(t, p.Add(w, ReservedToken, Write), ErrReservedToken)
+	assert.ErrorIs(t, p.Delete(w), unix.ENOENT, "a refused Add registers nothing")
+	require.NoError(t, p.Add(w, 1, Write))
+	assert.ErrorIs(t, p.Modify(w, ReservedToken, Write), ErrReservedToken)
+	assert.Equal(t, []Event{{Token: 1, Events: Write}}, wait(t, p, 0), "a refused Modify changes nothing")
+}
+
+// TestStaleTokenAfterReAdd: once an fd is deleted (or closed) and its number
+// registered again under a new token, no Wait reports the old token; events
+// collected before stay in the caller's batch, which is why callers check
+// tokens.
+func TestStaleTokenAfterReAdd(t *testing.T) {
+	p := newPoller(t)
+	_, w := pipe(t)
+	require.NoError(t, p.Add(w, tokA, Write))
+	batch := wait(t, p, 5000)
+	require.Equal(t, []Event{{Token: tokA, Events: Write}}, batch)
+
+	require.NoError(t, p.Delete(w))
+	require.NoError(t, p.Add(w, tokB, Write))
+	assert.Equal(t, []Event{{Token: tokA, Events: Write}}, batch, "the collected batch is a snapshot")
+	for i := 0; i < 3; i++ {
+		assert.Equal(t, []Event{{Token: tokB, Events: Write}}, wait(t, p, 0))
+	}
+
+	// Closing the fd ends the registration too, and its number can then be
+	// added under another token. dup3 closes the pipe end and puts an
+	// eventfd under the same number in one step.
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	require.NoError(t, err)
+	require.NoError(t, unix.Dup3(efd, w, unix.O_CLOEXEC))
+	require.NoError(t, unix.Close(efd))
+	assert.Empty(t, wait(t, p, 0), "the closed file's registration is gone")
+	require.NoError(t, p.Add(w, tokA+1, Write))
+	assert.Equal(t, []Event{{Token: tokA + 1, Events: Write}}, wait(t, p, 0))
+}
+
+func TestHupWithoutInterest(t *testing.T) {
+	p := newPoller(t)
+	var fds [2]int
+	require.NoError(t, unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
+	r, w := fds[0], fds[1]
+	defer unix.Close(r)
+	require.NoError(t, p.Add(r, 5, 0))
+	assert.Empty(t, wait(t, p, 0))
+	require.NoError(t, unix.Close(w))
+	// Documented epoll behaviour: Hup is reported even with empty interest.
+	assert.Equal(t, []Event{{Token: 5, Events: Hup}}, wait(t, p, 5000))
 }
 
 func TestHangup(t *testing.T) {
@@ -103,7 +181,7 @@ func TestHangup(t *testing.T) {
 	require.NoError(t, unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
 	r, w := fds[0], fds[1]
 	defer unix.Close(r)
-	require.NoError(t, p.Add(r, Read))
+	require.NoError(t, p.Add(r, 1, Read))
 	require.NoError(t, unix.Close(w))
 	evs := wait(t, p, 5000)
 	require.Len(t, evs, 1)
@@ -116,7 +194,7 @@ func TestPeerShutdownIsRdHup(t *testing.T) {
 	require.NoError(t, err)
 	defer unix.Close(fds[0])
 	defer unix.Close(fds[1])
-	require.NoError(t, p.Add(fds[0], Read))
+	require.NoError(t, p.Add(fds[0], 1, Read))
 	require.NoError(t, unix.Shutdown(fds[1], unix.SHUT_WR))
 	evs := wait(t, p, 5000)
 	require.Len(t, evs, 1)
@@ -192,7 +270,7 @@ func TestWakeRace(t *testing.T) {
 	wg.Wait()
 	_, err := p.Wait(events, 0)
 	require.NoError(t, err)
-	assert.Zero(t, p.waking.Load(), "wake flag stuck with no wake-up pending")
+	assert.Zero(t, p.gate.pending.Load(), "wake flag stuck with no wake-up pending")
 
 	require.NoError(t, p.Wake())
 	start := time.Now()
@@ -201,20 +279,60 @@ func TestWakeRace(t *testing.T) {
 	assert.Less(t, time.Since(start), 10*time.Second, "wake-up lost")
 }
 
-func TestClose(t *testing.T) {
+// TestWakeRacesClose: Wakes from other goroutines while the poller closes
+// either land before Close releases the eventfd or return ErrClosed.
+func TestWakeRacesClose(t *testing.T) {
+	for i := 0; i < 50; i++ {
+		p, err := New()
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		var bad atomic.Value
+		for g := 0; g < 4; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for j := 0; j < 200; j++ {
+					if err := p.Wake(); err == ErrClosed {
+						return
+					} else if err != nil {
+						bad.Store(err)
+						return
+					}
+					if j%16 == 0 {
+						p.gate.consumed() // let some Wakes reach the eventfd
+					}
+				}
+			}()
+		}
+		require.NoError(t, p.Close())
+		wg.Wait()
+		assert.Nil(t, bad.Load())
+		assert.Zero(t, p.gate.inWake.Load())
+		assert.ErrorIs(t, p.Wake(), ErrClosed)
+	}
+}
+
+func TestClosedPoller(t *testing.T) {
 	p, err := New()
 	require.NoError(t, err)
+	r, _ := pipe(t)
 	require.NoError(t, p.Close())
 	assert.ErrorIs(t, p.Close(), ErrClosed)
 	_, err = p.Wait(make([]Event, 1), 0)
 	assert.ErrorIs(t, err, ErrClosed)
+	_, err = p.Wait(make([]Event, 1), -1)
+	assert.ErrorIs(t, err, ErrClosed, "Wait on a closed poller must not block")
+	assert.ErrorIs(t, p.Add(r, 1, Read), ErrClosed)
+	assert.ErrorIs(t, p.Modify(r, 1, Read), ErrClosed)
+	assert.ErrorIs(t, p.Delete(r), ErrClosed)
+	assert.ErrorIs(t, p.Wake(), ErrClosed)
 }
 
 func TestBatchLimitedByEvents(t *testing.T) {
 	p := newPoller(t)
 	for i := 0; i < 3; i++ {
 		_, w := pipe(t)
-		require.NoError(t, p.Add(w, Write))
+		require.NoError(t, p.Add(w, Token(i), Write))
 	}
 	events := make([]Event, 2)
 	n, err := p.Wait(events, 5000)

@@ -4,6 +4,7 @@ package server_test
 
 import (
 	"errors"
+	"fmt"
 	"syscall"
 	"testing"
 	"time"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/handle"
+	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
 )
@@ -20,7 +22,7 @@ import (
 // CLS-01: Close stops accepting at once but leaves live connections
 // working; 'close' and the Close callback come only after the last
 // accepted socket was destroyed. Close returns the server.
-func TestCLS01_CloseWaitsForConnections(t *testing.T) {
+func TestCloseStopsAcceptingButKeepsConnections(t *testing.T) {
 	e := newEnv(t)
 	var s *server.Server
 	s = e.server(server.Options{}, func(c *socket.Socket) {
@@ -63,10 +65,55 @@ func TestCLS01_CloseWaitsForConnections(t *testing.T) {
 	e.finish()
 }
 
+// Close waits for every accepted connection: 'close' (and the callback)
+// come only after the last one is destroyed, and the count goes down one
+// by one.
+func TestCloseWaitsForEveryConnection(t *testing.T) {
+	const n = 5
+	e := newEnv(t)
+	var s *server.Server
+	var conns []*socket.Socket
+	var destroyNext func()
+	destroyNext = func() {
+		c := conns[0]
+		conns = conns[1:]
+		c.Destroy(nil)
+		e.log("destroyed, %d left", s.Connections())
+		if len(conns) > 0 {
+			e.after(5*time.Millisecond, destroyNext)
+		}
+	}
+	s = e.server(server.Options{}, func(c *socket.Socket) {
+		conns = append(conns, c)
+		if len(conns) == n {
+			s.Close(func(err error) {
+				assert.NoError(t, err)
+				e.log("close cb")
+			})
+			e.after(5*time.Millisecond, destroyNext)
+		}
+	})
+	s.OnClose(func() { e.log("close") })
+	e.listen(s, func(port int) {
+		for i := 0; i < n; i++ {
+			c := e.dial(port)
+			c.OnError(func(error) {})
+		}
+	})
+	e.run()
+	var want []string
+	for i := n - 1; i >= 0; i-- {
+		want = append(want, fmt.Sprintf("destroyed, %d left", i))
+	}
+	want = append(want, "close", "close cb")
+	assert.Equal(t, want, e.got())
+	e.finish()
+}
+
 // CLS-02: Close(cb) on a listening server passes nil to cb when 'close'
 // fires; on a server that is not running cb gets ERR_SERVER_NOT_RUNNING and
 // 'close' is still emitted.
-func TestCLS02_CloseCallback(t *testing.T) {
+func TestCloseCallback(t *testing.T) {
 	e := newEnv(t)
 	never := e.server(server.Options{}, nil)
 	never.OnClose(func() { e.log("never: close") })
@@ -98,7 +145,7 @@ func TestCLS02_CloseCallback(t *testing.T) {
 // CLS-03: Close in the same tick as Listen cancels it: no 'listening', no
 // 'error', and 'close' is emitted. The same holds while a host name is
 // being resolved.
-func TestCLS03_CloseBeforeListening(t *testing.T) {
+func TestCloseBeforeListening(t *testing.T) {
 	e := newEnv(t)
 	for _, name := range []string{"port", "lookup", "path"} {
 		s := e.server(server.Options{}, nil)
@@ -109,7 +156,7 @@ func TestCLS03_CloseBeforeListening(t *testing.T) {
 		case "lookup":
 			err = s.ListenHost(0, "localhost", 0, func() { t.Error("lookup: 'listening' after close") })
 		case "path":
-			err = s.ListenPath(sockPath(t, "cls03.sock"), func() { t.Error("path: 'listening' after close") })
+			err = s.ListenPath(testutil.SockPath(t), func() { t.Error("path: 'listening' after close") })
 		}
 		require.NoError(t, err)
 		s.OnError(func(err error) { t.Errorf("%s: error %v", name, err) })
@@ -124,7 +171,7 @@ func TestCLS03_CloseBeforeListening(t *testing.T) {
 
 // CLS-04: Listening is false before listen, true in 'listening', false in
 // the close callback; Address is nil after close.
-func TestCLS04_ListeningFlag(t *testing.T) {
+func TestListeningFlag(t *testing.T) {
 	e := newEnv(t)
 	s := e.server(server.Options{}, nil)
 	assert.False(t, s.Listening())
@@ -146,7 +193,7 @@ func TestCLS04_ListeningFlag(t *testing.T) {
 
 // CLS-05: GetConnections calls back asynchronously with (nil, count),
 // returns the server, and works on a server that never listened.
-func TestCLS05_GetConnectionsAsync(t *testing.T) {
+func TestGetConnectionsAsync(t *testing.T) {
 	e := newEnv(t)
 	s := e.server(server.Options{}, nil)
 	assert.Same(t, s, s.GetConnections(func(err error, n int) {
@@ -162,14 +209,14 @@ func TestCLS05_GetConnectionsAsync(t *testing.T) {
 // CLS-06: Unref lets the loop exit while the server listens, also when
 // called before Listen; Ref undoes it; both return the server. The same
 // holds for pipe servers.
-func TestCLS06_RefUnref(t *testing.T) {
+func TestRefUnref(t *testing.T) {
 	for _, kind := range []string{"tcp", "pipe"} {
 		t.Run(kind, func(t *testing.T) {
 			listen := func(e *env, s *server.Server) {
 				if kind == "tcp" {
 					require.NoError(t, s.ListenHost(0, "127.0.0.1", 0))
 				} else {
-					require.NoError(t, s.ListenPath(sockPath(t, "cls06.sock")))
+					require.NoError(t, s.ListenPath(testutil.SockPath(t)))
 				}
 			}
 			// Unref before Listen persists: the loop exits while listening.
@@ -208,7 +255,7 @@ func TestCLS06_RefUnref(t *testing.T) {
 
 // CLS-07: ResetAndDestroy on accepted sockets sends RST: each client gets
 // ECONNRESET; the server's 'close' follows once they are all gone.
-func TestCLS07_ResetAndDestroy(t *testing.T) {
+func TestResetAndDestroyAccepted(t *testing.T) {
 	e := newEnv(t)
 	var s *server.Server
 	var conns []*socket.Socket
@@ -255,7 +302,7 @@ func TestCLS07_ResetAndDestroy(t *testing.T) {
 // CLS-08: Dispose closes the server (Address is nil after) and succeeds on
 // a server that is already closed, where Close reports
 // ERR_SERVER_NOT_RUNNING.
-func TestCLS08_Dispose(t *testing.T) {
+func TestDispose(t *testing.T) {
 	e := newEnv(t)
 	s := e.server(server.Options{}, nil)
 	e.listen(s, func(int) {

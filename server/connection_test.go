@@ -11,13 +11,14 @@ import (
 
 	"github.com/netloop/netloop/addr"
 	"github.com/netloop/netloop/handle"
+	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
 )
 
 // CON-01: 'connection' carries a socket whose Server is the server, and
 // the connection count includes it until it is destroyed.
-func TestCON01_ConnectionEventAndCount(t *testing.T) {
+func TestConnectionEventAndCount(t *testing.T) {
 	e := newEnv(t)
 	var s *server.Server
 	s = e.server(server.Options{}, func(c *socket.Socket) {
@@ -55,7 +56,7 @@ func TestCON01_ConnectionEventAndCount(t *testing.T) {
 
 // CON-02: an accepted socket reads at once and keeps what arrives before a
 // data listener exists; with PauseOnConnect it reads nothing until Resume.
-func TestCON02_ReadsAtOnceOrPaused(t *testing.T) {
+func TestAcceptedReadsAtOnceOrPaused(t *testing.T) {
 	for _, paused := range []bool{false, true} {
 		name := "flowing"
 		if paused {
@@ -105,7 +106,7 @@ func TestCON02_ReadsAtOnceOrPaused(t *testing.T) {
 // CON-03: at MaxConnections a new connection is closed straight after
 // accept: no 'connection', the client gets no data and sees 'close';
 // connections within the limit work.
-func TestCON03_MaxConnections(t *testing.T) {
+func TestMaxConnections(t *testing.T) {
 	e := newEnv(t)
 	var s *server.Server
 	var first *socket.Socket
@@ -147,7 +148,7 @@ func TestCON03_MaxConnections(t *testing.T) {
 
 // CON-04: 'drop' carries both addresses for TCP and nil for pipes;
 // MaxConnections 0 drops every connection.
-func TestCON04_DropInfo(t *testing.T) {
+func TestDropInfo(t *testing.T) {
 	t.Run("tcp", func(t *testing.T) {
 		e := newEnv(t)
 		s := e.server(server.Options{}, func(c *socket.Socket) { t.Error("unexpected connection"); c.Destroy(nil) })
@@ -191,7 +192,7 @@ func TestCON04_DropInfo(t *testing.T) {
 	})
 	t.Run("pipe", func(t *testing.T) {
 		e := newEnv(t)
-		path := sockPath(t, "con04.sock")
+		path := testutil.SockPath(t)
 		s := e.server(server.Options{}, func(c *socket.Socket) { t.Error("unexpected connection"); c.Destroy(nil) })
 		s.SetMaxConnections(0)
 		s.OnDrop(func(info *server.DropInfo) {
@@ -212,7 +213,7 @@ func TestCON04_DropInfo(t *testing.T) {
 // CON-05: destroying an accepted socket lowers the count at once, so the
 // next connection is accepted: MaxConnections 1, sent 0,1,2,3, received
 // 0,2.
-func TestCON05_DestroyFreesSlot(t *testing.T) {
+func TestDestroyFreesSlot(t *testing.T) {
 	e := newEnv(t)
 	var s *server.Server
 	var conns []*socket.Socket
@@ -260,7 +261,7 @@ func TestCON05_DestroyFreesSlot(t *testing.T) {
 
 // CON-06: a peer in the server's BlockList is closed silently after
 // accept (no 'connection', no 'drop'); MaxConnections is checked first.
-func TestCON06_BlockList(t *testing.T) {
+func TestBlockList(t *testing.T) {
 	e := newEnv(t)
 	bl := addr.NewBlockList()
 	require.NoError(t, bl.AddAddress("127.0.0.1", "ipv4"))

@@ -3,18 +3,13 @@
 package server_test
 
 import (
-	"errors"
-	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/handle"
 	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/loop"
@@ -29,10 +24,9 @@ const safetyTimeout = 10 * time.Second
 
 // env is one test's loop, its event log and the run harness.
 type env struct {
-	t      *testing.T
-	l      *loop.Loop
-	mu     sync.Mutex
-	events []string
+	t  *testing.T
+	l  *loop.Loop
+	ev testutil.Events
 }
 
 func newEnv(t *testing.T) *env {
@@ -43,47 +37,17 @@ func newEnv(t *testing.T) *env {
 }
 
 // log records an event.
-func (e *env) log(format string, args ...any) {
-	e.mu.Lock()
-	e.events = append(e.events, fmt.Sprintf(format, args...))
-	e.mu.Unlock()
-}
+func (e *env) log(format string, args ...any) { e.ev.Addf(format, args...) }
 
 // got returns the events recorded so far.
-func (e *env) got() []string {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	return append([]string(nil), e.events...)
-}
+func (e *env) got() []string { return e.ev.Get() }
 
-// run runs the loop until nothing referenced is left, bounded by an
-// unref'd safety timer that fails the test and closes everything after
-// 10 s.
+// run runs the loop until nothing referenced is left; after safetyTimeout
+// it fails the test and closes everything.
 func (e *env) run() {
 	e.t.Helper()
-	e.runFor(safetyTimeout)
-}
-
-func (e *env) runFor(limit time.Duration) {
-	e.t.Helper()
-	timedOut := false
-	safety := handle.NewTimer(e.l)
-	safety.Unref()
-	require.NoError(e.t, safety.Start(limit, 0, func() {
-		timedOut = true
-		handle.Walk(e.l, func(h *handle.Handle) {
-			if !h.IsClosing() {
-				h.Close(nil)
-			}
-		})
-	}))
-	require.NoError(e.t, e.l.Run(loop.RunDefault))
-	if !safety.IsClosing() {
-		safety.Close(nil)
-	}
-	require.NoError(e.t, e.l.Run(loop.RunDefault))
-	if timedOut {
-		e.t.Errorf("loop still alive after %v; events: %q", limit, e.got())
+	if !testutil.RunAll(e.t, e.l, safetyTimeout) {
+		e.t.Errorf("loop still alive after %v; events: %q", safetyTimeout, e.got())
 	}
 }
 
@@ -138,46 +102,9 @@ func echo(c *socket.Socket) {
 	c.OnData(func(b []byte) { c.Write(b) })
 }
 
-// sockPath returns a short Unix-domain socket path in a fresh directory.
-func sockPath(t *testing.T, name string) string {
-	t.Helper()
-	dir := t.TempDir()
-	p := filepath.Join(dir, name)
-	if len(p) >= 100 {
-		d, err := os.MkdirTemp("", "nl")
-		require.NoError(t, err)
-		t.Cleanup(func() { os.RemoveAll(d) })
-		p = filepath.Join(d, name)
-	}
-	return p
-}
-
-// nlErr asserts err is an *errs.Error and returns it.
-func nlErr(t *testing.T, err error) *errs.Error {
-	t.Helper()
-	var e *errs.Error
-	require.True(t, errors.As(err, &e), "want *errs.Error, got %T %v", err, err)
-	return e
-}
-
 // after runs fn once after d on the env's loop (a referenced timer).
 func (e *env) after(d time.Duration, fn func()) *handle.Timer {
-	tm := handle.NewTimer(e.l)
-	require.NoError(e.t, tm.Start(d, 0, func() {
-		tm.Close(nil)
-		fn()
-	}))
-	return tm
-}
-
-// contains reports whether list holds s.
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+	return testutil.After(e.t, e.l, d, fn)
 }
 
 // filter keeps the events with the given prefix.

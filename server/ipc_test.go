@@ -16,17 +16,18 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
 )
 
 // IPC-01: a Unix-domain server and client give a full-duplex stream with
 // TCP's semantics (ping-pong, half-open, end); Address reports the path.
-func TestIPC01_PipeStream(t *testing.T) {
+func TestPipeStream(t *testing.T) {
 	for _, form := range []string{"ListenPath", "ListenOptions"} {
 		t.Run(form, func(t *testing.T) {
 			e := newEnv(t)
-			path := sockPath(t, "ipc01.sock")
+			path := testutil.SockPath(t)
 			const rounds = 5
 			var s *server.Server
 			s = e.server(server.Options{AllowHalfOpen: true}, func(c *socket.Socket) {
@@ -85,9 +86,9 @@ func TestIPC01_PipeStream(t *testing.T) {
 
 // IPC-02: the socket file exists while the server listens and Close
 // unlinks it; a stale file is not removed; abstract names create no file.
-func TestIPC02_SocketFileLifecycle(t *testing.T) {
+func TestSocketFileLifecycle(t *testing.T) {
 	e := newEnv(t)
-	path := sockPath(t, "ipc02.sock")
+	path := testutil.SockPath(t)
 	s := e.server(server.Options{}, nil)
 	require.NoError(t, s.ListenPath(path, func() {
 		fi, err := os.Lstat(path)
@@ -102,7 +103,7 @@ func TestIPC02_SocketFileLifecycle(t *testing.T) {
 	}))
 
 	// A file left behind (here a regular file) is not removed.
-	stale := sockPath(t, "stale.sock")
+	stale := testutil.SockPath(t)
 	require.NoError(t, os.WriteFile(stale, []byte("x"), 0o600))
 	s2 := e.server(server.Options{}, nil)
 	require.NoError(t, s2.ListenPath(stale))
@@ -135,9 +136,9 @@ func TestIPC02_SocketFileLifecycle(t *testing.T) {
 
 // IPC-03: listening on a path a live server holds fails asynchronously
 // with EADDRINUSE; listen-path errors carry the path as Address.
-func TestIPC03_PathInUse(t *testing.T) {
+func TestPathInUse(t *testing.T) {
 	e := newEnv(t)
-	path := sockPath(t, "ipc03.sock")
+	path := testutil.SockPath(t)
 	a := e.server(server.Options{}, func(c *socket.Socket) { e.log("a connection"); c.Destroy(nil) })
 	require.NoError(t, a.ListenPath(path, func() {
 		b := e.server(server.Options{}, nil)
@@ -145,7 +146,7 @@ func TestIPC03_PathInUse(t *testing.T) {
 		require.NoError(t, b.ListenPath(path))
 		e.log("returned")
 		b.OnError(func(err error) {
-			ne := nlErr(t, err)
+			ne := testutil.AsError(t, err)
 			assert.Equal(t, "EADDRINUSE", ne.Code)
 			assert.Equal(t, "listen", ne.Syscall)
 			assert.Equal(t, path, ne.Address)
@@ -161,7 +162,7 @@ func TestIPC03_PathInUse(t *testing.T) {
 	m := e.server(server.Options{}, nil)
 	require.NoError(t, m.ListenPath(missing))
 	m.OnError(func(err error) {
-		ne := nlErr(t, err)
+		ne := testutil.AsError(t, err)
 		assert.Equal(t, "ENOENT", ne.Code)
 		assert.Equal(t, missing, ne.Address)
 		e.log("missing dir")
@@ -173,7 +174,7 @@ func TestIPC03_PathInUse(t *testing.T) {
 
 // IPC-04: ReadableAll/WritableAll make the socket file readable and
 // writable by others; with an abstract name they fail synchronously.
-func TestIPC04_ReadableWritableAll(t *testing.T) {
+func TestReadableWritableAll(t *testing.T) {
 	// A strict umask, so the bits can only come from the options.
 	old := syscall.Umask(0o077)
 	defer syscall.Umask(old)
@@ -182,7 +183,7 @@ func TestIPC04_ReadableWritableAll(t *testing.T) {
 		r, w bool
 		bits os.FileMode
 	}{{false, false, 0}, {true, false, 0o004}, {false, true, 0o002}, {true, true, 0o006}} {
-		path := sockPath(t, "ipc04.sock")
+		path := testutil.SockPath(t)
 		s := e.server(server.Options{}, nil)
 		require.NoError(t, s.ListenOptions(server.ListenOptions{Path: path, ReadableAll: tc.r, WritableAll: tc.w}, func() {
 			fi, err := os.Stat(path)
@@ -210,14 +211,14 @@ func TestIPC04_ReadableWritableAll(t *testing.T) {
 
 // IPC-05: a path longer than sun_path is not truncated: listen emits
 // 'error' EINVAL and connect fails with EINVAL.
-func TestIPC05_LongPath(t *testing.T) {
+func TestLongPath(t *testing.T) {
 	e := newEnv(t)
 	long := "/tmp/" + strings.Repeat("x", 200) + ".sock"
 	s := e.server(server.Options{}, nil)
 	s.OnListening(func() { t.Error("listening on a truncated path") })
 	require.NoError(t, s.ListenPath(long))
 	s.OnError(func(err error) {
-		ne := nlErr(t, err)
+		ne := testutil.AsError(t, err)
 		assert.Equal(t, "EINVAL", ne.Code)
 		assert.Equal(t, long, ne.Address)
 		e.log("listen EINVAL")
@@ -238,16 +239,16 @@ func TestIPC05_LongPath(t *testing.T) {
 // IPC-06: connect errors to a path arrive asynchronously: ENOENT for
 // nothing there, ECONNREFUSED/ENOTSOCK for a regular file, EACCES for a
 // socket file with mode 0 (not as root).
-func TestIPC06_ConnectPathErrors(t *testing.T) {
+func TestConnectPathErrors(t *testing.T) {
 	e := newEnv(t)
-	missing := sockPath(t, "missing.sock")
-	regular := sockPath(t, "regular")
+	missing := testutil.SockPath(t)
+	regular := testutil.SockPath(t)
 	require.NoError(t, os.WriteFile(regular, nil, 0o600))
 
 	c := e.dialPath(missing)
 	e.log("returned")
 	c.OnError(func(err error) {
-		ne := nlErr(t, err)
+		ne := testutil.AsError(t, err)
 		assert.Equal(t, "ENOENT", ne.Code)
 		assert.Equal(t, "connect", ne.Syscall)
 		assert.Equal(t, "connect ENOENT "+missing, ne.Error())
@@ -260,7 +261,7 @@ func TestIPC06_ConnectPathErrors(t *testing.T) {
 	})
 	want := []string{"returned", "ENOENT", "regular file refused"}
 	if os.Geteuid() != 0 {
-		path := sockPath(t, "ipc06.sock")
+		path := testutil.SockPath(t)
 		s := e.server(server.Options{}, nil)
 		require.NoError(t, s.ListenPath(path, func() {
 			require.NoError(t, os.Chmod(path, 0))
@@ -283,9 +284,9 @@ func TestIPC06_ConnectPathErrors(t *testing.T) {
 // IPC-07: TCP-only operations on pipe sockets: SetNoDelay/SetKeepAlive are
 // no-ops returning the socket, ResetAndDestroy fails with
 // ERR_INVALID_HANDLE_TYPE, and there are no IP fields.
-func TestIPC07_TCPOnlyOpsOnPipes(t *testing.T) {
+func TestTCPOnlyOpsOnPipes(t *testing.T) {
 	e := newEnv(t)
-	path := sockPath(t, "ipc07.sock")
+	path := testutil.SockPath(t)
 	var s *server.Server
 	s = e.server(server.Options{NoDelay: true, KeepAlive: true}, func(c *socket.Socket) {
 		assert.Same(t, c, c.SetNoDelay(true))

@@ -4,12 +4,12 @@ package server_test
 
 import (
 	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/loop"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
@@ -26,7 +26,7 @@ func TestListenHandleMovesTheHandle(t *testing.T) {
 			var log []string
 			a := server.New(server.Options{Loop: l}, func(c *socket.Socket) { log = append(log, "a:connection"); c.Destroy(nil) })
 			b := server.New(server.Options{Loop: l}, func(c *socket.Socket) { log = append(log, "b:connection"); c.Destroy(nil) })
-			path := filepath.Join(t.TempDir(), "h.sock")
+			path := testutil.SockPath(t)
 			listened := func() {
 				require.NoError(t, b.ListenHandle(a, func() {
 					log = append(log, "b:listening")

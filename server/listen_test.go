@@ -5,21 +5,25 @@ package server_test
 import (
 	"context"
 	"errors"
+	"os"
+	"slices"
 	"strconv"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
 )
 
 // SRV-01: every "no port" form binds an OS-chosen ephemeral port and
 // Address().Port reports it.
-func TestSRV01_EphemeralPort(t *testing.T) {
+func TestListenEphemeralPort(t *testing.T) {
 	e := newEnv(t)
 	forms := []struct {
 		name   string
@@ -60,7 +64,7 @@ func TestSRV01_EphemeralPort(t *testing.T) {
 
 // SRV-02: 'listening' is asynchronous, and the listen callback is a
 // one-shot listener that a later listen does not fire again.
-func TestSRV02_ListeningAsyncAndOnce(t *testing.T) {
+func TestListeningAsyncAndOnce(t *testing.T) {
 	e := newEnv(t)
 	s := e.server(server.Options{}, nil)
 	n := 0
@@ -89,7 +93,7 @@ func TestSRV02_ListeningAsyncAndOnce(t *testing.T) {
 
 // SRV-03: a listen failure is emitted asynchronously as 'error' with
 // Node's fields, never thrown, and no 'listening' follows.
-func TestSRV03_ListenErrorAsync(t *testing.T) {
+func TestListenErrorAsync(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		host    string // "" uses Listen(port)
@@ -120,7 +124,7 @@ func TestSRV03_ListenErrorAsync(t *testing.T) {
 				e.log("listen returned")
 				b.OnError(func(err error) {
 					e.log("b error")
-					ne := nlErr(t, err)
+					ne := testutil.AsError(t, err)
 					assert.Equal(t, "EADDRINUSE", ne.Code)
 					assert.Equal(t, "listen", ne.Syscall)
 					assert.Equal(t, tc.address, ne.Address)
@@ -144,12 +148,78 @@ func TestSRV03_ListenErrorAsync(t *testing.T) {
 	}
 }
 
+// TestListenBindsSynchronously: as in Node, Listen(0), Listen with an IP
+// literal and ListenPath bind before returning, so Address() and
+// Listening() are valid right after the call (the common
+// `listen(0); port := address().port`); only 'listening' is deferred.
+// Before the fix Address() was nil until the next tick.
+func TestListenBindsSynchronously(t *testing.T) {
+	l := testutil.NewLoop(t)
+	path := testutil.SockPath(t)
+	cases := []struct {
+		name   string
+		listen func(s *server.Server, cb func()) error
+		check  func(s *server.Server)
+	}{
+		{"port 0", func(s *server.Server, cb func()) error { return s.Listen(0, cb) }, func(s *server.Server) {
+			assert.Greater(t, s.Address().Port, 0)
+		}},
+		{"IP literal", func(s *server.Server, cb func()) error { return s.ListenHost(0, "127.0.0.1", 0, cb) }, func(s *server.Server) {
+			assert.Equal(t, "127.0.0.1", s.Address().Address)
+			assert.Greater(t, s.Address().Port, 0)
+		}},
+		{"path", func(s *server.Server, cb func()) error { return s.ListenPath(path, cb) }, func(s *server.Server) {
+			assert.Equal(t, path, s.Address().Address)
+			_, err := os.Stat(path)
+			assert.NoError(t, err, "the socket file exists when ListenPath returns")
+		}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			srv := server.New(server.Options{Loop: l}, nil)
+			listening := 0
+			require.NoError(t, c.listen(srv, func() { listening++ }))
+			require.NotNil(t, srv.Address())
+			assert.True(t, srv.Listening())
+			c.check(srv)
+			assert.Equal(t, 0, listening, "'listening' is emitted on the next tick, not inside Listen")
+			testutil.RunUntil(t, l, 10*time.Second, func() bool { return listening == 1 })
+			closed := false
+			srv.Close(func(error) { closed = true })
+			testutil.RunUntil(t, l, 10*time.Second, func() bool { return closed })
+		})
+	}
+}
+
+// TestListenErrorIsDeferred: a bind that fails inside Listen (the port is
+// taken) leaves the server not listening at once and emits 'error' on the
+// next tick, never inside the call, as Node's emitErrorNT.
+func TestListenErrorIsDeferred(t *testing.T) {
+	l := testutil.NewLoop(t)
+	first := server.New(server.Options{Loop: l}, nil)
+	require.NoError(t, first.ListenHost(0, "127.0.0.1", 0))
+	port := first.Address().Port
+
+	second := server.New(server.Options{Loop: l}, nil)
+	var got error
+	second.OnError(func(err error) { got = err })
+	require.NoError(t, second.ListenHost(port, "127.0.0.1", 0))
+	assert.Nil(t, got, "no error inside Listen")
+	assert.False(t, second.Listening())
+	assert.Nil(t, second.Address())
+	testutil.RunUntil(t, l, 10*time.Second, func() bool { return got != nil })
+	assert.ErrorIs(t, got, syscall.EADDRINUSE)
+	closed := false
+	first.Close(func(error) { closed = true })
+	testutil.RunUntil(t, l, 10*time.Second, func() bool { return closed })
+}
+
 // SRV-04: listen on a server that holds a handle (or a listen in
 // progress) fails synchronously with ERR_SERVER_ALREADY_LISTEN.
-func TestSRV04_ListenTwiceFails(t *testing.T) {
+func TestListenTwiceFails(t *testing.T) {
 	e := newEnv(t)
 	s := e.server(server.Options{}, nil)
-	path := sockPath(t, "srv04.sock")
+	path := testutil.SockPath(t)
 	require.NoError(t, s.Listen(0, func() {
 		e.log("listening")
 		for _, err := range []error{s.Listen(0), s.ListenPath(path), s.ListenHost(0, "127.0.0.1", 0)} {
@@ -160,7 +230,7 @@ func TestSRV04_ListenTwiceFails(t *testing.T) {
 	// Same tick: the first listen has not bound yet.
 	err := s.Listen(0)
 	require.Error(t, err)
-	assert.Equal(t, errs.CodeServerAlreadyListen, nlErr(t, err).Code)
+	assert.Equal(t, errs.CodeServerAlreadyListen, testutil.AsError(t, err).Code)
 	assert.Equal(t, "Listen method has been called more than once without closing.", err.Error())
 	// A host lookup in progress counts too.
 	h := e.server(server.Options{}, nil)
@@ -173,7 +243,7 @@ func TestSRV04_ListenTwiceFails(t *testing.T) {
 
 // SRV-05: a server may listen again after a failed listen, after close,
 // after close inside 'listening', and from its 'close' handler.
-func TestSRV05_Relisten(t *testing.T) {
+func TestRelisten(t *testing.T) {
 	e := newEnv(t)
 	hold := e.server(server.Options{}, nil)
 	s := e.server(server.Options{}, nil)
@@ -220,11 +290,11 @@ func TestSRV05_Relisten(t *testing.T) {
 
 // SRV-06: an out-of-range port fails synchronously with
 // ERR_SOCKET_BAD_PORT, positionally or in options, even with a path.
-func TestSRV06_BadPort(t *testing.T) {
+func TestListenBadPort(t *testing.T) {
 	e := newEnv(t)
 	s := e.server(server.Options{}, nil)
 	s.OnListening(func() { t.Error("unexpected 'listening'") })
-	path := sockPath(t, "srv06.sock")
+	path := testutil.SockPath(t)
 	for _, port := range []int{-1, 65536, 1<<32 - 1, -65536} {
 		for _, err := range []error{
 			s.Listen(port),
@@ -233,7 +303,7 @@ func TestSRV06_BadPort(t *testing.T) {
 			s.ListenOptions(server.ListenOptions{Port: port, Path: path}),
 		} {
 			require.Error(t, err, "port %d", port)
-			ne := nlErr(t, err)
+			ne := testutil.AsError(t, err)
 			assert.Equal(t, errs.CodeSocketBadPort, ne.Code)
 			assert.Contains(t, ne.Error(), "should be >= 0 and < 65536. Received "+strconv.Itoa(port))
 		}
@@ -244,7 +314,7 @@ func TestSRV06_BadPort(t *testing.T) {
 }
 
 // SRV-07: listen options without a port or a path are rejected.
-func TestSRV07_ListenOptionsNeedPortOrPath(t *testing.T) {
+func TestListenOptionsNeedPortOrPath(t *testing.T) {
 	e := newEnv(t)
 	s := e.server(server.Options{}, nil)
 	for _, o := range []server.ListenOptions{{}, {Exclusive: true}, {Backlog: 10}, {IPv6Only: true}} {
@@ -264,7 +334,7 @@ func TestSRV07_ListenOptionsNeedPortOrPath(t *testing.T) {
 
 // SRV-08: with no host the server listens dual-stack on "::" and IPv4
 // clients connect; an explicit host is reported with its family.
-func TestSRV08_DefaultHostDualStack(t *testing.T) {
+func TestListenDefaultHostDualStack(t *testing.T) {
 	e := newEnv(t)
 	s := e.server(server.Options{}, func(c *socket.Socket) {
 		e.log("connection from %s %s", c.RemoteAddress(), c.RemoteFamily())
@@ -297,13 +367,13 @@ func TestSRV08_DefaultHostDualStack(t *testing.T) {
 	e.run()
 	got := e.got()
 	assert.Equal(t, []string{"connection from ::ffff:127.0.0.1 IPv6", "client close"}, filter(got, "c"))
-	assert.True(t, contains(got, "v4") && contains(got, "v6"), "%q", got)
+	assert.True(t, slices.Contains(got, "v4") && slices.Contains(got, "v6"), "%q", got)
 	e.finish()
 }
 
 // SRV-09: a host name is resolved before binding; a resolver failure is
 // the server's 'error'; a failed bind names the chosen address.
-func TestSRV09_ListenHostName(t *testing.T) {
+func TestListenHostName(t *testing.T) {
 	e := newEnv(t)
 	s := e.server(server.Options{}, nil)
 	s.OnError(func(err error) { t.Errorf("unexpected error %v", err) })
@@ -316,7 +386,7 @@ func TestSRV09_ListenHostName(t *testing.T) {
 		b := e.server(server.Options{}, nil)
 		require.NoError(t, b.ListenHost(port, "localhost", 0))
 		b.OnError(func(err error) {
-			ne := nlErr(t, err)
+			ne := testutil.AsError(t, err)
 			assert.Equal(t, "EADDRINUSE", ne.Code)
 			assert.Equal(t, "listen", ne.Syscall)
 			assert.Equal(t, a.Address, ne.Address)
@@ -328,7 +398,7 @@ func TestSRV09_ListenHostName(t *testing.T) {
 	bad.OnListening(func() { t.Error("listening on a bad host") })
 	require.NoError(t, bad.ListenHost(0, "no such host.invalid", 0))
 	bad.OnError(func(err error) {
-		ne := nlErr(t, err)
+		ne := testutil.AsError(t, err)
 		assert.Equal(t, "getaddrinfo", ne.Syscall)
 		assert.Contains(t, []string{"ENOTFOUND", "EAI_AGAIN", "EAI_FAIL"}, ne.Code)
 		assert.Equal(t, "no such host.invalid", ne.Hostname)
@@ -340,7 +410,7 @@ func TestSRV09_ListenHostName(t *testing.T) {
 }
 
 // SRV-10: a positional backlog is accepted; the default is 511.
-func TestSRV10_Backlog(t *testing.T) {
+func TestListenBacklog(t *testing.T) {
 	assert.Equal(t, 511, server.DefaultBacklog)
 	e := newEnv(t)
 	s := e.server(server.Options{}, echo)
@@ -363,7 +433,7 @@ func TestSRV10_Backlog(t *testing.T) {
 
 // SRV-11: IPv6Only refuses IPv4 clients; ReusePort lets two servers share
 // a port.
-func TestSRV11_IPv6OnlyAndReusePort(t *testing.T) {
+func TestListenIPv6OnlyAndReusePort(t *testing.T) {
 	e := newEnv(t)
 	v6 := e.server(server.Options{}, func(c *socket.Socket) { e.log("v6 connection"); c.Destroy(nil) })
 	require.NoError(t, v6.ListenOptions(server.ListenOptions{Host: "::", IPv6Only: true}, func() {
@@ -397,7 +467,7 @@ func TestSRV11_IPv6OnlyAndReusePort(t *testing.T) {
 
 // AB-02: cancelling the listen Context closes the server; an already
 // cancelled one closes it on the next tick, before 'listening'.
-func TestAB02_ListenContext(t *testing.T) {
+func TestListenContext(t *testing.T) {
 	e := newEnv(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -415,5 +485,7 @@ func TestAB02_ListenContext(t *testing.T) {
 	require.NoError(t, d.ListenOptions(server.ListenOptions{Host: "127.0.0.1", Context: done}))
 	e.run()
 	assert.Equal(t, []string{"live: listening", "cancelled: close", "live: close"}, e.got())
+	assert.False(t, s.Listening())
+	assert.False(t, d.Listening())
 	e.finish()
 }

@@ -17,51 +17,6 @@ import (
 	"github.com/netloop/netloop/socket"
 )
 
-// Close waits for every accepted connection: 'close' (and the callback)
-// come only after the last one is destroyed, and the count goes down one
-// by one.
-func TestCloseWaitsForEveryConnection(t *testing.T) {
-	const n = 5
-	e := newEnv(t)
-	var s *server.Server
-	var conns []*socket.Socket
-	var destroyNext func()
-	destroyNext = func() {
-		c := conns[0]
-		conns = conns[1:]
-		c.Destroy(nil)
-		e.log("destroyed, %d left", s.Connections())
-		if len(conns) > 0 {
-			e.after(5*time.Millisecond, destroyNext)
-		}
-	}
-	s = e.server(server.Options{}, func(c *socket.Socket) {
-		conns = append(conns, c)
-		if len(conns) == n {
-			s.Close(func(err error) {
-				assert.NoError(t, err)
-				e.log("close cb")
-			})
-			e.after(5*time.Millisecond, destroyNext)
-		}
-	})
-	s.OnClose(func() { e.log("close") })
-	e.listen(s, func(port int) {
-		for i := 0; i < n; i++ {
-			c := e.dial(port)
-			c.OnError(func(error) {})
-		}
-	})
-	e.run()
-	var want []string
-	for i := n - 1; i >= 0; i-- {
-		want = append(want, fmt.Sprintf("destroyed, %d left", i))
-	}
-	want = append(want, "close", "close cb")
-	assert.Equal(t, want, e.got())
-	e.finish()
-}
-
 // 2,000 concurrent connections against one server in one loop (the
 // clients are netloop sockets on the same loop): every message is echoed,
 // every socket closes, and no descriptor or goroutine is left behind.

@@ -106,10 +106,15 @@ func (s *Server) Loop() *loop.Loop { return s.l }
 
 // Listener is returned by every On/Once method: call its Remove method to
 // unregister that listener.
-type Listener = emitter.Listener
+type Listener struct{ l emitter.Listener }
 
+// Remove unregisters the listener (Node's removeListener); removing it
+// twice, or after a Once listener ran, does nothing.
+func (l Listener) Remove() { l.l.Remove() }
+
+// add registers fn for an event; every On and Once method goes through it.
 func (s *Server) add(kind emitter.Kind, fn any, once bool) Listener {
-	return s.ev.On(kind, fn, once)
+	return Listener{s.ev.On(kind, fn, once)}
 }
 
 // OnListening adds a 'listening' listener.

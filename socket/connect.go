@@ -258,7 +258,7 @@ func (s *Socket) afterConnectFn(o ConnectOptions, address string, port, family i
 			} else {
 				e := errx.WithHostPort("connect", errs.ErrnoOf(err), address, port)
 				if o.LocalAddress != "" || o.LocalPort != 0 {
-					e = e.WithLocal(o.LocalAddress, o.LocalPort)
+					e = errx.WithLocal(e, o.LocalAddress, o.LocalPort)
 				}
 				err = e
 			}

@@ -5,10 +5,13 @@ package socket_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -16,15 +19,16 @@ import (
 	"github.com/netloop/netloop/addr"
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/errx"
+	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
 )
 
 // CNX-01: every connect form returns at once (nil error), cb is a one-shot
 // 'connect' listener, and the host defaults to localhost.
-func TestCNX01_ConnectFormsAndOneShotCallback(t *testing.T) {
+func TestConnectFormsAndOneShotCallback(t *testing.T) {
 	e := newEnv(t)
-	path := sockPath(t)
+	path := testutil.SockPath(t)
 	var cbs []string
 	var srvTCP, srvPipe *server.Server
 	accepted := 0
@@ -70,7 +74,7 @@ func TestCNX01_ConnectFormsAndOneShotCallback(t *testing.T) {
 }
 
 // CNX-02: 'connect' then 'ready', in the same tick.
-func TestCNX02_ConnectThenReadySameTick(t *testing.T) {
+func TestConnectThenReadySameTick(t *testing.T) {
 	e := newEnv(t)
 	var order []string
 	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
@@ -92,7 +96,7 @@ func TestCNX02_ConnectThenReadySameTick(t *testing.T) {
 
 // CNX-03: Connecting is true right after connect and false in 'connect' and
 // in the 'error' of a failed connect.
-func TestCNX03_ConnectingFlag(t *testing.T) {
+func TestConnectingFlag(t *testing.T) {
 	e := newEnv(t)
 	var seen []bool
 	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) { s.OnData(func([]byte) {}) }, func(c *socket.Socket) {
@@ -114,7 +118,7 @@ func TestCNX03_ConnectingFlag(t *testing.T) {
 
 // CNX-04: a refused connect gives 'error' ECONNREFUSED with Node's fields
 // and message, never 'connect', then 'close'(true); port 0 fails too.
-func TestCNX04_RefusedConnect(t *testing.T) {
+func TestConnectRefused(t *testing.T) {
 	e := newEnv(t)
 	port := freePort(t)
 	c := e.newSocket(socket.Options{})
@@ -130,8 +134,8 @@ func TestCNX04_RefusedConnect(t *testing.T) {
 	require.NoError(t, c0.ConnectTCP(0, "127.0.0.1"))
 	e.run()
 
-	assert.Equal(t, []string{"error:ECONNREFUSED", "close:true"}, ev.get())
-	ee := asErr(t, gotErr)
+	assert.Equal(t, []string{"error:ECONNREFUSED", "close:true"}, ev.Get())
+	ee := testutil.AsError(t, gotErr)
 	assert.Equal(t, "ECONNREFUSED", ee.Code)
 	assert.Equal(t, "connect", ee.Syscall)
 	assert.Equal(t, "127.0.0.1", ee.Address)
@@ -139,15 +143,15 @@ func TestCNX04_RefusedConnect(t *testing.T) {
 	assert.Equal(t, "connect ECONNREFUSED 127.0.0.1:"+strconv.Itoa(port), ee.Error())
 	assert.True(t, errors.Is(gotErr, syscall.ECONNREFUSED))
 
-	require.Len(t, ev0.get(), 2)
-	assert.Equal(t, "close:true", ev0.get()[1])
+	require.Len(t, ev0.Get(), 2)
+	assert.Equal(t, "close:true", ev0.Get()[1])
 	require.Error(t, err0)
 	assert.True(t, strings.HasPrefix(err0.Error(), "connect E"), err0.Error())
 }
 
 // CNX-05: connection and DNS errors are never returned by connect nor
 // emitted before it returns; only argument errors are returned.
-func TestCNX05_ErrorsAreAsync(t *testing.T) {
+func TestConnectErrorsAreAsync(t *testing.T) {
 	e := newEnv(t)
 	c := e.newSocket(socket.Options{})
 	require.NoError(t, c.ConnectTCP(freePort(t), "127.0.0.1"))
@@ -162,7 +166,7 @@ func TestCNX05_ErrorsAreAsync(t *testing.T) {
 	d.OnError(func(err error) { got = append(got, "dns:"+code(err)) })
 
 	p := e.newSocket(socket.Options{})
-	require.NoError(t, p.ConnectPath(sockPath(t)))
+	require.NoError(t, p.ConnectPath(testutil.SockPath(t)))
 	p.OnError(func(err error) { got = append(got, "path:"+code(err)) })
 
 	assert.Empty(t, got)
@@ -172,7 +176,7 @@ func TestCNX05_ErrorsAreAsync(t *testing.T) {
 
 // CNX-06: missing port/path gives ERR_MISSING_ARGS, a bad port gives
 // ERR_SOCKET_BAD_PORT, synchronously.
-func TestCNX06_ArgumentErrors(t *testing.T) {
+func TestConnectArgumentErrors(t *testing.T) {
 	e := newEnv(t)
 	c := e.newSocket(socket.Options{})
 	err := c.Connect(socket.ConnectOptions{})
@@ -190,18 +194,10 @@ func TestCNX06_ArgumentErrors(t *testing.T) {
 
 // CNX-07: an IP literal skips the lookup ('lookup' is not emitted); a host
 // name emits 'lookup'(nil, address, family, host) before 'connect'.
-func TestCNX07_LookupEvent(t *testing.T) {
+func TestLookupEvent(t *testing.T) {
 	e := newEnv(t)
 	var order []string
-	var srv *server.Server
-	n := 0
-	srv = e.server(server.Options{}, func(s *socket.Socket) {
-		if n++; n == 2 {
-			srv.Close(nil)
-		}
-		s.OnData(func([]byte) {})
-	})
-	e.listenTCP(srv, func(port int) {
+	e.listenN(2, nil, func(port int) {
 		lit := e.newSocket(socket.Options{})
 		lit.OnLookup(func(error, string, int, string) { order = append(order, "literal:lookup") })
 		lit.OnConnect(func() { order = append(order, "literal:connect"); lit.End(nil) })
@@ -223,25 +219,16 @@ func TestCNX07_LookupEvent(t *testing.T) {
 	e.run()
 	assert.NotContains(t, order, "literal:lookup")
 	assert.Contains(t, order, "literal:connect")
-	i := indexOf(order, "named:lookup:127.0.0.1:4:example.test")
-	j := indexOf(order, "named:connect")
+	i := slices.Index(order, "named:lookup:127.0.0.1:4:example.test")
+	j := slices.Index(order, "named:connect")
 	require.True(t, i >= 0 && j >= 0, "%v", order)
 	assert.Less(t, i, j)
-}
-
-func indexOf(s []string, v string) int {
-	for i, x := range s {
-		if x == v {
-			return i
-		}
-	}
-	return -1
 }
 
 // CNX-08: a DNS failure emits 'lookup'(err) then 'error' ENOTFOUND with
 // syscall getaddrinfo and hostname, and no host/port; End right after
 // connect does not mask it.
-func TestCNX08_DNSFailure(t *testing.T) {
+func TestLookupFailure(t *testing.T) {
 	e := newEnv(t)
 	c := e.newSocket(socket.Options{})
 	var order []string
@@ -264,7 +251,7 @@ func TestCNX08_DNSFailure(t *testing.T) {
 	e.run()
 	assert.Equal(t, []string{"lookup", "error", "close:true"}, order)
 	require.Error(t, lookupErr)
-	ee := asErr(t, gotErr)
+	ee := testutil.AsError(t, gotErr)
 	assert.Equal(t, "ENOTFOUND", ee.Code)
 	assert.Equal(t, "getaddrinfo", ee.Syscall)
 	assert.Equal(t, "bad.example", ee.Hostname)
@@ -276,7 +263,7 @@ func TestCNX08_DNSFailure(t *testing.T) {
 // CNX-09: a custom lookup gets the requested family; a non-IP answer is
 // ERR_INVALID_IP_ADDRESS and a family other than 4/6 is
 // ERR_INVALID_ADDRESS_FAMILY.
-func TestCNX09_CustomLookup(t *testing.T) {
+func TestCustomLookup(t *testing.T) {
 	e := newEnv(t)
 	var families []int
 	var errsGot []error
@@ -298,7 +285,7 @@ func TestCNX09_CustomLookup(t *testing.T) {
 	assert.ElementsMatch(t, []string{errs.CodeInvalidIPAddress, errs.CodeInvalidAddressFamily}, codes)
 	for _, err := range errsGot {
 		if code(err) == errs.CodeInvalidAddressFamily {
-			ee := asErr(t, err)
+			ee := testutil.AsError(t, err)
 			assert.Equal(t, "Invalid address family: 100 localhost:1234", ee.Error())
 			assert.Equal(t, "localhost", ee.Address)
 			assert.Equal(t, 1234, ee.Port)
@@ -309,18 +296,14 @@ func TestCNX09_CustomLookup(t *testing.T) {
 // CNX-10: LocalAddress/LocalPort bind the client (the server sees that
 // port); a non-IP LocalAddress fails at once; a local port in use gives
 // EADDRINUSE; connect errors then carry the " - Local (...)" suffix.
-func TestCNX10_LocalAddressAndPort(t *testing.T) {
+func TestConnectLocalAddressAndPort(t *testing.T) {
 	e := newEnv(t)
 	local := freePort(t)
 	var srvSeen int
-	var srv *server.Server
-	srv = e.server(server.Options{}, func(s *socket.Socket) {
-		srv.Close(nil)
-		srvSeen = s.RemotePort()
-		s.OnData(func([]byte) {})
-	})
 	var cliLocal int
-	e.listenTCP(srv, func(port int) {
+	e.listenN(1, func(s *socket.Socket) {
+		srvSeen = s.RemotePort()
+	}, func(port int) {
 		c := e.newSocket(socket.Options{})
 		require.NoError(t, c.Connect(socket.ConnectOptions{Port: port, Host: "127.0.0.1", LocalAddress: "127.0.0.1", LocalPort: local}, func() {
 			cliLocal = c.LocalPort()
@@ -351,7 +334,7 @@ func TestCNX10_LocalAddressAndPort(t *testing.T) {
 	assert.Equal(t, local, cliLocal)
 	assert.Equal(t, local, srvSeen)
 	assert.Equal(t, "EADDRINUSE", code(inUse))
-	ee := asErr(t, refusedLocal)
+	ee := testutil.AsError(t, refusedLocal)
 	assert.Equal(t, "ECONNREFUSED", ee.Code)
 	assert.Equal(t, "127.0.0.1", ee.LocalAddress)
 	assert.Equal(t, lp, ee.LocalPort)
@@ -360,7 +343,7 @@ func TestCNX10_LocalAddressAndPort(t *testing.T) {
 
 // CNX-12: a Socket can connect again from its 'close' handler, many
 // times, after successes and failures; per-connection state is reset.
-func TestCNX12_ReconnectFromClose(t *testing.T) {
+func TestReconnectFromClose(t *testing.T) {
 	e := newEnv(t)
 	const rounds = 5
 	var log []string
@@ -422,13 +405,122 @@ func TestCNX12_ReconnectFromClose(t *testing.T) {
 	assert.Equal(t, rounds, accepted)
 }
 
+// A lookup that outlives its connection attempt (a resolver that does not
+// watch the cancelled context, or a slow getaddrinfo) is ignored: its
+// answer does not land on the connection the Socket makes next, from
+// 'close', which goes where its own lookup says.
+func TestReconnectIgnoresStaleLookup(t *testing.T) {
+	e := newEnv(t)
+	var gotA, gotB, connects int
+	var errsSeen []error
+	var srvA, srvB *server.Server
+	var c *socket.Socket
+	done := func() {
+		c.Destroy(nil)
+		srvA.Close(nil)
+		srvB.Close(nil)
+	}
+	srvA = e.server(server.Options{}, func(s *socket.Socket) {
+		gotA++
+		s.OnData(func([]byte) {})
+		done()
+	})
+	srvB = e.server(server.Options{}, func(s *socket.Socket) { gotB++; s.OnData(func([]byte) {}) })
+	release := make(chan struct{})
+	releaseStale := sync.OnceFunc(func() { close(release) })
+	t.Cleanup(releaseStale)
+	stale := func(ctx context.Context, host string, fam int) ([]socket.LookupAddress, error) {
+		<-release // ignores ctx
+		return []socket.LookupAddress{{Address: "127.0.0.1", Family: 4}}, nil
+	}
+	second := func(ctx context.Context, host string, fam int) ([]socket.LookupAddress, error) {
+		releaseStale()
+		time.Sleep(200 * time.Millisecond) // the stale answer arrives meanwhile
+		return []socket.LookupAddress{{Address: "127.0.0.1", Family: 4}}, nil
+	}
+	var pA, pB int
+	e.listenTCP(srvA, func(port int) {
+		pA = port
+		e.listenTCP(srvB, func(port int) {
+			pB = port
+			c = e.newSocket(socket.Options{})
+			sawSecondLookup := false
+			c.OnLookup(func(err error, address string, family int, host string) {
+				sawSecondLookup = sawSecondLookup || host == "b.test"
+			})
+			c.OnConnect(func() {
+				connects++
+				if sawSecondLookup {
+					// Leave a stray connection time to show up.
+					e.after(50*time.Millisecond, done)
+				}
+			})
+			c.OnError(func(err error) { errsSeen = append(errsSeen, err) })
+			c.OnceClose(func(bool) {
+				require.NoError(t, c.Connect(socket.ConnectOptions{Host: "b.test", Port: pB, Lookup: second}))
+			})
+			require.NoError(t, c.Connect(socket.ConnectOptions{Host: "a.test", Port: pA, Lookup: stale}))
+			e.l.NextTick(func() { c.Destroy(nil) })
+		})
+	})
+	e.run()
+	assert.Equal(t, 0, gotA, "server A (the destroyed attempt's) accepted")
+	assert.Equal(t, 1, gotB, "server B (the reconnect's) accepted")
+	assert.Equal(t, 1, connects)
+	assert.Empty(t, errsSeen)
+	assert.Equal(t, pB, c.RemotePort())
+}
+
+// Destroying a Socket while the default resolver looks its host up, then
+// connecting again from 'close' with the same host name (the usual
+// "timeout during DNS, destroy, retry" loop): the cancelled lookup never
+// disturbs the retry, which connects, 50 times in a row.
+func TestReconnectAfterDestroyDuringLookup(t *testing.T) {
+	e := newEnv(t)
+	const rounds = 50
+	var failed [][]string
+	srv := e.server(server.Options{}, func(s *socket.Socket) { s.OnData(func([]byte) {}) })
+	e.listenTCP(srv, func(port int) {
+		var round func(i int)
+		round = func(i int) {
+			if i == rounds {
+				srv.Close(nil)
+				return
+			}
+			c := e.newSocket(socket.Options{})
+			var errsSeen []string
+			retried, connected := false, false
+			c.OnError(func(err error) { errsSeen = append(errsSeen, err.Error()) })
+			c.OnClose(func(bool) {
+				if !retried {
+					retried = true
+					require.NoError(t, c.ConnectTCP(port, "localhost", func() {
+						connected = true
+						c.Destroy(nil)
+					}))
+					return
+				}
+				if !connected {
+					failed = append(failed, errsSeen)
+				}
+				round(i + 1)
+			})
+			require.NoError(t, c.ConnectTCP(port, "localhost"))
+			c.Destroy(nil)
+		}
+		round(0)
+	})
+	e.run()
+	assert.Empty(t, failed, "retries that did not connect (their errors)")
+}
+
 // CNX-13: Destroy right after connect cancels it: no 'connect', no
 // 'error', just 'close'; also during a lookup and inside 'lookup'.
-func TestCNX13_DestroyCancelsConnect(t *testing.T) {
+func TestDestroyCancelsConnect(t *testing.T) {
 	e := newEnv(t)
 	var srv *server.Server
 	srv = e.server(server.Options{}, nil)
-	var evs []*events
+	var evs []*testutil.Events
 	e.listenTCP(srv, func(port int) {
 		c := e.newSocket(socket.Options{})
 		evs = append(evs, track(c, false))
@@ -464,13 +556,13 @@ func TestCNX13_DestroyCancelsConnect(t *testing.T) {
 	e.run()
 	require.Len(t, evs, 4)
 	for i, ev := range evs {
-		assert.Equal(t, []string{"close:false"}, ev.get(), "socket %d", i)
+		assert.Equal(t, []string{"close:false"}, ev.Get(), "socket %d", i)
 	}
 }
 
 // CNX-14: a client BlockList refuses blocked addresses with ERR_IP_BLOCKED,
 // for IP literals and for looked-up names.
-func TestCNX14_ClientBlockList(t *testing.T) {
+func TestClientBlockList(t *testing.T) {
 	e := newEnv(t)
 	bl := addr.NewBlockList()
 	require.NoError(t, bl.AddAddress("127.0.0.1", "ipv4"))

@@ -4,6 +4,7 @@ package socket_test
 
 import (
 	"bytes"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,13 +13,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
 )
 
 // DAT-01: 'data' is bytes by default; after SetEncoding("utf8") text never
 // splits a multi-byte character (40 960 × 'あ' arrive as 40 960 runes).
-func TestDAT01_UTF8NeverSplit(t *testing.T) {
+func TestUTF8NeverSplit(t *testing.T) {
 	e := newEnv(t)
 	const n = 40960
 	payload := strings.Repeat("あ", n)
@@ -64,7 +66,7 @@ func TestDAT01_UTF8NeverSplit(t *testing.T) {
 
 // DAT-02: WriteString encodes and SetEncoding decodes: latin1 round-trips
 // all 256 byte values; hex works.
-func TestDAT02_Encodings(t *testing.T) {
+func TestEncodings(t *testing.T) {
 	var all strings.Builder
 	for i := 0; i < 256; i++ {
 		all.WriteRune(rune(i))
@@ -105,7 +107,7 @@ func TestDAT02_Encodings(t *testing.T) {
 
 // DAT-03: a 10 MB End(buf) arrives complete and in order; bytesRead on the
 // receiver equals bytesWritten on the sender.
-func TestDAT03_LargePayload(t *testing.T) {
+func TestLargePayload(t *testing.T) {
 	e := newEnv(t)
 	payload := make([]byte, 10<<20)
 	for i := range payload {
@@ -129,10 +131,10 @@ func TestDAT03_LargePayload(t *testing.T) {
 
 // DAT-04: 'end' waits until buffered data is consumed: with no reader the
 // socket neither ends nor closes; once read, 'data', 'end', 'close' follow.
-func TestDAT04_EndAfterDataConsumed(t *testing.T) {
+func TestEndAfterDataConsumed(t *testing.T) {
 	e := newEnv(t)
 	var client *socket.Socket
-	var ev *events
+	var ev *testutil.Events
 	var got []byte
 	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
 		s.OnData(func([]byte) {})
@@ -141,24 +143,24 @@ func TestDAT04_EndAfterDataConsumed(t *testing.T) {
 		client = c
 		ev = track(c, false)
 		e.after(300*time.Millisecond, func() {
-			assert.Equal(t, []string{"connect", "ready"}, ev.get(), "no 'end' before data is read")
+			assert.Equal(t, []string{"connect", "ready"}, ev.Get(), "no 'end' before data is read")
 			assert.False(t, c.Destroyed())
 			c.OnData(func(b []byte) {
-				ev.add("data")
+				ev.AddFolded("data")
 				got = append(got, b...)
 			})
 		})
 	})
 	e.run()
 	assert.Equal(t, "payload", string(got))
-	assert.Equal(t, []string{"connect", "ready", "data", "end", "finish", "close:false"}, ev.get())
+	assert.Equal(t, []string{"connect", "ready", "data", "end", "finish", "close:false"}, ev.Get())
 	assert.True(t, client.Destroyed())
 }
 
 // DAT-05: OnRead delivers into the caller's buffer (the same one every
 // time), no 'data' is emitted, 'end' still is; a BufferFunc is called
 // before every read, including the one that sees EOF.
-func TestDAT05_OnRead(t *testing.T) {
+func TestOnRead(t *testing.T) {
 	e := newEnv(t)
 	static := make([]byte, 4)
 	var got []byte
@@ -202,13 +204,13 @@ func TestDAT05_OnRead(t *testing.T) {
 	assert.Equal(t, "hello world", string(got2))
 	assert.GreaterOrEqual(t, cbCalls, 6)
 	assert.Greater(t, bufCalls, cbCalls, "the buffer is also supplied for the read that sees EOF")
-	assert.Less(t, indexOf(order, "end1"), indexOf(order, "close1"))
-	assert.Less(t, indexOf(order, "end2"), indexOf(order, "close2"))
+	assert.Less(t, slices.Index(order, "end1"), slices.Index(order, "close1"))
+	assert.Less(t, slices.Index(order, "end2"), slices.Index(order, "close2"))
 }
 
 // DAT-06: an OnRead callback returning false pauses the socket: no
 // callback runs until Resume, and nothing is lost.
-func TestDAT06_OnReadPause(t *testing.T) {
+func TestOnReadPause(t *testing.T) {
 	e := newEnv(t)
 	var got []byte
 	var c *socket.Socket

@@ -2,6 +2,11 @@
 
 package socket
 
+import (
+	"fmt"
+	"reflect"
+)
+
 // FdOf exposes the socket's descriptor to the external tests (-1 without
 // a handle).
 func FdOf(s *Socket) int {
@@ -9,4 +14,13 @@ func FdOf(s *Socket) int {
 		return -1
 	}
 	return s.st.Fd()
+}
+
+// SharedExtraWritten describes the shared zero sockExtra if something
+// wrote it ("" while it is still zero).
+func SharedExtraWritten() string {
+	if reflect.DeepEqual(noExtra, sockExtra{}) {
+		return ""
+	}
+	return fmt.Sprintf("%+v", noExtra)
 }

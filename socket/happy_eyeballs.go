@@ -285,7 +285,7 @@ func (c *connectMultiple) connectError(a candidate, errno syscall.Errno) error {
 	e := errx.WithHostPort("connect", errno, a.address, c.o.Port)
 	if c.o.LocalPort != 0 {
 		local, _ := localFor(a)
-		e = e.WithLocal(local, c.o.LocalPort)
+		e = errx.WithLocal(e, local, c.o.LocalPort)
 	}
 	return e
 }
@@ -301,7 +301,7 @@ func (c *connectMultiple) next(canceled bool) {
 	if canceled || c.current == len(c.addrs) {
 		c.release()
 		if len(c.errors) == 0 {
-			s.destroyWith(errs.ErrSocketConnectionTimeout.Clone())
+			s.destroyWith(errx.Clone(errs.ErrSocketConnectionTimeout))
 		} else {
 			s.destroyWith(&AggregateError{Code: errs.CodeOf(c.errors[0]), Errors: c.errors})
 		}

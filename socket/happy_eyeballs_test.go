@@ -5,7 +5,6 @@ package socket_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"strconv"
 	"syscall"
@@ -17,11 +16,13 @@ import (
 
 	"github.com/netloop/netloop/addr"
 	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
 )
 
-// CNX-11: Happy Eyeballs (autoSelectFamily).
+// Happy Eyeballs (autoSelectFamily, checklist CNX-11): the attempts over
+// several resolved addresses, their events and their failures.
 
 // staticLookup answers every lookup with answers.
 func staticLookup(answers ...socket.LookupAddress) socket.LookupFunc {
@@ -36,18 +37,18 @@ var (
 )
 
 // trackAttempts adds the attempt events to ev (and 'lookup').
-func trackAttempts(s *socket.Socket, ev *events) {
+func trackAttempts(s *socket.Socket, ev *testutil.Events) {
 	s.OnLookup(func(err error, address string, family int, host string) {
-		ev.add(fmt.Sprintf("lookup:%s/%d", address, family))
+		ev.Addf("lookup:%s/%d", address, family)
 	})
 	s.OnConnectionAttempt(func(ip string, port, family int) {
-		ev.add(fmt.Sprintf("attempt:%s/%d", ip, family))
+		ev.Addf("attempt:%s/%d", ip, family)
 	})
 	s.OnConnectionAttemptFailed(func(ip string, port, family int, err error) {
-		ev.add(fmt.Sprintf("failed:%s/%d:%s", ip, family, code(err)))
+		ev.Addf("failed:%s/%d:%s", ip, family, code(err))
 	})
 	s.OnConnectionAttemptTimeout(func(ip string, port, family int) {
-		ev.add(fmt.Sprintf("attemptTimeout:%s/%d", ip, family))
+		ev.Addf("attemptTimeout:%s/%d", ip, family)
 	})
 }
 
@@ -91,20 +92,15 @@ func blackhole(t *testing.T) int {
 	return port
 }
 
-// The first address (::1) is refused, the second (127.0.0.1) connects;
-// addresses are de-duplicated; every event comes in order.
-func TestCNX11_FallsBackToNextFamily(t *testing.T) {
+// CNX-11: the first address (::1) is refused, the second (127.0.0.1)
+// connects; addresses are de-duplicated; every event comes in order.
+func TestHappyEyeballsFallsBackToNextFamily(t *testing.T) {
 	needIPv6(t)
 	e := newEnv(t)
-	var srv *server.Server
-	srv = e.server(server.Options{}, func(s *socket.Socket) {
-		srv.Close(nil)
-		s.OnData(func([]byte) {})
-	})
 	var c *socket.Socket
-	var ev *events
+	var ev *testutil.Events
 	var port int
-	e.listenTCP(srv, func(p int) {
+	e.listenN(1, nil, func(p int) {
 		port = p
 		c = e.newSocket(socket.Options{})
 		ev = track(c, false)
@@ -121,7 +117,7 @@ func TestCNX11_FallsBackToNextFamily(t *testing.T) {
 		"lookup:::1/6", "lookup:::1/6", "lookup:127.0.0.1/4",
 		"attempt:::1/6", "failed:::1/6:ECONNREFUSED",
 		"attempt:127.0.0.1/4", "connect", "ready", "finish", "end", "close:false",
-	}, ev.get())
+	}, ev.Get())
 	p := strconv.Itoa(port)
 	assert.Equal(t, []string{"::1:" + p, "127.0.0.1:" + p}, c.AutoSelectFamilyAttemptedAddresses())
 	for _, name := range []string{"connectionAttempt", "connectionAttemptFailed", "connectionAttemptTimeout"} {
@@ -129,11 +125,11 @@ func TestCNX11_FallsBackToNextFamily(t *testing.T) {
 	}
 }
 
-// Every attempt fails: one 'error' carrying an AggregateError with each
-// attempt's error (code of the first), then 'close'(true). The order
+// CNX-11: every attempt fails: one 'error' carrying an AggregateError with
+// each attempt's error (code of the first), then 'close'(true). The order
 // alternates families from the first answer's; blocked addresses count as
 // failed attempts but are not attempted.
-func TestCNX11_AllAttemptsFail(t *testing.T) {
+func TestHappyEyeballsAllAttemptsFail(t *testing.T) {
 	e := newEnv(t)
 	bl := addr.NewBlockList()
 	require.NoError(t, bl.AddAddress("::2", "ipv6"))
@@ -155,7 +151,7 @@ func TestCNX11_AllAttemptsFail(t *testing.T) {
 		"attempt:127.0.0.1/4", "failed:127.0.0.1/4:ECONNREFUSED",
 		"failed:::2/6:ERR_IP_BLOCKED", "failed:::3/6:ERR_IP_BLOCKED",
 		"error:ECONNREFUSED", "close:true",
-	}, ev.get())
+	}, ev.Get())
 	var agg *socket.AggregateError
 	require.ErrorAs(t, gotErr, &agg)
 	assert.Equal(t, "ECONNREFUSED", agg.Code)
@@ -169,8 +165,8 @@ func TestCNX11_AllAttemptsFail(t *testing.T) {
 	assert.Equal(t, []string{"127.0.0.1:" + strconv.Itoa(port)}, c.AutoSelectFamilyAttemptedAddresses())
 }
 
-// Both families refused: the aggregate holds both connect errors.
-func TestCNX11_AllRefused(t *testing.T) {
+// CNX-11: both families refused: the aggregate holds both connect errors.
+func TestHappyEyeballsAllRefused(t *testing.T) {
 	needIPv6(t)
 	e := newEnv(t)
 	port := freePort(t)
@@ -180,7 +176,7 @@ func TestCNX11_AllRefused(t *testing.T) {
 	c.OnError(func(err error) { gotErr = err })
 	require.NoError(t, c.Connect(socket.ConnectOptions{Port: port, Host: "multi.test", Lookup: staticLookup(v6, v4)}))
 	e.run()
-	assert.Equal(t, []string{"error:ECONNREFUSED", "close:true"}, ev.get())
+	assert.Equal(t, []string{"error:ECONNREFUSED", "close:true"}, ev.Get())
 	var agg *socket.AggregateError
 	require.ErrorAs(t, gotErr, &agg)
 	require.Len(t, agg.Errors, 2)
@@ -190,10 +186,10 @@ func TestCNX11_AllRefused(t *testing.T) {
 	assert.Equal(t, []string{"::1:" + p, "127.0.0.1:" + p}, c.AutoSelectFamilyAttemptedAddresses())
 }
 
-// The first address never answers: after the attempt timeout it is
-// abandoned ('connectionAttemptTimeout', no 'connectionAttemptFailed') and
-// the next one connects.
-func TestCNX11_AttemptTimeoutMovesOn(t *testing.T) {
+// CNX-11: the first address never answers: after the attempt timeout it
+// is abandoned ('connectionAttemptTimeout', no 'connectionAttemptFailed')
+// and the next one connects.
+func TestHappyEyeballsAttemptTimeoutMovesOn(t *testing.T) {
 	needIPv6(t)
 	port := blackhole(t)
 	e := newEnv(t)
@@ -203,7 +199,7 @@ func TestCNX11_AttemptTimeoutMovesOn(t *testing.T) {
 		s.OnData(func([]byte) {})
 	})
 	var c *socket.Socket
-	var ev *events
+	var ev *testutil.Events
 	var attemptAt, timeoutAt time.Time
 	require.NoError(t, srv.ListenHost(port, "::1", 0, func() {
 		c = e.newSocket(socket.Options{})
@@ -223,22 +219,22 @@ func TestCNX11_AttemptTimeoutMovesOn(t *testing.T) {
 		"lookup:127.0.0.1/4", "lookup:::1/6",
 		"attempt:127.0.0.1/4", "attemptTimeout:127.0.0.1/4",
 		"attempt:::1/6", "connect", "ready", "finish", "end", "close:false",
-	}, ev.get())
+	}, ev.Get())
 	p := strconv.Itoa(port)
 	assert.Equal(t, []string{"127.0.0.1:" + p, "::1:" + p}, c.AutoSelectFamilyAttemptedAddresses())
 	// 1 ns is raised to the 10 ms minimum.
 	assert.GreaterOrEqual(t, timeoutAt.Sub(attemptAt), 9*time.Millisecond)
 }
 
-// Destroy, an idle timeout that destroys, and a Context abort while an
-// attempt is pending cancel everything: no further attempt or event, and
-// every handle is closed.
-func TestCNX11_CancelWhilePending(t *testing.T) {
+// CNX-11: Destroy, an idle timeout that destroys, and a Context abort
+// while an attempt is pending cancel everything: no further attempt or
+// event, and every handle is closed.
+func TestHappyEyeballsCancelWhilePending(t *testing.T) {
 	port := blackhole(t)
 	e := newEnv(t)
 	opts := socket.ConnectOptions{Port: port, Host: "slow.test", Lookup: staticLookup(v4, v6),
 		AutoSelectFamilyAttemptTimeout: 5 * time.Second}
-	var logs []*events
+	var logs []*testutil.Events
 
 	d := e.newSocket(socket.Options{})
 	logs = append(logs, track(d, false))
@@ -279,26 +275,21 @@ func TestCNX11_CancelWhilePending(t *testing.T) {
 	e.run()
 	assert.Less(t, time.Since(start), 2*time.Second, "nothing waited for the attempt timeout")
 	pre := []string{"lookup:127.0.0.1/4", "lookup:::1/6", "attempt:127.0.0.1/4"}
-	assert.Equal(t, append(pre, "close:false"), logs[0].get())
-	assert.Equal(t, append(pre, "timeout", "close:false"), logs[1].get())
-	assert.Equal(t, append(pre, "error:ABORT_ERR", "close:true"), logs[2].get())
-	assert.Equal(t, append(pre, "close:false"), logs[3].get())
+	assert.Equal(t, append(pre, "close:false"), logs[0].Get())
+	assert.Equal(t, append(pre, "timeout", "close:false"), logs[1].Get())
+	assert.Equal(t, append(pre, "error:ABORT_ERR", "close:true"), logs[2].Get())
+	assert.Equal(t, append(pre, "close:false"), logs[3].Get())
 }
 
-// NoAutoSelectFamily (and LocalAddress, and Family) connect to the first
-// resolved address only.
-func TestCNX11_OffTriesFirstAddressOnly(t *testing.T) {
+// CNX-11: NoAutoSelectFamily (and LocalAddress, and Family) connect to the
+// first resolved address only.
+func TestHappyEyeballsOffTriesFirstAddressOnly(t *testing.T) {
 	needIPv6(t)
 	e := newEnv(t)
-	var srv *server.Server
-	srv = e.server(server.Options{}, func(s *socket.Socket) {
-		srv.Close(nil)
-		s.OnData(func([]byte) {})
-	})
 	var off, local *socket.Socket
-	var offLog, localLog *events
+	var offLog, localLog *testutil.Events
 	var offErr error
-	e.listenTCP(srv, func(port int) {
+	e.listenN(1, nil, func(port int) {
 		off = e.newSocket(socket.Options{})
 		offLog = track(off, false)
 		trackAttempts(off, offLog)
@@ -315,16 +306,17 @@ func TestCNX11_OffTriesFirstAddressOnly(t *testing.T) {
 	})
 	e.run()
 	assert.Equal(t, []string{"lookup:::1/6", "attempt:::1/6", "failed:::1/6:ECONNREFUSED",
-		"error:ECONNREFUSED", "close:true"}, offLog.get())
-	ee := asErr(t, offErr)
+		"error:ECONNREFUSED", "close:true"}, offLog.Get())
+	ee := testutil.AsError(t, offErr)
 	assert.Equal(t, "::1", ee.Address)
 	assert.Nil(t, off.AutoSelectFamilyAttemptedAddresses())
-	assert.Equal(t, []string{"lookup:127.0.0.1/4", "attempt:127.0.0.1/4", "connect", "ready", "finish", "end", "close:false"}, localLog.get())
+	assert.Equal(t, []string{"lookup:127.0.0.1/4", "attempt:127.0.0.1/4", "connect", "ready", "finish", "end", "close:false"}, localLog.Get())
 	assert.Nil(t, local.AutoSelectFamilyAttemptedAddresses())
 }
 
-// A negative attempt timeout fails at the call with ERR_OUT_OF_RANGE.
-func TestCNX11_AttemptTimeoutOutOfRange(t *testing.T) {
+// CNX-11: a negative attempt timeout fails at the call with
+// ERR_OUT_OF_RANGE.
+func TestHappyEyeballsAttemptTimeoutOutOfRange(t *testing.T) {
 	e := newEnv(t)
 	c := e.newSocket(socket.Options{})
 	err := c.Connect(socket.ConnectOptions{Port: 80, Host: "x.test", AutoSelectFamilyAttemptTimeout: -time.Millisecond})

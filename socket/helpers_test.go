@@ -6,9 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,9 +19,19 @@ import (
 	"github.com/netloop/netloop/socket"
 )
 
-func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
+// TestMain runs the tests under the leak check, then checks what only
+// means something once every test ran: that none wrote the shared zero
+// sockExtra through a socket that had not allocated its own.
+func TestMain(m *testing.M) {
+	code := testutil.LeakCheckMain(m)
+	if got := socket.SharedExtraWritten(); got != "" {
+		fmt.Fprintf(os.Stderr, "FAIL: the shared sockExtra was modified: %s\n", got)
+		code = 1
+	}
+	os.Exit(code)
+}
 
-// safetyTimeout bounds every conformance test.
+// safetyTimeout bounds every test run on an env.
 const safetyTimeout = 10 * time.Second
 
 // env is one test's loop with a safety timer: it fails the test and
@@ -100,12 +107,8 @@ func (e *env) newSocket(o socket.Options) *socket.Socket {
 
 // after runs fn after d on a referenced timer (it keeps the loop alive).
 func (e *env) after(d time.Duration, fn func()) *handle.Timer {
-	tm := handle.NewTimer(e.l)
+	tm := testutil.After(e.t, e.l, d, fn)
 	e.timers = append(e.timers, tm)
-	tm.Start(d, 0, func() {
-		tm.Close(nil)
-		fn()
-	})
 	return tm
 }
 
@@ -130,6 +133,26 @@ func (e *env) listenTCP(srv *server.Server, ready func(port int)) {
 	require.NoError(e.t, srv.ListenHost(0, "127.0.0.1", 0, func() { ready(srv.Address().Port) }))
 }
 
+// listenN listens on 127.0.0.1 with a server that closes once it has
+// accepted n connections, and calls ready with the port. Accepted sockets
+// read and discard what arrives; onAccept, if not nil, sees each one
+// first.
+func (e *env) listenN(n int, onAccept func(s *socket.Socket), ready func(port int)) {
+	e.t.Helper()
+	accepted := 0
+	var srv *server.Server
+	srv = e.server(server.Options{}, func(s *socket.Socket) {
+		if accepted++; accepted == n {
+			srv.Close(nil)
+		}
+		if onAccept != nil {
+			onAccept(s)
+		}
+		s.OnData(func([]byte) {})
+	})
+	e.listenTCP(srv, ready)
+}
+
 // pair runs one connection: a server (closed as soon as it accepted the
 // connection) and a client socket connected to it over TCP. onServer gets
 // the accepted socket; onClient gets the client right after ConnectTCP.
@@ -150,7 +173,7 @@ func (e *env) pair(so server.Options, co socket.Options, onServer func(s *socket
 // pairPath is pair over a Unix-domain socket.
 func (e *env) pairPath(so server.Options, co socket.Options, onServer func(s *socket.Socket), onClient func(c *socket.Socket)) {
 	e.t.Helper()
-	path := sockPath(e.t)
+	path := testutil.SockPath(e.t)
 	var srv *server.Server
 	srv = e.server(so, func(s *socket.Socket) {
 		srv.Close(nil)
@@ -161,23 +184,6 @@ func (e *env) pairPath(so server.Options, co socket.Options, onServer func(s *so
 		require.NoError(e.t, c.ConnectPath(path))
 		onClient(c)
 	}))
-}
-
-var sockSeq struct {
-	sync.Mutex
-	n int
-}
-
-// sockPath returns a short Unix-socket path that is removed after the test.
-func sockPath(t testing.TB) string {
-	sockSeq.Lock()
-	sockSeq.n++
-	n := sockSeq.n
-	sockSeq.Unlock()
-	dir, err := os.MkdirTemp("", "nlsock")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return filepath.Join(dir, fmt.Sprintf("s%d.sock", n))
 }
 
 // freePort returns a loopback TCP port nobody listens on (bound and
@@ -191,56 +197,25 @@ func freePort(t testing.TB) int {
 	return port
 }
 
-// events records a socket's events in order. Consecutive 'data' events are
-// folded into one "data" entry; anything emitted after 'close' shows up as
-// an extra entry, so exact comparisons also prove nothing follows 'close'.
-type events struct {
-	mu  sync.Mutex
-	log []string
-}
-
-func (ev *events) add(s string) {
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
-	if s == "data" && len(ev.log) > 0 && ev.log[len(ev.log)-1] == "data" {
-		return
-	}
-	ev.log = append(ev.log, s)
-}
-
-func (ev *events) get() []string {
-	ev.mu.Lock()
-	defer ev.mu.Unlock()
-	return append([]string(nil), ev.log...)
-}
-
-func (ev *events) String() string { return strings.Join(ev.get(), ",") }
-
-// track records connect, ready, end, finish, drain, timeout, error:<code>
-// and close:<hadError> of s; with data it also adds a 'data' listener
-// (which starts the flow).
-func track(s *socket.Socket, data bool) *events {
-	ev := &events{}
-	s.OnConnect(func() { ev.add("connect") })
-	s.OnReady(func() { ev.add("ready") })
-	s.OnEnd(func() { ev.add("end") })
-	s.OnFinish(func() { ev.add("finish") })
-	s.OnError(func(err error) { ev.add("error:" + errs.CodeOf(err)) })
-	s.OnClose(func(hadError bool) { ev.add(fmt.Sprintf("close:%v", hadError)) })
-	s.OnTimeout(func() { ev.add("timeout") })
+// track records connect, ready, end, finish, timeout, error:<code> and
+// close:<hadError> of s; with data it also adds a 'data' listener (which
+// starts the flow) that records consecutive 'data' events as one "data"
+// entry. Anything emitted after 'close' shows up as an extra entry, so
+// exact comparisons also prove nothing follows 'close'.
+func track(s *socket.Socket, data bool) *testutil.Events {
+	ev := &testutil.Events{}
+	s.OnConnect(func() { ev.Add("connect") })
+	s.OnReady(func() { ev.Add("ready") })
+	s.OnEnd(func() { ev.Add("end") })
+	s.OnFinish(func() { ev.Add("finish") })
+	s.OnError(func(err error) { ev.Add("error:" + errs.CodeOf(err)) })
+	s.OnClose(func(hadError bool) { ev.Addf("close:%v", hadError) })
+	s.OnTimeout(func() { ev.Add("timeout") })
 	if data {
-		s.OnData(func([]byte) { ev.add("data") })
+		s.OnData(func([]byte) { ev.AddFolded("data") })
 	}
 	return ev
 }
 
 // code returns err's Node code.
 func code(err error) string { return errs.CodeOf(err) }
-
-// asErr returns err as *errs.Error (failing the test otherwise).
-func asErr(t testing.TB, err error) *errs.Error {
-	t.Helper()
-	e, ok := err.(*errs.Error)
-	require.Truef(t, ok, "error %T %v is not *errs.Error", err, err)
-	return e
-}

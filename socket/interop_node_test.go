@@ -226,7 +226,7 @@ func interopWhere(t *testing.T, kind string) string {
 	if kind == "tcp" {
 		return "tcp"
 	}
-	return sockPath(t)
+	return testutil.SockPath(t)
 }
 
 func connectTo(t *testing.T, c *socket.Socket, kind, where string) {
@@ -270,7 +270,7 @@ func TestInteropNodeServer(t *testing.T) {
 			have := sha256.Sum256(echoed)
 			assert.Equal(t, hex.EncodeToString(want[:]), hex.EncodeToString(have[:]))
 			// Half-close: we ended first and kept receiving the echo.
-			assert.Equal(t, []string{"connect", "ready", "finish", "end", "close:false"}, ev.get())
+			assert.Equal(t, []string{"connect", "ready", "finish", "end", "close:false"}, ev.Get())
 		})
 		t.Run(kind+"/serverend", func(t *testing.T) {
 			node := startNode(t, nodeServerJS, "serverend", interopWhere(t, kind))
@@ -292,7 +292,7 @@ func TestInteropNodeServer(t *testing.T) {
 			assert.Equal(t, "bye", string(got))
 			sum := sha256.Sum256(payload)
 			assert.Equal(t, digest(len(payload), sum[:]), line(out, "RECV"), "node output: %v", out)
-			assert.Equal(t, []string{"connect", "ready", "end", "finish", "close:false"}, ev.get())
+			assert.Equal(t, []string{"connect", "ready", "end", "finish", "close:false"}, ev.Get())
 		})
 	}
 	t.Run("tcp/reset", func(t *testing.T) {
@@ -307,7 +307,7 @@ func TestInteropNodeServer(t *testing.T) {
 		connectTo(t, c, "tcp", where)
 		e.run()
 		node.wait()
-		assert.Equal(t, []string{"connect", "ready", "error:ECONNRESET", "close:true"}, ev.get())
+		assert.Equal(t, []string{"connect", "ready", "error:ECONNRESET", "close:true"}, ev.Get())
 		require.Error(t, rerr)
 		assert.Equal(t, "read ECONNRESET", rerr.Error())
 	})
@@ -321,7 +321,7 @@ func TestInteropNodeClient(t *testing.T) {
 			e.listenTCP(srv, func(port int) { ready(strconv.Itoa(port)) })
 			return
 		}
-		path := sockPath(t)
+		path := testutil.SockPath(t)
 		require.NoError(t, srv.ListenPath(path, func() { ready(path) }))
 	}
 	for _, kind := range []string{"tcp", "unix"} {
@@ -329,7 +329,7 @@ func TestInteropNodeClient(t *testing.T) {
 			e := newEnv(t)
 			h := sha256.New()
 			n := 0
-			var ev *events
+			var ev *testutil.Events
 			var node *nodeProc
 			var srv *server.Server
 			srv = e.server(server.Options{AllowHalfOpen: true}, func(s *socket.Socket) {
@@ -352,13 +352,13 @@ func TestInteropNodeClient(t *testing.T) {
 			assert.Equal(t, line(out, "SENT"), mine, "what netloop received is what node sent")
 			assert.Equal(t, line(out, "SENT"), line(out, "RECV"), "node got its bytes back")
 			// Node ended first; the half-open server still echoed, then ended.
-			assert.Equal(t, []string{"end", "finish", "close:false"}, ev.get())
+			assert.Equal(t, []string{"end", "finish", "close:false"}, ev.Get())
 		})
 		t.Run(kind+"/serverend", func(t *testing.T) {
 			e := newEnv(t)
 			h := sha256.New()
 			n := 0
-			var ev *events
+			var ev *testutil.Events
 			var node *nodeProc
 			var srv *server.Server
 			srv = e.server(server.Options{AllowHalfOpen: true}, func(s *socket.Socket) {
@@ -377,12 +377,12 @@ func TestInteropNodeClient(t *testing.T) {
 			assert.Equal(t, "bye", line(out, "GOT"), "node output: %v %s", out, node.stderr.String())
 			assert.Equal(t, line(out, "SENT"), digest(n, h.Sum(nil)))
 			assert.Equal(t, halfCloseSize, n)
-			assert.Equal(t, []string{"finish", "end", "close:false"}, ev.get())
+			assert.Equal(t, []string{"finish", "end", "close:false"}, ev.Get())
 		})
 	}
 	t.Run("tcp/reset", func(t *testing.T) {
 		e := newEnv(t)
-		var ev *events
+		var ev *testutil.Events
 		var rerr error
 		var node *nodeProc
 		var srv *server.Server
@@ -397,7 +397,7 @@ func TestInteropNodeClient(t *testing.T) {
 		e.run()
 		require.NotNil(t, node)
 		node.wait()
-		got := without(ev.get(), "data")
+		got := testutil.Without(ev.Get(), "data")
 		assert.Equal(t, []string{"error:ECONNRESET", "close:true"}, got)
 		require.Error(t, rerr)
 		assert.Equal(t, "read ECONNRESET", rerr.Error())

@@ -3,8 +3,6 @@
 package socket_test
 
 import (
-	"context"
-	"errors"
 	"runtime"
 	"testing"
 	"time"
@@ -13,11 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
-	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
 )
 
+// sockopt reads the int socket option level/opt of s's descriptor.
 func sockopt(t testing.TB, s *socket.Socket, level, opt int) int {
 	t.Helper()
 	fd := socket.FdOf(s)
@@ -27,10 +25,12 @@ func sockopt(t testing.TB, s *socket.Socket, level, opt int) int {
 	return v
 }
 
+// noDelayOf reports whether TCP_NODELAY is set on s (Nagle off).
 func noDelayOf(t testing.TB, s *socket.Socket) bool {
 	return sockopt(t, s, unix.IPPROTO_TCP, unix.TCP_NODELAY) != 0
 }
 
+// keepAliveOf reports whether SO_KEEPALIVE is set on s.
 func keepAliveOf(t testing.TB, s *socket.Socket) bool {
 	return sockopt(t, s, unix.SOL_SOCKET, unix.SO_KEEPALIVE) != 0
 }
@@ -38,19 +38,12 @@ func keepAliveOf(t testing.TB, s *socket.Socket) bool {
 // KA-01: Nagle is on by default; SetNoDelay before connect is remembered
 // and applied once connected; it returns the socket; SetNoDelay(false)
 // turns Nagle back on.
-func TestKA01_SetNoDelay(t *testing.T) {
+func TestSetNoDelay(t *testing.T) {
 	e := newEnv(t)
 	var got []bool
-	var srv *server.Server
-	n := 0
-	srv = e.server(server.Options{}, func(s *socket.Socket) {
-		if n++; n == 2 {
-			srv.Close(nil)
-		}
+	e.listenN(2, func(s *socket.Socket) {
 		got = append(got, noDelayOf(t, s)) // accepted: Nagle on
-		s.OnData(func([]byte) {})
-	})
-	e.listenTCP(srv, func(port int) {
+	}, func(port int) {
 		plain := e.newSocket(socket.Options{})
 		require.NoError(t, plain.ConnectTCP(port, "127.0.0.1"))
 		plain.OnData(func([]byte) {})
@@ -79,9 +72,34 @@ func TestKA01_SetNoDelay(t *testing.T) {
 	assert.Equal(t, []bool{false, false}, got)
 }
 
+// SetNoDelay(true) made before the first connect is applied again when
+// the Socket reconnects from 'close'.
+func TestSetNoDelaySurvivesReconnect(t *testing.T) {
+	e := newEnv(t)
+	var got []bool
+	e.listenN(2, nil, func(port int) {
+		c := e.newSocket(socket.Options{})
+		c.SetNoDelay(true)
+		c.OnData(func([]byte) {})
+		c.OnceConnect(func() {
+			got = append(got, noDelayOf(t, c))
+			c.OnceClose(func(bool) {
+				require.NoError(t, c.ConnectTCP(port, "127.0.0.1", func() {
+					got = append(got, noDelayOf(t, c))
+					c.End(nil)
+				}))
+			})
+			c.Destroy(nil)
+		})
+		require.NoError(t, c.ConnectTCP(port, "127.0.0.1"))
+	})
+	e.run()
+	assert.Equal(t, []bool{true, true}, got, "TCP_NODELAY on the first connection and after the reconnect")
+}
+
 // KA-02: SetKeepAlive converts the delay to whole seconds, is remembered
 // before connect, and returns the socket.
-func TestKA02_SetKeepAlive(t *testing.T) {
+func TestSetKeepAlive(t *testing.T) {
 	e := newEnv(t)
 	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) { s.OnData(func([]byte) {}) }, func(c *socket.Socket) {
 		assert.Same(t, c, c.SetKeepAlive(true, 5500*time.Millisecond))
@@ -105,17 +123,9 @@ func TestKA02_SetKeepAlive(t *testing.T) {
 
 // KA-03: the connect options NoDelay, KeepAlive and KeepAliveInitialDelay
 // apply right after connect (456 123 ms → 456 s); false sets nothing.
-func TestKA03_ConnectOptions(t *testing.T) {
+func TestConnectOptionsNoDelayKeepAlive(t *testing.T) {
 	e := newEnv(t)
-	var srv *server.Server
-	n := 0
-	srv = e.server(server.Options{}, func(s *socket.Socket) {
-		if n++; n == 2 {
-			srv.Close(nil)
-		}
-		s.OnData(func([]byte) {})
-	})
-	e.listenTCP(srv, func(port int) {
+	e.listenN(2, nil, func(port int) {
 		on := e.newSocket(socket.Options{})
 		require.NoError(t, on.Connect(socket.ConnectOptions{Port: port, Host: "127.0.0.1", NoDelay: true, KeepAlive: true, KeepAliveInitialDelay: 456123 * time.Millisecond}))
 		on.OnData(func([]byte) {})
@@ -141,7 +151,7 @@ func TestKA03_ConnectOptions(t *testing.T) {
 
 // KA-04: the server options NoDelay and KeepAlive are applied to accepted
 // sockets before 'connection'.
-func TestKA04_ServerOptions(t *testing.T) {
+func TestServerOptionsNoDelayKeepAlive(t *testing.T) {
 	e := newEnv(t)
 	var nd, ka bool
 	e.pair(server.Options{NoDelay: true, KeepAlive: true, KeepAliveInitialDelay: 3 * time.Second}, socket.Options{}, func(s *socket.Socket) {
@@ -159,65 +169,4 @@ func TestKA04_ServerOptions(t *testing.T) {
 	e.run()
 	assert.True(t, nd)
 	assert.True(t, ka)
-}
-
-// AB-01: a Context (Node's AbortSignal) destroys the socket with an
-// AbortError ('error' ABORT_ERR then 'close'): already done before
-// construction, cancelled right after connect, or cancelled later.
-func TestAB01_ContextAbort(t *testing.T) {
-	e := newEnv(t)
-	var logs []*events
-	var causes []error
-	cause := errors.New("why")
-	mk := func(ctx context.Context) *socket.Socket {
-		c := e.newSocket(socket.Options{Context: ctx})
-		logs = append(logs, track(c, false))
-		c.OnError(func(err error) { causes = append(causes, err) })
-		return c
-	}
-	srv := e.server(server.Options{}, func(s *socket.Socket) { s.OnData(func([]byte) {}) })
-	e.listenTCP(srv, func(port int) {
-		// Aborted before construction.
-		done, cancel0 := context.WithCancelCause(context.Background())
-		cancel0(cause)
-		a := mk(done)
-		require.NoError(t, a.ConnectTCP(port, "127.0.0.1"))
-
-		// Aborted right after connect.
-		ctx1, cancel1 := context.WithCancel(context.Background())
-		b := mk(ctx1)
-		require.NoError(t, b.ConnectTCP(port, "127.0.0.1"))
-		cancel1()
-
-		// Aborted on a later tick, once connected.
-		ctx2, cancel2 := context.WithCancel(context.Background())
-		c := mk(ctx2)
-		require.NoError(t, c.ConnectTCP(port, "127.0.0.1"))
-		c.OnData(func([]byte) {})
-		c.OnConnect(func() { e.after(20*time.Millisecond, cancel2) })
-
-		// Ends normally; a later cancel does nothing.
-		ctx3, cancel3 := context.WithCancel(context.Background())
-		d := mk(ctx3)
-		require.NoError(t, d.ConnectTCP(port, "127.0.0.1"))
-		d.OnData(func([]byte) {})
-		d.OnConnect(func() { d.End(nil) })
-		d.OnClose(func(bool) {
-			cancel3()
-			e.after(50*time.Millisecond, func() { srv.Close(nil) })
-		})
-	})
-	e.run()
-	require.Len(t, logs, 4)
-	assert.Equal(t, []string{"error:ABORT_ERR", "close:true"}, logs[0].get())
-	assert.Equal(t, "error:ABORT_ERR,close:true", logs[1].String())
-	assert.Equal(t, []string{"connect", "ready", "error:ABORT_ERR", "close:true"}, logs[2].get())
-	assert.Equal(t, []string{"connect", "ready", "finish", "end", "close:false"}, logs[3].get())
-	require.Len(t, causes, 3)
-	for _, err := range causes {
-		ee := asErr(t, err)
-		assert.Equal(t, errs.CodeAbort, ee.Code)
-		assert.Equal(t, "The operation was aborted", ee.Error())
-	}
-	assert.True(t, errors.Is(causes[0], cause) || asErr(t, causes[0]).Cause == cause)
 }

@@ -5,6 +5,7 @@ package socket_test
 import (
 	"bytes"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ import (
 
 // PR-01: Pause stops 'data' and reading from the descriptor, so the peer's
 // Write starts returning false; Resume restarts the flow with nothing lost.
-func TestPR01_PauseStopsReading(t *testing.T) {
+func TestPauseStopsReading(t *testing.T) {
 	e := newEnv(t)
 	const chunk = 64 << 10
 	received := 0
@@ -63,7 +64,7 @@ func TestPR01_PauseStopsReading(t *testing.T) {
 }
 
 // PR-02: Pause/Resume before connect are honoured and the last call wins.
-func TestPR02_PauseResumeBeforeConnect(t *testing.T) {
+func TestPauseResumeBeforeConnect(t *testing.T) {
 	for _, tc := range []struct {
 		calls string
 		flows bool
@@ -75,7 +76,7 @@ func TestPR02_PauseResumeBeforeConnect(t *testing.T) {
 				s.OnData(func([]byte) {})
 				s.Write([]byte("data"))
 			}, func(c *socket.Socket) {
-				for _, call := range splitComma(tc.calls) {
+				for _, call := range strings.Split(tc.calls, ",") {
 					if call == "pause" {
 						c.Pause()
 					} else {
@@ -95,21 +96,9 @@ func TestPR02_PauseResumeBeforeConnect(t *testing.T) {
 	}
 }
 
-func splitComma(s string) []string {
-	var out []string
-	start := 0
-	for i := 0; i <= len(s); i++ {
-		if i == len(s) || s[i] == ',' {
-			out = append(out, s[start:i])
-			start = i + 1
-		}
-	}
-	return out
-}
-
 // PR-03: with PauseOnConnect accepted sockets read nothing until Resume
 // (bytesRead stays 0); then everything arrives. Without it data flows.
-func TestPR03_PauseOnConnect(t *testing.T) {
+func TestPauseOnConnect(t *testing.T) {
 	for _, pause := range []bool{true, false} {
 		t.Run(fmt.Sprint(pause), func(t *testing.T) {
 			e := newEnv(t)
@@ -139,7 +128,7 @@ func TestPR03_PauseOnConnect(t *testing.T) {
 // PR-04: a connected socket that is paused with nothing queued does not
 // keep the loop alive, nor does one unref'd in its connect callback; Ref
 // and Unref before connect are remembered, the last one wins.
-func TestPR04_LoopLiveness(t *testing.T) {
+func TestLoopLiveness(t *testing.T) {
 	t.Run("paused", func(t *testing.T) {
 		e := newEnv(t)
 		connected := 0
@@ -193,7 +182,7 @@ func TestPR04_LoopLiveness(t *testing.T) {
 					s.OnData(func([]byte) {})
 					all = append(all, s)
 				}, func(c *socket.Socket) {
-					for _, call := range splitComma(tc.calls) {
+					for _, call := range strings.Split(tc.calls, ",") {
 						if call == "ref" {
 							c.Ref()
 						} else {

@@ -271,12 +271,15 @@ func (s *Socket) watchContext(ctx context.Context) {
 // Listener is returned by every On/Once method: call its Remove method
 // to unregister that listener. It is a small value; keeping or dropping it
 // costs nothing.
-type Listener = emitter.Listener
+type Listener struct{ l emitter.Listener }
 
-// Listener registration. Each On/Once returns the Listener.
+// Remove unregisters the listener (Node's removeListener); removing it
+// twice, or after a Once listener ran, does nothing.
+func (l Listener) Remove() { l.l.Remove() }
 
+// add registers fn for an event; every On and Once method goes through it.
 func (s *Socket) add(kind emitter.Kind, fn any, once bool) Listener {
-	return s.ev.On(kind, fn, once)
+	return Listener{s.ev.On(kind, fn, once)}
 }
 
 // OnConnect adds a 'connect' listener: the connection is established.

@@ -18,8 +18,8 @@ import (
 type idleTimer struct {
 	t        *handle.Timer
 	d        time.Duration
-	last     time.Duration
-	lastWQ   int
+	last     time.Duration // loop time of the last activity
+	lastWQ   int           // Node's kLastWriteQueueSize: the queue size when last seen (by a write or the timer)
 	fireFunc func()
 }
 
@@ -99,9 +99,11 @@ func (s *Socket) onTimer() {
 		it.t.Start(left, 0, it.fireFunc)
 		return
 	}
-	// A write still draining postpones the timeout (Node's _onTimeout).
-	if s.st != nil {
-		if wq := s.st.WriteQueueSize(); wq > 0 && wq != it.lastWQ {
+	// Node's _onTimeout: a write queue that moved since the last look
+	// (an asynchronous write was made, or bytes went out, or it drained
+	// to 0) postpones the timeout by a full period.
+	if it.lastWQ > 0 && s.st != nil {
+		if wq := s.st.WriteQueueSize(); wq != it.lastWQ {
 			it.lastWQ = wq
 			it.last = s.l.Now()
 			it.t.Start(it.d, 0, it.fireFunc)
@@ -109,6 +111,16 @@ func (s *Socket) onTimer() {
 		}
 	}
 	emitter.Emit0(&s.ev, evTimeout)
+}
+
+// wroteAsync records, as Node's kLastWriteQueueSize, that a write is left
+// queued (the kernel did not take it all), for onTimer.
+func (s *Socket) wroteAsync() {
+	if it := s.timer; it != nil && s.st != nil {
+		if wq := s.st.WriteQueueSize(); wq > 0 {
+			it.lastWQ = wq
+		}
+	}
 }
 
 func (s *Socket) stopTimer() {

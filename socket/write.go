@@ -105,6 +105,7 @@ func (s *Socket) write(data []byte, cb func(error)) bool {
 		s.state |= sWriteErrored
 		return false
 	}
+	s.wroteAsync()
 	return s.checkHighWater()
 }
 
@@ -149,6 +150,7 @@ func (s *Socket) flushPending() {
 			s.failWrite(w.cb, err, true)
 		}
 	}
+	s.wroteAsync()
 	if s.st.WriteQueueSize() == 0 {
 		s.onHandleDrain()
 	}

@@ -4,21 +4,25 @@ package socket_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
 
 	"github.com/netloop/netloop/errs"
+	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
 )
 
 // WR-01: writes made while connecting are queued and flushed in order
 // after 'connect'; their callbacks run only after connect.
-func TestWR01_WritesWhileConnecting(t *testing.T) {
+func TestWritesWhileConnecting(t *testing.T) {
 	e := newEnv(t)
 	var got []byte
 	var order []string
@@ -39,7 +43,7 @@ func TestWR01_WritesWhileConnecting(t *testing.T) {
 
 // WR-02: every write callback runs exactly once, in order, after its data
 // was handed to the kernel.
-func TestWR02_WriteCallbacksInOrder(t *testing.T) {
+func TestWriteCallbacksInOrder(t *testing.T) {
 	e := newEnv(t)
 	const n = 20000
 	calls := make([]int, n)
@@ -73,7 +77,7 @@ func TestWR02_WriteCallbacksInOrder(t *testing.T) {
 
 // WR-03: Write returns false at the high-water mark, 'drain' follows, and
 // writing until false and resuming on 'drain' delivers everything.
-func TestWR03_BackpressureAndDrain(t *testing.T) {
+func TestBackpressureAndDrain(t *testing.T) {
 	e := newEnv(t)
 	const chunk = 16 << 10
 	const total = 8 << 20
@@ -126,7 +130,7 @@ func TestWR03_BackpressureAndDrain(t *testing.T) {
 
 // WR-03 (hwm option): a negative HighWaterMark means 0, so every Write
 // returns false and 'drain' follows.
-func TestWR03_HighWaterMarkZero(t *testing.T) {
+func TestHighWaterMarkZero(t *testing.T) {
 	e := newEnv(t)
 	var ok bool
 	drained := false
@@ -142,305 +146,10 @@ func TestWR03_HighWaterMarkZero(t *testing.T) {
 	assert.True(t, drained)
 }
 
-// WR-05: End(nil), End(nil, cb) and End(data, cb) all work: data goes out
-// before the FIN, cb runs on 'finish', End returns the socket.
-func TestWR05_EndForms(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		data []byte
-		cb   bool
-	}{{"plain", nil, false}, {"cb", nil, true}, {"data+cb", []byte("bye"), true}} {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t)
-			var got []byte
-			var order []string
-			e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
-				s.OnData(func(b []byte) { got = append(got, b...) })
-				s.OnEnd(func() { order = append(order, "peer-end") })
-			}, func(c *socket.Socket) {
-				c.OnFinish(func() { order = append(order, "finish") })
-				c.OnData(func([]byte) {})
-				c.OnConnect(func() {
-					var r *socket.Socket
-					if tc.cb {
-						r = c.End(tc.data, func() { order = append(order, "cb") })
-					} else {
-						r = c.End(tc.data)
-					}
-					assert.Same(t, c, r)
-				})
-			})
-			e.run()
-			assert.Equal(t, string(tc.data), string(got))
-			want := []string{"finish"}
-			if tc.cb {
-				want = append(want, "cb")
-			}
-			// peer-end can come anywhere after finish.
-			order = without(order, "peer-end")
-			assert.Equal(t, want, order)
-		})
-	}
-}
-
-func without(s []string, v string) []string {
-	var out []string
-	for _, x := range s {
-		if x != v {
-			out = append(out, x)
-		}
-	}
-	return out
-}
-
-// WR-06: End on a never-connected socket calls back and makes it not
-// writable; End while connecting waits for the connection, then sends the
-// FIN, and the socket closes normally.
-func TestWR06_EndWithoutOrBeforeConnect(t *testing.T) {
-	e := newEnv(t)
-	lone := e.newSocket(socket.Options{})
-	loneEv := track(lone, false)
-	called := false
-	lone.End(nil, func() { called = true })
-	assert.False(t, lone.Writable())
-
-	var peer []string
-	var ev *events
-	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
-		s.OnData(func([]byte) {})
-		s.OnEnd(func() { peer = append(peer, "end") })
-		s.OnClose(func(bool) { peer = append(peer, "close") })
-	}, func(c *socket.Socket) {
-		ev = track(c, true)
-		c.End(nil)
-		assert.Equal(t, "opening", c.ReadyState())
-	})
-	e.run()
-	assert.True(t, called)
-	assert.Equal(t, []string{"finish", "close:false"}, loneEv.get())
-	assert.Equal(t, []string{"connect", "ready", "finish", "end", "close:false"}, ev.get())
-	assert.Equal(t, []string{"end", "close"}, peer)
-}
-
-// WR-07: allowHalfOpen=false: the peer's FIN gives 'end', then the socket
-// ends itself ('finish') and closes; it is not destroyed inside 'end', on
-// the next tick, or inside 'finish'.
-func TestWR07_AutoEndAfterPeerFIN(t *testing.T) {
-	e := newEnv(t)
-	var ev *events
-	var notDestroyed []bool
-	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
-		ev = track(s, true)
-		s.OnEnd(func() {
-			notDestroyed = append(notDestroyed, !s.Destroyed())
-			e.l.NextTick(func() { notDestroyed = append(notDestroyed, !s.Destroyed()) })
-		})
-		s.OnFinish(func() { notDestroyed = append(notDestroyed, !s.Destroyed()) })
-	}, func(c *socket.Socket) {
-		c.OnData(func([]byte) {})
-		c.End([]byte("x"))
-	})
-	e.run()
-	assert.Equal(t, []string{"data", "end", "finish", "close:false"}, ev.get())
-	assert.Equal(t, []bool{true, true, true}, notDestroyed)
-}
-
-// WR-08: inside 'end' the socket is still writable and a write goes out
-// before the automatic FIN; after it, Write returns false, its callback
-// gets EPIPE "This socket has been ended by the other party", and 'error'
-// follows asynchronously.
-func TestWR08_WriteInEndAndAfterAutoEnd(t *testing.T) {
-	e := newEnv(t)
-	var clientGot []byte
-	var ev *events
-	var cbErr error
-	var okAfter bool
-	var errInWrite bool
-	e.pair(server.Options{}, socket.Options{AllowHalfOpen: true}, func(s *socket.Socket) {
-		ev = track(s, true)
-		s.OnEnd(func() {
-			assert.True(t, s.Writable())
-			assert.True(t, s.Write([]byte("in-end")))
-		})
-		s.OnFinish(func() {
-			errored := false
-			s.OnError(func(error) { errored = true })
-			okAfter = s.Write([]byte("late"), func(err error) { cbErr = err })
-			errInWrite = errored
-		})
-	}, func(c *socket.Socket) {
-		c.OnData(func(b []byte) { clientGot = append(clientGot, b...) })
-		c.OnEnd(func() { c.End(nil) })
-		c.End([]byte("x"))
-	})
-	e.run()
-	assert.Equal(t, "in-end", string(clientGot))
-	assert.False(t, okAfter)
-	assert.False(t, errInWrite, "'error' must not be emitted inside Write")
-	require.Error(t, cbErr)
-	assert.Equal(t, "EPIPE", code(cbErr))
-	assert.Equal(t, "This socket has been ended by the other party", cbErr.Error())
-	assert.Equal(t, []string{"data", "end", "finish", "error:EPIPE", "close:true"}, ev.get())
-}
-
-// WR-09: allowHalfOpen=true: after the peer's FIN the socket is not
-// readable but still writable and the peer receives what it writes;
-// nothing closes until the local End. The mirror case also holds.
-func TestWR09_HalfOpen(t *testing.T) {
-	e := newEnv(t)
-	var srvEv, cliEv *events
-	var clientGot []byte
-	var states []string
-	e.pair(server.Options{AllowHalfOpen: true}, socket.Options{AllowHalfOpen: true}, func(s *socket.Socket) {
-		srvEv = track(s, true)
-		s.OnEnd(func() {
-			e.l.NextTick(func() {
-				states = append(states, s.ReadyState())
-				assert.False(t, s.Readable())
-				assert.True(t, s.Writable())
-				assert.True(t, s.Write([]byte("after-fin")))
-				e.after(50*time.Millisecond, func() {
-					assert.False(t, s.Destroyed(), "half-open socket stays open")
-					s.End([]byte("!"))
-				})
-			})
-		})
-		s.OnClose(func(bool) {
-			assert.False(t, s.Readable())
-			assert.False(t, s.Writable())
-		})
-	}, func(c *socket.Socket) {
-		cliEv = track(c, false)
-		c.OnData(func(b []byte) { clientGot = append(clientGot, b...) })
-		c.OnFinish(func() {
-			// Mirror: locally ended, still receiving.
-			states = append(states, c.ReadyState())
-			assert.True(t, c.Readable())
-			assert.False(t, c.Writable())
-		})
-		c.End([]byte("x"))
-	})
-	e.run()
-	assert.Equal(t, "after-fin!", string(clientGot))
-	assert.Equal(t, []string{"data", "end", "finish", "close:false"}, srvEv.get())
-	assert.Equal(t, []string{"connect", "ready", "finish", "end", "close:false"}, cliEv.get())
-	assert.ElementsMatch(t, []string{"writeOnly", "readOnly"}, states)
-}
-
-// WR-10: writing to a destroyed socket does not panic, emits no 'error',
-// and the callback gets ERR_STREAM_DESTROYED.
-func TestWR10_WriteAfterDestroy(t *testing.T) {
-	e := newEnv(t)
-	var ev *events
-	var cbErr error
-	var ok = true
-	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
-		s.OnData(func([]byte) {})
-	}, func(c *socket.Socket) {
-		ev = track(c, true)
-		c.OnConnect(func() {
-			c.Destroy(nil)
-			ok = c.Write([]byte("x"), func(err error) { cbErr = err })
-		})
-	})
-	e.run()
-	assert.False(t, ok)
-	assert.Equal(t, errs.CodeStreamDestroyed, code(cbErr))
-	assert.Equal(t, "Cannot call write after a stream was destroyed", cbErr.Error())
-	assert.Equal(t, []string{"connect", "ready", "close:false"}, ev.get())
-}
-
-// WR-11: a write queued while connecting, then Destroy: the callback gets
-// ERR_SOCKET_CLOSED_BEFORE_CONNECTION and 'connect' never fires.
-func TestWR11_DestroyBeforeConnectFailsQueuedWrites(t *testing.T) {
-	e := newEnv(t)
-	var ev *events
-	var cbErr error
-	srv := e.server(server.Options{}, func(s *socket.Socket) { s.OnData(func([]byte) {}) })
-	e.listenTCP(srv, func(port int) {
-		c := e.newSocket(socket.Options{})
-		ev = track(c, true)
-		require.NoError(t, c.ConnectTCP(port, "127.0.0.1"))
-		c.Write([]byte("x"), func(err error) { cbErr = err })
-		c.Destroy(nil)
-		srv.Close(nil)
-	})
-	e.run()
-	assert.Equal(t, errs.CodeSocketClosedBeforeConnection, code(cbErr))
-	assert.Equal(t, []string{"close:false"}, ev.get())
-}
-
-// WR-12: a write after our own End fails with ERR_STREAM_WRITE_AFTER_END
-// (and 'error'); a write on a socket without a handle fails with
-// ERR_SOCKET_CLOSED.
-func TestWR12_WriteAfterEndAndWithoutHandle(t *testing.T) {
-	e := newEnv(t)
-	var ev *events
-	var cbErr, cbErr2 error
-	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
-		s.OnData(func([]byte) {})
-	}, func(c *socket.Socket) {
-		ev = track(c, true)
-		c.OnReady(func() {
-			c.End(nil)
-			assert.False(t, c.Write([]byte("x"), func(err error) { cbErr = err }))
-		})
-	})
-	lone := e.newSocket(socket.Options{})
-	loneEv := track(lone, false)
-	assert.False(t, lone.Write([]byte("x"), func(err error) { cbErr2 = err }))
-	e.run()
-	assert.Equal(t, errs.CodeStreamWriteAfterEnd, code(cbErr))
-	assert.Equal(t, "write after end", cbErr.Error())
-	assert.Equal(t, "connect,ready,error:ERR_STREAM_WRITE_AFTER_END,close:true", ev.String())
-	assert.Equal(t, errs.CodeSocketClosed, code(cbErr2))
-	assert.Equal(t, "Socket is closed", cbErr2.Error())
-	assert.Equal(t, []string{"error:ERR_SOCKET_CLOSED", "close:true"}, loneEv.get())
-}
-
-// WR-13: when the peer resets while we write, the writer gets exactly one
-// 'error' (EPIPE or ECONNRESET) and then 'close'.
-func TestWR13_PeerVanishesWhileWriting(t *testing.T) {
-	e := newEnv(t)
-	var ev *events
-	var srvSock *socket.Socket
-	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
-		srvSock = s
-		got := 0
-		s.OnData(func(b []byte) {
-			got += len(b)
-			if got > 1<<20 && !s.Destroyed() {
-				s.ResetAndDestroy()
-			}
-		})
-	}, func(c *socket.Socket) {
-		ev = track(c, false)
-		c.OnData(func([]byte) {})
-		buf := make([]byte, 64<<10)
-		var pump func()
-		pump = func() {
-			for !c.Destroyed() && c.Write(buf) {
-			}
-		}
-		c.OnConnect(pump)
-		c.OnDrain(pump)
-	})
-	e.run()
-	require.NotNil(t, srvSock)
-	log := ev.get()
-	require.GreaterOrEqual(t, len(log), 2, "%v", log)
-	assert.Equal(t, []string{"connect", "ready"}, log[:2])
-	rest := without(log[2:], "drain")
-	require.Len(t, rest, 2, "%v", log)
-	assert.Contains(t, []string{"error:EPIPE", "error:ECONNRESET"}, rest[0])
-	assert.Equal(t, "close:true", rest[1])
-	assert.True(t, strings.HasPrefix(rest[0], "error:"))
-}
-
 // WR-04: Cork ... Uncork (or End) batches writes into one vectored write:
 // cork; write("pi"); write("ng"); end() reaches the peer as one "ping"
 // chunk; BytesWritten and BufferSize count the corked bytes.
-func TestWR04_CorkBatchesWrites(t *testing.T) {
+func TestCorkBatchesWrites(t *testing.T) {
 	for _, viaEnd := range []bool{true, false} {
 		name := "uncork"
 		if viaEnd {
@@ -480,4 +189,337 @@ func TestWR04_CorkBatchesWrites(t *testing.T) {
 			assert.Equal(t, int64(4), written)
 		})
 	}
+}
+
+// WR-05: End(nil), End(nil, cb) and End(data, cb) all work: data goes out
+// before the FIN, cb runs on 'finish', End returns the socket.
+func TestEndForms(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		data []byte
+		cb   bool
+	}{{"plain", nil, false}, {"cb", nil, true}, {"data+cb", []byte("bye"), true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			var got []byte
+			var order []string
+			e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
+				s.OnData(func(b []byte) { got = append(got, b...) })
+				s.OnEnd(func() { order = append(order, "peer-end") })
+			}, func(c *socket.Socket) {
+				c.OnFinish(func() { order = append(order, "finish") })
+				c.OnData(func([]byte) {})
+				c.OnConnect(func() {
+					var r *socket.Socket
+					if tc.cb {
+						r = c.End(tc.data, func() { order = append(order, "cb") })
+					} else {
+						r = c.End(tc.data)
+					}
+					assert.Same(t, c, r)
+				})
+			})
+			e.run()
+			assert.Equal(t, string(tc.data), string(got))
+			want := []string{"finish"}
+			if tc.cb {
+				want = append(want, "cb")
+			}
+			// peer-end can come anywhere after finish.
+			order = testutil.Without(order, "peer-end")
+			assert.Equal(t, want, order)
+		})
+	}
+}
+
+// WR-06: End on a never-connected socket calls back and makes it not
+// writable; End while connecting waits for the connection, then sends the
+// FIN, and the socket closes normally.
+func TestEndWithoutOrBeforeConnect(t *testing.T) {
+	e := newEnv(t)
+	lone := e.newSocket(socket.Options{})
+	loneEv := track(lone, false)
+	called := false
+	lone.End(nil, func() { called = true })
+	assert.False(t, lone.Writable())
+
+	var peer []string
+	var ev *testutil.Events
+	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
+		s.OnData(func([]byte) {})
+		s.OnEnd(func() { peer = append(peer, "end") })
+		s.OnClose(func(bool) { peer = append(peer, "close") })
+	}, func(c *socket.Socket) {
+		ev = track(c, true)
+		c.End(nil)
+		assert.Equal(t, "opening", c.ReadyState())
+	})
+	e.run()
+	assert.True(t, called)
+	assert.Equal(t, []string{"finish", "close:false"}, loneEv.Get())
+	assert.Equal(t, []string{"connect", "ready", "finish", "end", "close:false"}, ev.Get())
+	assert.Equal(t, []string{"end", "close"}, peer)
+}
+
+// WR-07: allowHalfOpen=false: the peer's FIN gives 'end', then the socket
+// ends itself ('finish') and closes; it is not destroyed inside 'end', on
+// the next tick, or inside 'finish'.
+func TestAutoEndAfterPeerFIN(t *testing.T) {
+	e := newEnv(t)
+	var ev *testutil.Events
+	var notDestroyed []bool
+	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
+		ev = track(s, true)
+		s.OnEnd(func() {
+			notDestroyed = append(notDestroyed, !s.Destroyed())
+			e.l.NextTick(func() { notDestroyed = append(notDestroyed, !s.Destroyed()) })
+		})
+		s.OnFinish(func() { notDestroyed = append(notDestroyed, !s.Destroyed()) })
+	}, func(c *socket.Socket) {
+		c.OnData(func([]byte) {})
+		c.End([]byte("x"))
+	})
+	e.run()
+	assert.Equal(t, []string{"data", "end", "finish", "close:false"}, ev.Get())
+	assert.Equal(t, []bool{true, true, true}, notDestroyed)
+}
+
+// WR-08: inside 'end' the socket is still writable and a write goes out
+// before the automatic FIN; after it, Write returns false, its callback
+// gets EPIPE "This socket has been ended by the other party", and 'error'
+// follows asynchronously.
+func TestWriteInEndAndAfterAutoEnd(t *testing.T) {
+	e := newEnv(t)
+	var clientGot []byte
+	var ev *testutil.Events
+	var cbErr error
+	var okAfter bool
+	var errInWrite bool
+	e.pair(server.Options{}, socket.Options{AllowHalfOpen: true}, func(s *socket.Socket) {
+		ev = track(s, true)
+		s.OnEnd(func() {
+			assert.True(t, s.Writable())
+			assert.True(t, s.Write([]byte("in-end")))
+		})
+		s.OnFinish(func() {
+			errored := false
+			s.OnError(func(error) { errored = true })
+			okAfter = s.Write([]byte("late"), func(err error) { cbErr = err })
+			errInWrite = errored
+		})
+	}, func(c *socket.Socket) {
+		c.OnData(func(b []byte) { clientGot = append(clientGot, b...) })
+		c.OnEnd(func() { c.End(nil) })
+		c.End([]byte("x"))
+	})
+	e.run()
+	assert.Equal(t, "in-end", string(clientGot))
+	assert.False(t, okAfter)
+	assert.False(t, errInWrite, "'error' must not be emitted inside Write")
+	require.Error(t, cbErr)
+	assert.Equal(t, "EPIPE", code(cbErr))
+	assert.Equal(t, "This socket has been ended by the other party", cbErr.Error())
+	assert.Equal(t, []string{"data", "end", "finish", "error:EPIPE", "close:true"}, ev.Get())
+}
+
+// WR-09: allowHalfOpen=true: after the peer's FIN the socket is not
+// readable but still writable and the peer receives what it writes;
+// nothing closes until the local End. The mirror case also holds.
+func TestHalfOpen(t *testing.T) {
+	e := newEnv(t)
+	var srvEv, cliEv *testutil.Events
+	var clientGot []byte
+	var states []string
+	e.pair(server.Options{AllowHalfOpen: true}, socket.Options{AllowHalfOpen: true}, func(s *socket.Socket) {
+		srvEv = track(s, true)
+		s.OnEnd(func() {
+			e.l.NextTick(func() {
+				states = append(states, s.ReadyState())
+				assert.False(t, s.Readable())
+				assert.True(t, s.Writable())
+				assert.True(t, s.Write([]byte("after-fin")))
+				e.after(50*time.Millisecond, func() {
+					assert.False(t, s.Destroyed(), "half-open socket stays open")
+					s.End([]byte("!"))
+				})
+			})
+		})
+		s.OnClose(func(bool) {
+			assert.False(t, s.Readable())
+			assert.False(t, s.Writable())
+		})
+	}, func(c *socket.Socket) {
+		cliEv = track(c, false)
+		c.OnData(func(b []byte) { clientGot = append(clientGot, b...) })
+		c.OnFinish(func() {
+			// Mirror: locally ended, still receiving.
+			states = append(states, c.ReadyState())
+			assert.True(t, c.Readable())
+			assert.False(t, c.Writable())
+		})
+		c.End([]byte("x"))
+	})
+	e.run()
+	assert.Equal(t, "after-fin!", string(clientGot))
+	assert.Equal(t, []string{"data", "end", "finish", "close:false"}, srvEv.Get())
+	assert.Equal(t, []string{"connect", "ready", "finish", "end", "close:false"}, cliEv.Get())
+	assert.ElementsMatch(t, []string{"writeOnly", "readOnly"}, states)
+}
+
+// WR-10: writing to a destroyed socket does not panic, emits no 'error',
+// and the callback gets ERR_STREAM_DESTROYED.
+func TestWriteAfterDestroy(t *testing.T) {
+	e := newEnv(t)
+	var ev *testutil.Events
+	var cbErr error
+	var ok = true
+	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
+		s.OnData(func([]byte) {})
+	}, func(c *socket.Socket) {
+		ev = track(c, true)
+		c.OnConnect(func() {
+			c.Destroy(nil)
+			ok = c.Write([]byte("x"), func(err error) { cbErr = err })
+		})
+	})
+	e.run()
+	assert.False(t, ok)
+	assert.Equal(t, errs.CodeStreamDestroyed, code(cbErr))
+	assert.Equal(t, "Cannot call write after a stream was destroyed", cbErr.Error())
+	assert.Equal(t, []string{"connect", "ready", "close:false"}, ev.Get())
+}
+
+// WR-11: a write queued while connecting, then Destroy: the callback gets
+// ERR_SOCKET_CLOSED_BEFORE_CONNECTION and 'connect' never fires.
+func TestDestroyBeforeConnectFailsQueuedWrites(t *testing.T) {
+	e := newEnv(t)
+	var ev *testutil.Events
+	var cbErr error
+	srv := e.server(server.Options{}, func(s *socket.Socket) { s.OnData(func([]byte) {}) })
+	e.listenTCP(srv, func(port int) {
+		c := e.newSocket(socket.Options{})
+		ev = track(c, true)
+		require.NoError(t, c.ConnectTCP(port, "127.0.0.1"))
+		c.Write([]byte("x"), func(err error) { cbErr = err })
+		c.Destroy(nil)
+		srv.Close(nil)
+	})
+	e.run()
+	assert.Equal(t, errs.CodeSocketClosedBeforeConnection, code(cbErr))
+	assert.Equal(t, []string{"close:false"}, ev.Get())
+}
+
+// WR-12: a write after our own End fails with ERR_STREAM_WRITE_AFTER_END
+// (and 'error'); a write on a socket without a handle fails with
+// ERR_SOCKET_CLOSED.
+func TestWriteAfterEndAndWithoutHandle(t *testing.T) {
+	e := newEnv(t)
+	var ev *testutil.Events
+	var cbErr, cbErr2 error
+	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
+		s.OnData(func([]byte) {})
+	}, func(c *socket.Socket) {
+		ev = track(c, true)
+		c.OnReady(func() {
+			c.End(nil)
+			assert.False(t, c.Write([]byte("x"), func(err error) { cbErr = err }))
+		})
+	})
+	lone := e.newSocket(socket.Options{})
+	loneEv := track(lone, false)
+	assert.False(t, lone.Write([]byte("x"), func(err error) { cbErr2 = err }))
+	e.run()
+	assert.Equal(t, errs.CodeStreamWriteAfterEnd, code(cbErr))
+	assert.Equal(t, "write after end", cbErr.Error())
+	assert.Equal(t, "connect,ready,error:ERR_STREAM_WRITE_AFTER_END,close:true", ev.String())
+	assert.Equal(t, errs.CodeSocketClosed, code(cbErr2))
+	assert.Equal(t, "Socket is closed", cbErr2.Error())
+	assert.Equal(t, []string{"error:ERR_SOCKET_CLOSED", "close:true"}, loneEv.Get())
+}
+
+// WR-13: when the peer resets while we write, the writer gets exactly one
+// 'error' (EPIPE or ECONNRESET) and then 'close'.
+func TestPeerVanishesWhileWriting(t *testing.T) {
+	e := newEnv(t)
+	var ev *testutil.Events
+	var srvSock *socket.Socket
+	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
+		srvSock = s
+		got := 0
+		s.OnData(func(b []byte) {
+			got += len(b)
+			if got > 1<<20 && !s.Destroyed() {
+				s.ResetAndDestroy()
+			}
+		})
+	}, func(c *socket.Socket) {
+		ev = track(c, false)
+		c.OnData(func([]byte) {})
+		buf := make([]byte, 64<<10)
+		var pump func()
+		pump = func() {
+			for !c.Destroyed() && c.Write(buf) {
+			}
+		}
+		c.OnConnect(pump)
+		c.OnDrain(pump)
+	})
+	e.run()
+	require.NotNil(t, srvSock)
+	log := ev.Get()
+	require.GreaterOrEqual(t, len(log), 2, "%v", log)
+	assert.Equal(t, []string{"connect", "ready"}, log[:2])
+	rest := testutil.Without(log[2:], "drain")
+	require.Len(t, rest, 2, "%v", log)
+	assert.Contains(t, []string{"error:EPIPE", "error:ECONNRESET"}, rest[0])
+	assert.Equal(t, "close:true", rest[1])
+	assert.True(t, strings.HasPrefix(rest[0], "error:"))
+}
+
+// TestWriteAfterPeerResetReturnsFalse: once a write to a peer that reset
+// the connection has failed, Write returns false (as Node's write returns
+// false once the stream errored), so a producer that writes while Write
+// returns true stops and returns to the loop; then the failed write's
+// callback, 'error' (EPIPE or ECONNRESET) and 'close' follow, once each.
+// Before the fix every Write returned true and such a producer never
+// returned to the loop.
+func TestWriteAfterPeerResetReturnsFalse(t *testing.T) {
+	l := testutil.NewLoop(t)
+	var conn *socket.Socket
+	srv := server.New(server.Options{Loop: l, PauseOnConnect: true}, func(c *socket.Socket) { conn = c })
+	require.NoError(t, srv.ListenHost(0, "127.0.0.1", 0))
+	testutil.RunUntil(t, l, 10*time.Second, func() bool { return srv.Address() != nil })
+	port := srv.Address().Port
+
+	// A raw client connects and resets at once (SO_LINGER 0).
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0) // SOCK_CLOEXEC is not on every system
+	require.NoError(t, err)
+	unix.CloseOnExec(fd)
+	require.NoError(t, unix.Connect(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}))
+	testutil.RunUntil(t, l, 10*time.Second, func() bool { return conn != nil })
+	require.NoError(t, unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}))
+	require.NoError(t, unix.Close(fd))
+	time.Sleep(50 * time.Millisecond) // the RST reaches the server's socket
+
+	var errs []error
+	closes, cbErrs := 0, 0
+	conn.OnError(func(err error) { errs = append(errs, err) })
+	conn.OnClose(func(bool) { closes++ })
+	chunk := make([]byte, 1024)
+	writes := 0
+	for writes < 100000 && conn.Write(chunk, func(err error) {
+		if err != nil {
+			cbErrs++
+		}
+	}) {
+		writes++
+	}
+	assert.Less(t, writes, 10, "Write kept returning true after the connection was reset")
+	testutil.RunUntil(t, l, 10*time.Second, func() bool { return closes > 0 })
+	require.Len(t, errs, 1)
+	assert.True(t, errors.Is(errs[0], syscall.EPIPE) || errors.Is(errs[0], syscall.ECONNRESET), "%v", errs[0])
+	assert.Equal(t, 1, closes)
+	assert.Equal(t, writes+1, cbErrs, "every write's callback gets an error")
+	srv.Close(nil)
+	testutil.RunUntil(t, l, 10*time.Second, func() bool { return !l.Alive() })
 }

@@ -21,7 +21,7 @@ import (
 // flushed once connected, in order, after the connect callback.
 func TestWriteWhileConnecting(t *testing.T) {
 	l := testutil.NewLoop(t)
-	path := pipePath(t)
+	path := testutil.SockPath(t)
 	lis := pipe.New(l)
 	require.NoError(t, lis.Bind(path))
 	var srv *pipe.Pipe
@@ -52,7 +52,7 @@ func TestWriteWhileConnecting(t *testing.T) {
 	testutil.RunUntil(t, l, waitLimit, func() bool { return len(got) == 3 && len(events) == 4 })
 	assert.Equal(t, "abc", string(got))
 	assert.Equal(t, []string{"connect", "a", "b", "c"}, events)
-	(&conn{client: &c.Stream, server: &srv.Stream, listener: &lis.Stream}).closeAll(t, l)
+	testutil.CloseAll(t, l, c, srv, lis)
 }
 
 // TestCloseWhileConnecting: a handle closed before its connect callback
@@ -71,7 +71,7 @@ func TestCloseWhileConnecting(t *testing.T) {
 			writeCb := func(err error) { writeErr = err; events = append(events, "write") }
 			var w func([][]byte, func(error)) error
 			if tr == "pipe" {
-				path := pipePath(t)
+				path := testutil.SockPath(t)
 				p := pipe.New(l)
 				require.NoError(t, p.Bind(path))
 				require.NoError(t, p.Listen(8, func(error) {}))
@@ -115,7 +115,7 @@ func TestConnectErrorCancelsWrites(t *testing.T) {
 	ap, err := b.SockName()
 	require.NoError(t, err)
 	c := tcp.New(l)
-	defer (&conn{client: &c.Stream, listener: &b.Stream}).closeAll(t, l)
+	defer testutil.CloseAll(t, l, c, b)
 	var events []string
 	var connectErr, writeErr, shutErr error
 	require.NoError(t, c.Connect(ap.Addr(), int(ap.Port()), func(err error) {

@@ -3,13 +3,9 @@
 package stream_test
 
 import (
-	"fmt"
 	"hash/crc32"
 	"math/rand"
 	"net/netip"
-	"os"
-	"path/filepath"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -77,14 +73,7 @@ type conn struct {
 
 // closeAll closes whatever is still open and runs the close callbacks.
 func (c *conn) closeAll(t testing.TB, l *loop.Loop) {
-	n := 0
-	for _, s := range []*stream.Stream{c.client, c.server, c.listener} {
-		if s != nil && !s.IsClosing() {
-			n++
-			s.Close(func() { n-- })
-		}
-	}
-	testutil.RunUntil(t, l, waitLimit, func() bool { return n == 0 })
+	testutil.CloseAll(t, l, c.client, c.server, c.listener)
 }
 
 func connectTCP(t testing.TB, l *loop.Loop, ip netip.Addr) *conn {
@@ -110,20 +99,9 @@ func connectTCP(t testing.TB, l *loop.Loop, ip netip.Addr) *conn {
 	return &conn{client: &cli.Stream, server: &srv.Stream, listener: &lis.Stream}
 }
 
-var pipeSeq atomic.Int32
-
-// pipePath returns a fresh socket path in a directory removed at the end
-// of the test.
-func pipePath(t testing.TB) string {
-	dir, err := os.MkdirTemp("", "nls")
-	require.NoError(t, err)
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return filepath.Join(dir, fmt.Sprintf("s%d", pipeSeq.Add(1)))
-}
-
 func connectPipe(t testing.TB, l *loop.Loop) *conn {
 	t.Helper()
-	path := pipePath(t)
+	path := testutil.SockPath(t)
 	lis := pipe.New(l)
 	require.NoError(t, lis.Bind(path))
 	var srv *pipe.Pipe

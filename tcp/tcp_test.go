@@ -27,18 +27,6 @@ var (
 	v6 = netip.IPv6Loopback()
 )
 
-// closeAll closes the handles and runs their close callbacks.
-func closeAll(t *testing.T, l *loop.Loop, hs ...*tcp.TCP) {
-	n := 0
-	for _, h := range hs {
-		if h != nil && !h.IsClosing() {
-			n++
-			h.Close(func() { n-- })
-		}
-	}
-	testutil.RunUntil(t, l, waitLimit, func() bool { return n == 0 })
-}
-
 // listen starts a server on ip that accepts into handles it returns
 // through accepted.
 func listen(t *testing.T, l *loop.Loop, ip netip.Addr, flags tcp.BindFlags, accepted *[]*tcp.TCP) (*tcp.TCP, int) {
@@ -77,7 +65,7 @@ func TestConnectAndNames(t *testing.T) {
 			c, err := connect(t, l, ip, port)
 			require.NoError(t, err)
 			testutil.RunUntil(t, l, waitLimit, func() bool { return len(acc) == 1 })
-			defer closeAll(t, l, s, c, acc[0])
+			defer testutil.CloseAll(t, l, s, c, acc[0])
 
 			local, err := c.SockName()
 			require.NoError(t, err)
@@ -100,7 +88,7 @@ func TestConnectRefused(t *testing.T) {
 	ap, err := b.SockName()
 	require.NoError(t, err)
 	c, err := connect(t, l, v4, int(ap.Port()))
-	defer closeAll(t, l, b, c)
+	defer testutil.CloseAll(t, l, b, c)
 	require.Error(t, err)
 	assert.True(t, errors.Is(err, syscall.ECONNREFUSED), "got %v", err)
 	assert.False(t, c.IsConnecting())
@@ -111,7 +99,7 @@ func TestAddrInUse(t *testing.T) {
 	var acc []*tcp.TCP
 	s, port := listen(t, l, v4, 0, &acc)
 	s2 := tcp.New(l)
-	defer func() { closeAll(t, l, append(acc, s, s2)...) }()
+	defer func() { testutil.CloseAll(t, l, append(acc, s, s2)...) }()
 	err := s2.Bind(v4, port, 0)
 	if err == nil {
 		err = s2.Listen(128, func(error) {})
@@ -137,7 +125,7 @@ func TestReusePort(t *testing.T) {
 		require.NoError(t, s2.Accept(c))
 		acc = append(acc, c)
 	}))
-	defer func() { closeAll(t, l, append(acc, s1, s2)...) }()
+	defer func() { testutil.CloseAll(t, l, append(acc, s1, s2)...) }()
 	ap, err := s2.SockName()
 	require.NoError(t, err)
 	assert.Equal(t, port, int(ap.Port()))
@@ -158,14 +146,14 @@ func TestIPv6Only(t *testing.T) {
 	assert.Equal(t, 1, v)
 	c4, err4 := connect(t, l, v4, port)
 	c6, err6 := connect(t, l, v6, port)
-	defer func() { closeAll(t, l, append(acc, s, c4, c6)...) }()
+	defer func() { testutil.CloseAll(t, l, append(acc, s, c4, c6)...) }()
 	assert.True(t, errors.Is(err4, syscall.ECONNREFUSED), "IPv4 connect to an IPv6-only socket: %v", err4)
 	assert.NoError(t, err6)
 
 	// Without the flag the socket is dual-stack.
 	d, dport := listen(t, l, netip.IPv6Unspecified(), 0, &acc)
 	d4, err := connect(t, l, v4, dport)
-	defer closeAll(t, l, d, d4)
+	defer testutil.CloseAll(t, l, d, d4)
 	assert.NoError(t, err)
 }
 
@@ -183,7 +171,7 @@ func TestSocketOptions(t *testing.T) {
 	c, err := connect(t, l, v4, port)
 	require.NoError(t, err)
 	testutil.RunUntil(t, l, waitLimit, func() bool { return len(acc) == 1 })
-	defer func() { closeAll(t, l, append(acc, s, c)...) }()
+	defer func() { testutil.CloseAll(t, l, append(acc, s, c)...) }()
 
 	// Node's defaults: Nagle on, keep-alive off, on both ends.
 	for _, h := range []*tcp.TCP{c, acc[0]} {
@@ -207,7 +195,7 @@ func TestSocketOptions(t *testing.T) {
 
 	// Options set before the socket exists are applied when it is made.
 	e := tcp.New(l)
-	defer closeAll(t, l, e)
+	defer testutil.CloseAll(t, l, e)
 	require.NoError(t, e.SetNoDelay(true))
 	require.NoError(t, e.SetKeepAlive(true, 7*time.Second))
 	require.NoError(t, e.Bind(v4, 0, 0))
@@ -226,7 +214,7 @@ func TestCloseReset(t *testing.T) {
 	require.NoError(t, err)
 	testutil.RunUntil(t, l, waitLimit, func() bool { return len(acc) == 1 })
 	srv := acc[0]
-	defer func() { closeAll(t, l, s, c, srv) }()
+	defer func() { testutil.CloseAll(t, l, s, c, srv) }()
 
 	var readErr error
 	require.NoError(t, srv.ReadStart(nil, func(n int, buf []byte, err error) {
@@ -255,7 +243,7 @@ func TestOpen(t *testing.T) {
 	require.NoError(t, err)
 	testutil.RunUntil(t, l, waitLimit, func() bool { return len(acc) == 1 })
 	srv := acc[0]
-	defer func() { closeAll(t, l, s, c, srv) }()
+	defer func() { testutil.CloseAll(t, l, s, c, srv) }()
 	assert.Equal(t, fd, c.Fd())
 	fl, err := unix.FcntlInt(uintptr(fd), unix.F_GETFL, 0)
 	require.NoError(t, err)
@@ -278,7 +266,7 @@ func TestOpen(t *testing.T) {
 func TestListenDefault(t *testing.T) {
 	l := testutil.NewLoop(t)
 	s := tcp.New(l)
-	defer closeAll(t, l, s)
+	defer testutil.CloseAll(t, l, s)
 	require.NoError(t, s.Listen(16, func(error) {}))
 	ap, err := s.SockName()
 	require.NoError(t, err)
@@ -289,7 +277,7 @@ func TestListenDefault(t *testing.T) {
 func TestBadPort(t *testing.T) {
 	l := testutil.NewLoop(t)
 	s := tcp.New(l)
-	defer closeAll(t, l, s)
+	defer testutil.CloseAll(t, l, s)
 	assert.ErrorIs(t, s.Bind(v4, 70000, 0), syscall.EINVAL)
 	assert.ErrorIs(t, s.Connect(v4, -1, nil), syscall.EINVAL)
 }

@@ -68,6 +68,47 @@ func TestAllocsIOWatcherDispatch(t *testing.T) {
 	ka.Close(nil)
 }
 
+// TestAllocsIOWatcherInterestChange: queued changes (epoll_ctl MOD, DEL)
+// and the immediate first registration (ADD) allocate nothing.
+func TestAllocsIOWatcherInterestChange(t *testing.T) {
+	l := newLoop(t)
+	ka := keepAlive(l)
+	fd := eventfd(t)
+	defer unix.Close(fd)
+	var w core.IOWatcher
+	calls := 0
+	require.NoError(t, l.InitIOWatcher(&w, fd, func(poller.Interest) { calls++ }))
+	require.NoError(t, w.Start(poller.Read))
+	allocs := testing.AllocsPerRun(1000, func() {
+		w.Start(poller.Write) // queued: modified before the poll, then writable
+		l.Run(core.RunNoWait)
+		w.Stop(poller.Read | poller.Write) // queued: deleted before the poll
+		l.Run(core.RunNoWait)
+		w.Start(poller.Read) // registered at once
+	})
+	assert.Zero(t, allocs)
+	assert.Equal(t, 1001, calls)
+	assert.NoError(t, w.Err())
+	w.Close(false)
+	ka.Close(nil)
+}
+
+// TestAllocsIOWatcherInitClose: a closed watcher's slot is reused, so a
+// steady churn of watchers does not grow the table.
+func TestAllocsIOWatcherInitClose(t *testing.T) {
+	l := newLoop(t)
+	fd := eventfd(t)
+	defer unix.Close(fd)
+	var w core.IOWatcher
+	cb := func(poller.Interest) {}
+	allocs := testing.AllocsPerRun(1000, func() {
+		l.InitIOWatcher(&w, fd, cb)
+		w.Start(poller.Read)
+		w.Close(false)
+	})
+	assert.Zero(t, allocs)
+}
+
 func TestAllocsNextTick(t *testing.T) {
 	l := newLoop(t)
 	n := 0

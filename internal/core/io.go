@@ -6,16 +6,21 @@ import (
 	"github.com/netloop/netloop/poller"
 )
 
-// IOWatcher watches one file descriptor for readiness and calls its
-// callback from the poll phase (libuv's uv__io_t). Watchers live in a slice
-// indexed by fd. Interest changes after the first registration are applied
-// lazily, just before the next poll, so stopping and restarting within one
-// callback costs no system call.
+// IOWatcher watches one file descriptor for readiness and calls its handler
+// from the poll phase (libuv's uv__io_t). Interest changes after the first
+// registration are applied lazily, just before the next poll, so stopping
+// and restarting within one callback costs no system call.
+//
+// A watcher is registered with the poller under a token naming its slot in
+// the loop's watcher table (see ioTable), never under its descriptor, so
+// events that a closed watcher left in the batch being dispatched reach
+// nobody, even when the descriptor number has been reused.
 type IOWatcher struct {
 	loop     *Loop
 	h        IOHandler
-	fd       int32
-	gen      uint32          // the loop's poll generation when initialised
+	fd       int
+	tok      poller.Token    // slot | generation<<32, while loop is set
+	err      error           // last registration error, see Err
 	interest poller.Interest // wanted
 	kernel   poller.Interest // registered with the poller (0: not registered)
 	queued   bool
@@ -36,6 +41,97 @@ func (f IOFunc) HandleIO(events poller.Interest) { f(events) }
 // watches the descriptor.
 var ErrWatcherBusy = errors.New("loop: descriptor already has a watcher")
 
+var errTooManyWatchers = errors.New("loop: too many IO watchers")
+
+// ioTable is a loop's registry of IO watchers. Each live watcher holds a
+// slot; its poller token is the slot index in the low 32 bits and the
+// slot's generation in the high 32. Releasing a slot bumps its generation,
+// so a token collected before the release matches no watcher afterwards:
+// the dispatcher drops such events without knowing why they are stale.
+type ioTable struct {
+	slots []ioSlot
+	free  uint32 // index+1 of the first free slot; 0: none
+
+	// fds maps a descriptor to its watcher's slot index+1 (0: none), to
+	// refuse a second watcher for one descriptor. Indexed by fd, which
+	// suits unix descriptors; Windows socket handles will want a map.
+	fds []uint32
+
+	queue  []*IOWatcher   // watchers whose interest changed since the last poll
+	failed []poller.Token // watchers owed an Err event for a failed change
+}
+
+type ioSlot struct {
+	w    *IOWatcher // nil while free
+	gen  uint32     // bumped on release
+	next uint32     // while free: index+1 of the next free slot
+}
+
+// maxIOSlots keeps slot indexes below 1<<32-1, so that no token is
+// poller.ReservedToken and index+1 fits in uint32.
+const maxIOSlots = 1<<32 - 1
+
+func (t *ioTable) acquire(w *IOWatcher) (poller.Token, error) {
+	var i uint32
+	if t.free != 0 {
+		i = t.free - 1
+		t.free = t.slots[i].next
+	} else {
+		if uint64(len(t.slots)) >= maxIOSlots {
+			return 0, errTooManyWatchers
+		}
+		i = uint32(len(t.slots))
+		t.slots = append(t.slots, ioSlot{})
+	}
+	s := &t.slots[i]
+	s.w, s.next = w, 0
+	return poller.Token(i) | poller.Token(s.gen)<<32, nil
+}
+
+func (t *ioTable) release(w *IOWatcher) {
+	i := uint32(w.tok)
+	s := &t.slots[i]
+	*s = ioSlot{gen: s.gen + 1, next: t.free}
+	t.free = i + 1
+	if w.fd < len(t.fds) && t.fds[w.fd] == i+1 {
+		t.fds[w.fd] = 0
+	}
+}
+
+// lookup returns the watcher tok names, or nil if its slot has been
+// released since tok was handed out.
+func (t *ioTable) lookup(tok poller.Token) *IOWatcher {
+	i := uint64(uint32(tok))
+	if i >= uint64(len(t.slots)) {
+		return nil
+	}
+	s := &t.slots[i]
+	if s.gen != uint32(tok>>32) {
+		return nil
+	}
+	return s.w
+}
+
+func (t *ioTable) owner(fd int) *IOWatcher {
+	if fd < len(t.fds) && t.fds[fd] != 0 {
+		return t.slots[t.fds[fd]-1].w
+	}
+	return nil
+}
+
+func (t *ioTable) setOwner(fd int, tok poller.Token) {
+	if fd >= len(t.fds) {
+		n := max(2*len(t.fds), 64)
+		for n <= fd {
+			n *= 2
+		}
+		fds := make([]uint32, n)
+		copy(fds, t.fds)
+		t.fds = fds
+	}
+	t.fds[fd] = uint32(tok) + 1
+}
+
 // InitIOWatcher prepares w to watch fd, calling cb with the events that
 // occurred (a subset of the interest plus Hup, Err and RdHup).
 func (l *Loop) InitIOWatcher(w *IOWatcher, fd int, cb func(events poller.Interest)) error {
@@ -44,35 +140,39 @@ func (l *Loop) InitIOWatcher(w *IOWatcher, fd int, cb func(events poller.Interes
 
 // InitIOHandler is InitIOWatcher with the callback given as an interface,
 // which costs no allocation when h is a pointer the caller already has.
+// Initialising a watcher that is still open closes it first (removing its
+// registration from the poller).
 func (l *Loop) InitIOHandler(w *IOWatcher, fd int, h IOHandler) error {
 	if fd < 0 {
 		return errors.New("loop: negative descriptor")
 	}
-	for fd >= len(l.watchers) {
-		n := 2 * len(l.watchers)
-		if n < 64 {
-			n = 64
-		}
-		for n <= fd {
-			n *= 2
-		}
-		nw := make([]*IOWatcher, n)
-		copy(nw, l.watchers)
-		l.watchers = nw
-	}
-	if cur := l.watchers[fd]; cur != nil && cur != w {
+	if cur := l.io.owner(fd); cur != nil && cur != w {
 		return ErrWatcherBusy
 	}
-	*w = IOWatcher{loop: l, fd: int32(fd), h: h, gen: l.pollGen}
-	l.watchers[fd] = w
+	w.Close(false)
+	*w = IOWatcher{fd: fd, h: h}
+	tok, err := l.io.acquire(w)
+	if err != nil {
+		return err
+	}
+	w.loop, w.tok = l, tok
+	l.io.setOwner(fd, tok)
 	return nil
 }
 
 // Fd returns the watched descriptor.
-func (w *IOWatcher) Fd() int { return int(w.fd) }
+func (w *IOWatcher) Fd() int { return w.fd }
 
 // Interest returns what the watcher currently waits for.
 func (w *IOWatcher) Interest() poller.Interest { return w.interest }
+
+// Err returns the error of the watcher's last failed registration change,
+// or nil once a later change succeeds. A change that Start or Stop leaves
+// for the next poll and that the poller then refuses (EBADF when the
+// descriptor was closed behind the watcher's back) is also delivered to
+// the handler, as an event with poller.Err set, unless the watcher no
+// longer wants any events. Interest keeps reporting what was asked for.
+func (w *IOWatcher) Err() error { return w.err }
 
 // Start adds interest in the given events. The first registration with the
 // poller happens at once, so its error (for example EPERM for a regular
@@ -82,15 +182,16 @@ func (w *IOWatcher) Start(in poller.Interest) error {
 	if want == w.interest {
 		return nil
 	}
-	w.interest = want
 	if w.kernel == 0 {
-		if err := w.loop.poller.Add(int(w.fd), want); err != nil {
-			w.interest = 0
+		if err := w.loop.poller.Add(w.fd, w.tok, want); err != nil {
+			w.err = err
 			return err
 		}
-		w.kernel = want
+		w.err = nil
+		w.interest, w.kernel = want, want
 		return nil
 	}
+	w.interest = want
 	w.enqueue()
 	return nil
 }
@@ -109,7 +210,7 @@ func (w *IOWatcher) Stop(in poller.Interest) {
 func (w *IOWatcher) enqueue() {
 	if !w.queued {
 		w.queued = true
-		w.loop.watcherQueue = append(w.loop.watcherQueue, w)
+		w.loop.io.queue = append(w.loop.io.queue, w)
 	}
 }
 
@@ -123,38 +224,80 @@ func (w *IOWatcher) Close(fdClosing bool) {
 		return
 	}
 	if w.kernel != 0 && !fdClosing {
-		l.poller.Delete(int(w.fd), w.kernel)
+		// An error means there is nothing left to remove (EBADF: the fd
+		// was closed already); the watcher goes away either way.
+		l.poller.Delete(w.fd)
 	}
-	w.kernel = 0
-	w.interest = 0
-	if int(w.fd) < len(l.watchers) && l.watchers[w.fd] == w {
-		l.watchers[w.fd] = nil
-	}
-	// The fd may be reused before this batch ends; the dispatcher skips
-	// watchers initialised during the batch (see Loop.pollGen).
+	// The slot's new generation makes this watcher's events still in the
+	// batch, and any Err owed to it, stale.
+	l.io.release(w)
+	w.kernel, w.interest = 0, 0
 	w.loop = nil
 }
 
-func (l *Loop) flushWatcherQueue() error {
-	for i, w := range l.watcherQueue {
-		l.watcherQueue[i] = nil
-		if !w.queued {
+// flushIO applies the interest changes queued since the last poll. It
+// reports whether a change failed for a watcher that still wants events;
+// dispatchIOErrors then owes it an Err event.
+func (l *Loop) flushIO() bool {
+	t := &l.io
+	for i, w := range t.queue {
+		t.queue[i] = nil
+		// Watchers closed (or re-initialised elsewhere) since they were
+		// queued have queued cleared or belong to another loop.
+		if !w.queued || w.loop != l {
 			continue
 		}
 		w.queued = false
-		if w.loop == nil || w.interest == w.kernel {
+		if w.interest == w.kernel {
 			continue
 		}
+		var err error
 		switch {
 		case w.interest == 0:
-			l.poller.Delete(int(w.fd), w.kernel)
+			err = l.poller.Delete(w.fd)
+			w.kernel = 0 // when Delete fails, nothing was registered either
 		case w.kernel == 0:
-			l.poller.Add(int(w.fd), w.interest)
+			if err = l.poller.Add(w.fd, w.tok, w.interest); err == nil {
+				w.kernel = w.interest
+			}
 		default:
-			l.poller.Modify(int(w.fd), w.kernel, w.interest)
+			// On failure the old registration stays (or close(2) ended
+			// it); kernel keeps the old value, so Close still deletes.
+			if err = l.poller.Modify(w.fd, w.tok, w.interest); err == nil {
+				w.kernel = w.interest
+			}
 		}
-		w.kernel = w.interest
+		w.err = err
+		if err != nil && w.interest != 0 {
+			t.failed = append(t.failed, w.tok)
+		}
 	}
-	l.watcherQueue = l.watcherQueue[:0]
-	return nil
+	t.queue = t.queue[:0]
+	return len(t.failed) > 0
+}
+
+// dispatchIOErrors delivers the Err events flushIO owes. Watchers closed
+// since then are skipped: their tokens are stale.
+func (l *Loop) dispatchIOErrors() {
+	t := &l.io
+	for i := 0; i < len(t.failed); i++ {
+		l.dispatchIO(t.failed[i], poller.Err)
+	}
+	t.failed = t.failed[:0]
+}
+
+// dispatchIO calls the watcher tok names, if it is still registered under
+// tok and wants events, with the events it asked for plus the conditions
+// that are always reported.
+func (l *Loop) dispatchIO(tok poller.Token, events poller.Interest) {
+	w := l.io.lookup(tok)
+	if w == nil || w.interest == 0 {
+		return
+	}
+	got := events & (w.interest | poller.Hup | poller.Err | poller.RdHup)
+	if got == 0 {
+		return
+	}
+	w.h.HandleIO(got)
+	l.drainTicks()
 }

@@ -57,12 +57,7 @@ var ErrRunning = errors.New("loop: already running")
 type Loop struct {
 	poller *poller.Poller
 	events []poller.Event
-	// pollGen counts polls; a watcher initialised during a batch carries
-	// the current value and is not given that batch's (older) events.
-	pollGen uint32
-
-	watchers     []*IOWatcher // indexed by fd
-	watcherQueue []*IOWatcher // watchers whose interest changed since the last poll
+	io     ioTable // IO watchers by token, and their queued interest changes (io.go)
 
 	timers   timerHeap
 	timerSeq uint64
@@ -293,10 +288,9 @@ func (l *Loop) pollTimeout() int {
 // poll applies queued interest changes, waits for events and dispatches
 // them, then runs posted functions.
 func (l *Loop) poll(timeout int) error {
-	if err := l.flushWatcherQueue(); err != nil {
-		return err
+	if l.flushIO() {
+		timeout = 0 // a refused interest change is owed an Err event: do not block
 	}
-	l.pollGen++
 	n, err := l.poller.Wait(l.events, timeout)
 	if err != nil {
 		return fmt.Errorf("loop: poll: %w", err)
@@ -304,21 +298,11 @@ func (l *Loop) poll(timeout int) error {
 	if n > 0 || timeout != 0 {
 		l.UpdateTime()
 	}
+	l.dispatchIOErrors()
+	// Events name watchers by token; dispatchIO drops those whose watcher
+	// was closed since the batch was collected (see ioTable).
 	for i := 0; i < n; i++ {
-		ev := l.events[i]
-		if ev.Fd < 0 || int(ev.Fd) >= len(l.watchers) {
-			continue
-		}
-		w := l.watchers[ev.Fd]
-		if w == nil || w.interest == 0 || w.gen == l.pollGen {
-			continue
-		}
-		got := ev.Events & (w.interest | poller.Hup | poller.Err | poller.RdHup)
-		if got == 0 {
-			continue
-		}
-		w.h.HandleIO(got)
-		l.drainTicks()
+		l.dispatchIO(l.events[i].Token, l.events[i].Events)
 	}
 	l.runPosted()
 	return nil

@@ -14,9 +14,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netloop/netloop/handle"
+	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/loop"
-	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/poller"
 )
 
@@ -32,24 +32,6 @@ func keepAlive(l *core.Loop) *core.Handle {
 	h.Init(l, "test", nil)
 	h.SetActive(true)
 	return h
-}
-
-// watchdog stops l from another goroutine if the test has not finished
-// after d, so a hang becomes a failure instead of a test timeout.
-func watchdog(t *testing.T, l *core.Loop, d time.Duration) (cancel func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		select {
-		case <-done:
-		case <-time.After(d):
-			t.Errorf("watchdog: loop still running after %v", d)
-			l.Stop()
-		}
-	}()
-	return func() { close(done); wg.Wait() }
 }
 
 func eventfd(t *testing.T) int {
@@ -136,7 +118,7 @@ func TestRunOnceDoesNotBlockWhenWorkIsPending(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			l := newLoop(t)
 			ka := keepAlive(l) // without pending work, RunOnce would block forever
-			cancel := watchdog(t, l, 10*time.Second)
+			cancel := testutil.Watchdog(t, l, 10*time.Second)
 			defer cancel()
 			ran := 0
 			setup(l, &ran)
@@ -153,7 +135,7 @@ func TestRunNoWaitDoesNotBlock(t *testing.T) {
 	tm := handle.NewTimer(pub(l))
 	fired := false
 	require.NoError(t, tm.Start(time.Hour, 0, func() { fired = true }))
-	cancel := watchdog(t, l, 10*time.Second)
+	cancel := testutil.Watchdog(t, l, 10*time.Second)
 	defer cancel()
 	for i := 0; i < 100; i++ {
 		require.NoError(t, l.Run(core.RunNoWait))
@@ -176,7 +158,7 @@ func TestUnrefHandlesDoNotKeepLoopAlive(t *testing.T) {
 	require.NoError(t, err)
 	a.Unref()
 	assert.False(t, l.Alive())
-	cancel := watchdog(t, l, 10*time.Second)
+	cancel := testutil.Watchdog(t, l, 10*time.Second)
 	defer cancel()
 	require.NoError(t, l.Run(core.RunDefault))
 	assert.Zero(t, idleRuns, "a loop that is not alive runs no iteration")
@@ -236,7 +218,7 @@ func TestPostManyGoroutines(t *testing.T) {
 		senders.Wait()
 		l.Post(func() { ka.Close(nil) })
 	}()
-	cancel := watchdog(t, l, 30*time.Second)
+	cancel := testutil.Watchdog(t, l, 30*time.Second)
 	defer cancel()
 	require.NoError(t, l.Run(core.RunDefault))
 	for g := 0; g < goroutines; g++ {
@@ -492,7 +474,7 @@ func TestStopFromAnotherGoroutine(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 		l.Stop()
 	}()
-	cancel := watchdog(t, l, 10*time.Second)
+	cancel := testutil.Watchdog(t, l, 10*time.Second)
 	require.NoError(t, l.Run(core.RunDefault))
 	cancel()
 	assert.True(t, l.Alive())
@@ -685,6 +667,108 @@ func TestIOWatcherWriteAndHangup(t *testing.T) {
 	assert.NotZero(t, rEv&poller.Hup, "reader sees the hang-up: %b", rEv)
 	rw.Close(false)
 	unix.Close(r)
+	ka.Close(nil)
+}
+
+// TestIOWatcherDeferredChangeError: an interest change applied before the
+// next poll that the poller refuses reaches the watcher as an Err event,
+// once, and stays readable from Err until a change succeeds.
+func TestIOWatcherDeferredChangeError(t *testing.T) {
+	l := newLoop(t)
+	ka := keepAlive(l)
+	fd := eventfd(t)
+	var w core.IOWatcher
+	var got []poller.Interest
+	require.NoError(t, l.InitIOWatcher(&w, fd, func(ev poller.Interest) { got = append(got, ev) }))
+	require.NoError(t, w.Start(poller.Read))
+	assert.NoError(t, w.Err())
+	cancel := testutil.Watchdog(t, l, 10*time.Second)
+	defer cancel()
+
+	// Close the fd behind the watcher's back: the next change is queued,
+	// and epoll_ctl refuses it when the loop flushes before polling.
+	require.NoError(t, unix.Close(fd))
+	require.NoError(t, w.Start(poller.Write), "deferred: nothing fails yet")
+	require.NoError(t, l.Run(core.RunOnce), "an owed Err event keeps RunOnce from blocking")
+	assert.Equal(t, []poller.Interest{poller.Err}, got)
+	assert.ErrorIs(t, w.Err(), unix.EBADF)
+	assert.Equal(t, poller.Read|poller.Write, w.Interest(), "Interest keeps what was asked for")
+	require.NoError(t, l.Run(core.RunNoWait))
+	assert.Len(t, got, 1, "delivered once")
+
+	// A new eventfd under the same number. Removing all interest fails too
+	// (the registration went with the closed file), but a watcher without
+	// interest is not called; the error is recorded all the same.
+	if nfd := eventfd(t); nfd != fd { // usually it gets the freed number
+		require.NoError(t, unix.Dup3(nfd, fd, unix.O_CLOEXEC))
+		require.NoError(t, unix.Close(nfd))
+	}
+	defer unix.Close(fd)
+	w.Stop(poller.Read | poller.Write)
+	require.NoError(t, l.Run(core.RunNoWait))
+	assert.Len(t, got, 1)
+	assert.ErrorIs(t, w.Err(), unix.ENOENT)
+
+	// The next successful change clears the error, and events flow again.
+	require.NoError(t, w.Start(poller.Write))
+	assert.NoError(t, w.Err())
+	require.NoError(t, l.Run(core.RunNoWait))
+	assert.Equal(t, []poller.Interest{poller.Err, poller.Write}, got)
+	w.Close(false)
+	ka.Close(nil)
+}
+
+// TestIOWatcherClosedBeforeOwedErr: two watchers' changes fail in the same
+// flush; the first Err callback closes the other watcher, which must then
+// not be called for its own failure.
+func TestIOWatcherClosedBeforeOwedErr(t *testing.T) {
+	l := newLoop(t)
+	ka := keepAlive(l)
+	fds := [2]int{eventfd(t), eventfd(t)}
+	var ws [2]core.IOWatcher
+	calls := [2]int{}
+	for i := range ws {
+		require.NoError(t, l.InitIOWatcher(&ws[i], fds[i], func(ev poller.Interest) {
+			assert.Equal(t, poller.Err, ev)
+			calls[i]++
+			ws[1-i].Close(true)
+		}))
+		require.NoError(t, ws[i].Start(poller.Read))
+	}
+	for i := range ws {
+		require.NoError(t, unix.Close(fds[i]))
+		require.NoError(t, ws[i].Start(poller.Write))
+	}
+	require.NoError(t, l.Run(core.RunNoWait))
+	assert.Equal(t, [2]int{1, 0}, calls, "the second Err was owed to a closed watcher")
+	ws[0].Close(true)
+	ka.Close(nil)
+}
+
+// TestIOWatcherReinit: initialising an open watcher again closes it first,
+// so its old descriptor is unregistered and free for another watcher.
+func TestIOWatcherReinit(t *testing.T) {
+	l := newLoop(t)
+	ka := keepAlive(l)
+	a, b := eventfd(t), eventfd(t)
+	defer unix.Close(a)
+	defer unix.Close(b)
+	var w, other core.IOWatcher
+	var got []int
+	require.NoError(t, l.InitIOWatcher(&w, a, func(poller.Interest) { got = append(got, a) }))
+	require.NoError(t, w.Start(poller.Read))
+	require.NoError(t, l.InitIOWatcher(&w, b, func(poller.Interest) { got = append(got, b) }))
+	assert.Equal(t, b, w.Fd())
+	assert.Zero(t, w.Interest())
+	require.NoError(t, l.InitIOWatcher(&other, a, func(poller.Interest) { got = append(got, -a) }))
+	require.NoError(t, other.Start(poller.Read), "the old registration of a is gone")
+	require.NoError(t, w.Start(poller.Read))
+	signalFd(t, a)
+	signalFd(t, b)
+	require.NoError(t, l.Run(core.RunNoWait))
+	assert.ElementsMatch(t, []int{-a, b}, got)
+	w.Close(false)
+	other.Close(false)
 	ka.Close(nil)
 }
 

@@ -155,7 +155,7 @@ func OutOfRange(name, rangeDesc string, received any) *errs.Error {
 }
 
 // InvalidAddress returns a fresh ERR_INVALID_ADDRESS ("Invalid socket address").
-func InvalidAddress() *errs.Error { return errs.ErrInvalidAddress.Clone() }
+func InvalidAddress() *errs.Error { return Clone(errs.ErrInvalidAddress) }
 
 // IPBlocked returns ERR_IP_BLOCKED: "IP(<ip>) is blocked by net.BlockList".
 func IPBlocked(ip string) *errs.Error {
@@ -191,4 +191,20 @@ func inspect(v any) string {
 	default:
 		return fmt.Sprint(x)
 	}
+}
+
+// WithLocal records the local address and port on e and appends
+// " - Local (<localAddress>:<localPort>)" to its message; it returns e.
+func WithLocal(e *errs.Error, localAddress string, localPort int) *errs.Error {
+	e.LocalAddress = localAddress
+	e.LocalPort = localPort
+	e.Message += " - Local (" + localAddress + ":" + strconv.Itoa(localPort) + ")"
+	return e
+}
+
+// Clone returns a shallow copy of e, so a sentinel can be returned and
+// then modified (with WithLocal) without touching the shared value.
+func Clone(e *errs.Error) *errs.Error {
+	c := *e
+	return &c
 }

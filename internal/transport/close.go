@@ -11,6 +11,10 @@ import (
 
 // onClose runs inside Close: stop watching and release the descriptor.
 func (s *Stream) onClose() {
+	if s.flags&fListening != 0 {
+		reserveRelease()
+		s.Loop().StopTimer(&s.x.backoff)
+	}
 	s.flags &^= fReading | fListening
 	if s.fd >= 0 {
 		// close(2) removes the epoll registration, unless another

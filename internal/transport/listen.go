@@ -44,13 +44,16 @@ func (s *Stream) Listen(backlog int, onConnection func(err error)) error {
 	if err := s.w.Start(poller.Read); err != nil {
 		return errx.Wrap("listen", err)
 	}
-	s.flags |= fListening
-	reserveFd(s.Loop())
+	if s.flags&fListening == 0 {
+		s.flags |= fListening
+		reserveAcquire()
+	}
 	s.updateActive()
 	return nil
 }
 
 func (s *Stream) acceptReady() {
+	reserveRestore()
 	for i := 0; i < acceptsPerEvent; i++ {
 		if s.x.acceptedFd >= 0 {
 			// The last connection was not taken: wait until Accept.
@@ -63,7 +66,16 @@ func (s *Stream) acceptReady() {
 		}
 		if err != nil {
 			if err == unix.EMFILE || err == unix.ENFILE {
-				shedConnections(s.Loop(), int(s.fd))
+				serr := shedConnections(int(s.fd))
+				if serr == unix.EAGAIN {
+					return // shed: nothing to report, as libuv and Node
+				}
+				if serr != unix.EMFILE {
+					err = serr
+				}
+				// No spare to shed with: report it, and stop watching
+				// for a while instead of spinning on the listen queue.
+				s.backOff()
 			}
 			s.x.onConnection(errx.Wrap("accept", err))
 			return
@@ -104,4 +116,18 @@ func (s *Stream) Accept(client *Stream) error {
 		return client.applyOptions()
 	}
 	return nil
+}
+
+// backOff stops watching the listener for emfileBackoff; the timer
+// restarts it if the stream still listens then.
+func (s *Stream) backOff() {
+	s.w.Stop(poller.Read)
+	if s.x.resume == nil {
+		s.x.resume = func() {
+			if s.flags&fListening != 0 && !s.IsClosing() && s.x.acceptedFd < 0 {
+				s.w.Start(poller.Read)
+			}
+		}
+	}
+	s.Loop().StartTimer(&s.x.backoff, emfileBackoff, s.x.resume)
 }

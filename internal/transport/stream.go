@@ -116,9 +116,11 @@ type streamExtra struct {
 	onConnection func(err error)
 	acceptErr    error // a re-arm failure for onConnection (fAcceptErr)
 	acceptedFd   int
-	keepSecs     int32  // keep-alive delay in whole seconds (TCP)
-	path         string // bound path, unlinked at close ("" when none or abstract; Pipe)
-	name         string // the name as given to BindPath (Pipe)
+	backoff      core.TimerEntry // restarts a listener that backed off at EMFILE
+	resume       func()          // backoff's callback, bound once
+	keepSecs     int32           // keep-alive delay in whole seconds (TCP)
+	path         string          // bound path, unlinked at close ("" when none or abstract; Pipe)
+	name         string          // the name as given to BindPath (Pipe)
 }
 
 func (s *Stream) ext() *streamExtra {

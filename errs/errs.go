@@ -32,6 +32,9 @@ const (
 	CodeSocketClosedBeforeConnection = "ERR_SOCKET_CLOSED_BEFORE_CONNECTION"
 	// CodeStreamDestroyed is reported for writes after destroy().
 	CodeStreamDestroyed = "ERR_STREAM_DESTROYED"
+	// CodeStreamAlreadyFinished is End's callback error on a socket that
+	// already emitted 'finish'.
+	CodeStreamAlreadyFinished = "ERR_STREAM_ALREADY_FINISHED"
 	// CodeStreamWriteAfterEnd is reported for writes after end().
 	CodeStreamWriteAfterEnd = "ERR_STREAM_WRITE_AFTER_END"
 	// CodeInvalidHandleType is raised by resetAndDestroy() on a non-TCP socket.

@@ -47,6 +47,20 @@ func (s *Socket) destroyWith(err error) {
 		s.ext().stopCtx = nil
 	}
 	s.stopTimer()
+	if cbs := s.onFinished; len(cbs) > 0 {
+		// End's callbacks still waiting for 'finish' get the error that
+		// destroyed the socket (Node's errorBuffer), on the next tick.
+		s.ext().onFinished = nil
+		cerr := err
+		if cerr == nil {
+			cerr = errEndDestroyed()
+		}
+		s.l.NextTick(func() {
+			for _, fn := range cbs {
+				fn(cerr)
+			}
+		})
+	}
 	if len(s.pending) > 0 {
 		perr := error(errs.ErrStreamDestroyed)
 		if wasConnecting {

@@ -279,7 +279,7 @@ func (s *Socket) openFD(fd int, readable, writable bool) error {
 // backpressure contract.
 type Writer interface {
 	Write(data []byte, cb ...func(err error)) bool
-	End(data []byte, cb ...func()) *Socket
+	End(data []byte, cb ...func(err error)) *Socket
 	OnDrain(fn func()) Listener
 }
 

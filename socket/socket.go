@@ -119,6 +119,7 @@ type sockExtra struct {
 	ctx        context.Context // Options.Context, checked when a connect completes
 	stopLookup func()
 	destroyErr error
+	onFinished []func(error) // End callbacks waiting for 'finish' (Node's kOnFinished)
 
 	he        *connectMultiple // the Happy Eyeballs connect in progress
 	attempted []string         // AutoSelectFamilyAttemptedAddresses

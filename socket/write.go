@@ -9,6 +9,11 @@ import (
 	"github.com/netloop/netloop/internal/errx"
 )
 
+// errEndDestroyed is End's callback error on a destroyed socket.
+func errEndDestroyed() error {
+	return errx.New(errs.CodeStreamDestroyed, "Cannot call end after a stream was destroyed")
+}
+
 // errWriteAfterFIN is Node's EPIPE for writes after the automatic end.
 func errWriteAfterFIN() error {
 	e := errx.New("EPIPE", "This socket has been ended by the other party")
@@ -211,17 +216,34 @@ func (s *Socket) onHandleDrain() {
 func (s *Socket) onHandleWriteError(err error) { s.destroyWith(err) }
 
 // End half-closes the socket: data (which may be nil) is written, then the
-// FIN is sent once everything queued is flushed, then 'finish' is emitted
-// and cb runs. The socket keeps reading until the peer ends too. End while
-// connecting waits for the connection; End on a socket that never connected
-// just finishes.
-func (s *Socket) End(data []byte, cb ...func()) *Socket {
+// FIN is sent once everything queued is flushed, then 'finish' is emitted.
+// cb, if given, runs once: just before 'finish' with a nil error, or with
+// the error that destroyed the socket first (ERR_STREAM_DESTROYED if none);
+// on a socket that already finished it gets ERR_STREAM_ALREADY_FINISHED and
+// on a destroyed one ERR_STREAM_DESTROYED, on the next tick, as in Node.
+// The socket keeps reading until the peer ends too. End while connecting
+// waits for the connection; End on a socket that never connected just
+// finishes.
+func (s *Socket) End(data []byte, cb ...func(err error)) *Socket {
 	s.affine("Socket.End")
 	if len(data) > 0 {
 		s.write(data, nil)
 	}
-	if len(cb) > 0 && cb[0] != nil {
-		s.OnceFinish(cb[0])
+	var fn func(error)
+	if len(cb) > 0 {
+		fn = cb[0]
+	}
+	if fn != nil {
+		switch {
+		case s.state&sFinished != 0:
+			err := errx.New(errs.CodeStreamAlreadyFinished, "Cannot call end after a stream was finished")
+			s.l.NextTick(func() { fn(err) })
+		case s.state&sDestroyed != 0:
+			err := errEndDestroyed()
+			s.l.NextTick(func() { fn(err) })
+		default:
+			s.ext().onFinished = append(s.onFinished, fn)
+		}
 	}
 	if s.state&(sEnding|sDestroyed) != 0 {
 		return s
@@ -276,6 +298,13 @@ func (s *Socket) finish() {
 		return
 	}
 	s.state |= sFinished
+	if cbs := s.onFinished; len(cbs) > 0 {
+		// As Node: End's callbacks run just before 'finish'.
+		s.ext().onFinished = nil
+		for _, fn := range cbs {
+			fn(nil)
+		}
+	}
 	emitter.Emit0(&s.ev, evFinish)
 	if s.state&sDestroyed != 0 {
 		return

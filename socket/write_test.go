@@ -192,7 +192,7 @@ func TestCorkBatchesWrites(t *testing.T) {
 }
 
 // WR-05: End(nil), End(nil, cb) and End(data, cb) all work: data goes out
-// before the FIN, cb runs on 'finish', End returns the socket.
+// before the FIN, cb runs just before 'finish', End returns the socket.
 func TestEndForms(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -212,7 +212,10 @@ func TestEndForms(t *testing.T) {
 				c.OnConnect(func() {
 					var r *socket.Socket
 					if tc.cb {
-						r = c.End(tc.data, func() { order = append(order, "cb") })
+						r = c.End(tc.data, func(err error) {
+							assert.NoError(t, err)
+							order = append(order, "cb")
+						})
 					} else {
 						r = c.End(tc.data)
 					}
@@ -221,9 +224,10 @@ func TestEndForms(t *testing.T) {
 			})
 			e.run()
 			assert.Equal(t, string(tc.data), string(got))
+			// As Node: End's callback runs just before 'finish'.
 			want := []string{"finish"}
 			if tc.cb {
-				want = append(want, "cb")
+				want = []string{"cb", "finish"}
 			}
 			// peer-end can come anywhere after finish.
 			order = testutil.Without(order, "peer-end")
@@ -240,7 +244,7 @@ func TestEndWithoutOrBeforeConnect(t *testing.T) {
 	lone := e.newSocket(socket.Options{})
 	loneEv := track(lone, false)
 	called := false
-	lone.End(nil, func() { called = true })
+	lone.End(nil, func(err error) { called = err == nil })
 	assert.False(t, lone.Writable())
 
 	var peer []string
@@ -522,4 +526,49 @@ func TestWriteAfterPeerResetReturnsFalse(t *testing.T) {
 	assert.Equal(t, writes+1, cbErrs, "every write's callback gets an error")
 	srv.Close(nil)
 	testutil.RunUntil(t, l, 10*time.Second, func() bool { return !l.Alive() })
+}
+
+// TestEndCallbackAfterFinishOrDestroy: End's callback always runs, as in
+// Node: on a socket that already finished it gets
+// ERR_STREAM_ALREADY_FINISHED, on a destroyed one ERR_STREAM_DESTROYED,
+// and a callback still waiting for 'finish' when the socket is destroyed
+// gets the destroy's error. Before the fix these callbacks never ran.
+func TestEndCallbackAfterFinishOrDestroy(t *testing.T) {
+	e := newEnv(t)
+	var got []string
+	record := func(name string) func(error) {
+		return func(err error) { got = append(got, name+":"+errs.CodeOf(err)) }
+	}
+	e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
+		s.OnData(func([]byte) {})
+	}, func(c *socket.Socket) {
+		c.OnData(func([]byte) {})
+		c.OnConnect(func() {
+			c.End(nil, func(err error) {
+				record("first")(err)
+				c.End(nil, record("after-finish"))
+			})
+		})
+		c.OnClose(func(bool) { c.End(nil, record("after-close")) })
+	})
+	e.run()
+	assert.Equal(t, []string{"first:", "after-finish:ERR_STREAM_ALREADY_FINISHED", "after-close:ERR_STREAM_ALREADY_FINISHED"}, got)
+
+	// Destroyed before 'finish': the waiting callback gets the error, and
+	// End after destroy gets ERR_STREAM_DESTROYED.
+	got = nil
+	e2 := newEnv(t)
+	var peer *socket.Socket
+	e2.pair(server.Options{PauseOnConnect: true}, socket.Options{}, func(s *socket.Socket) { peer = s }, func(c *socket.Socket) {
+		c.OnError(func(error) {})
+		c.OnClose(func(bool) { peer.Destroy(nil) })
+		c.OnConnect(func() {
+			c.Write(make([]byte, 16<<20)) // cannot finish: the peer does not read
+			c.End(nil, record("waiting"))
+			c.Destroy(nil)
+			c.End(nil, record("after-destroy"))
+		})
+	})
+	e2.run()
+	assert.ElementsMatch(t, []string{"waiting:ERR_STREAM_DESTROYED", "after-destroy:ERR_STREAM_DESTROYED"}, got)
 }

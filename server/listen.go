@@ -46,7 +46,9 @@ func (s *Server) ListenPath(path string, cb ...func()) error {
 }
 
 // ListenFD listens on an already bound socket descriptor (Node's
-// listen({fd})); the server owns it from then on.
+// listen({fd})); the server owns it from then on. A descriptor that is not
+// a TCP or Unix-domain socket gives 'error' "listen EINVAL" (as Node) and
+// stays the caller's.
 func (s *Server) ListenFD(fd int, cb ...func()) error {
 	s.affine("Server.ListenFD")
 	return s.listen(ListenOptions{FD: fd}, false, cb)
@@ -258,6 +260,11 @@ func (s *Server) setupPipe(o ListenOptions) error {
 func (s *Server) setupFD(fd, backlog int) error {
 	st, err := transport.OpenFD(s.core(), fd)
 	if err != nil {
+		if errs.CodeOf(err) == errs.CodeInvalidFDType {
+			// As Node's createServerHandle: not a descriptor to listen on.
+			// Nothing of ours is open; the descriptor stays the caller's.
+			return errx.UVWithHostPort("listen", syscall.EINVAL, "", -1)
+		}
 		return err
 	}
 	s.st = st

@@ -214,6 +214,30 @@ func TestListenErrorIsDeferred(t *testing.T) {
 	testutil.RunUntil(t, l, 10*time.Second, func() bool { return closed })
 }
 
+// TestListenFDNotASocket: ListenFD on a descriptor that is not a socket
+// emits 'error' "listen EINVAL: invalid argument" on the next tick, as
+// Node's createServerHandle; nothing of the server stays open and the
+// descriptor stays the caller's (Node leaves it open too). Before the fix
+// the error was ERR_INVALID_FD_TYPE.
+func TestListenFDNotASocket(t *testing.T) {
+	l := testutil.NewLoop(t)
+	f, err := os.Open(os.Args[0])
+	require.NoError(t, err)
+	defer f.Close()
+	srv := server.New(server.Options{Loop: l}, nil)
+	var got error
+	srv.OnError(func(err error) { got = err })
+	require.NoError(t, srv.ListenFD(int(f.Fd())))
+	assert.Nil(t, got)
+	assert.False(t, srv.Listening())
+	testutil.RunUntil(t, l, 10*time.Second, func() bool { return got != nil })
+	assert.ErrorIs(t, got, syscall.EINVAL)
+	assert.Equal(t, "listen EINVAL: invalid argument", got.Error())
+	_, err = f.Stat()
+	assert.NoError(t, err, "the caller's descriptor is still open")
+	assert.False(t, l.Alive(), "nothing of the server is left open")
+}
+
 // SRV-04: listen on a server that holds a handle (or a listen in
 // progress) fails synchronously with ERR_SERVER_ALREADY_LISTEN.
 func TestListenTwiceFails(t *testing.T) {

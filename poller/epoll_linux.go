@@ -120,16 +120,16 @@ func (p *Poller) Wait(events []Event, timeoutMs int) (int, error) {
 	if p.gate.closed.Load() {
 		return 0, ErrClosed
 	}
-	max := min(len(events), len(p.batch))
-	if max == 0 {
+	room := min(len(events), len(p.batch))
+	if room == 0 {
 		return 0, unix.EINVAL
 	}
 	var n int
 	var err error
 	if timeoutMs == 0 {
-		n, err = epollWaitRaw(p.epfd, p.batch[:max])
+		n, err = epollWaitRaw(p.epfd, p.batch[:room])
 	} else {
-		n, err = unix.EpollWait(p.epfd, p.batch[:max], msTimeout(timeoutMs))
+		n, err = unix.EpollWait(p.epfd, p.batch[:room], msTimeout(timeoutMs))
 	}
 	if err != nil {
 		if err == unix.EINTR {

@@ -192,7 +192,10 @@ func (p *Poller) Delete(fd int) error {
 	if p.gate.closed.Load() {
 		return ErrClosed
 	}
-	if fd < 0 || fd >= len(p.regs) || !p.regs[fd].live {
+	if fd < 0 {
+		return unix.EBADF
+	}
+	if fd >= len(p.regs) || !p.regs[fd].live {
 		return unix.ENOENT
 	}
 	r := &p.regs[fd]
@@ -216,8 +219,8 @@ func (p *Poller) Wait(events []Event, timeoutMs int) (int, error) {
 	if p.gate.closed.Load() {
 		return 0, ErrClosed
 	}
-	max := min(len(events), len(p.batch))
-	if max == 0 {
+	room := min(len(events), len(p.batch))
+	if room == 0 {
 		return 0, unix.EINVAL
 	}
 	var ts *unix.Timespec
@@ -225,7 +228,7 @@ func (p *Poller) Wait(events []Event, timeoutMs int) (int, error) {
 		t := unix.NsecToTimespec(int64(timeoutMs) * 1e6)
 		ts = &t
 	}
-	n, err := unix.Kevent(p.kq, nil, p.batch[:max], ts)
+	n, err := unix.Kevent(p.kq, nil, p.batch[:room], ts)
 	if err != nil {
 		if err == unix.EINTR {
 			return 0, nil

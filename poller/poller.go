@@ -71,9 +71,10 @@
 //	RdHup  EPOLLRDHUP: the peer shut      EV_EOF on EVFILT_READ: the peer
 //	       down its writing side; only    shut down its writing side, or a
 //	       asked for with Read interest   pipe's writer is gone
-//	Hup    EPOLLHUP: both directions      EV_EOF on EVFILT_WRITE: the peer
-//	       are closed, or a pipe's other  is gone and writes would fail
-//	       end is gone
+//	Hup    EPOLLHUP: closed in both       EV_EOF on EVFILT_WRITE: the peer
+//	       directions (also a socket      is gone and writes would fail
+//	       never connected), or a pipe's
+//	       other end is gone
 //	Err    EPOLLERR: an error is pending  EV_ERROR, or EV_EOF with a
 //	       (read it with SO_ERROR)        non-zero fflags (the socket error)
 //
@@ -170,7 +171,7 @@ type Interest uint8
 const (
 	Read  Interest = 1 << iota // readable (or a pending connection on a listener)
 	Write                      // writable (or a finished non-blocking connect)
-	Hup                        // hung up: the peer is gone
+	Hup                        // hung up: closed both ways, or the peer is gone
 	Err                        // an error is pending on the descriptor
 	RdHup                      // the peer shut down its writing side
 )

@@ -231,7 +231,7 @@ func (w *IOWatcher) Close(fdClosing bool) {
 	// The slot's new generation makes this watcher's events still in the
 	// batch, and any Err owed to it, stale.
 	l.io.release(w)
-	w.kernel, w.interest = 0, 0
+	w.kernel, w.interest, w.queued = 0, 0, false
 	w.loop = nil
 }
 
@@ -242,8 +242,8 @@ func (l *Loop) flushIO() bool {
 	t := &l.io
 	for i, w := range t.queue {
 		t.queue[i] = nil
-		// Watchers closed (or re-initialised elsewhere) since they were
-		// queued have queued cleared or belong to another loop.
+		// Watchers closed since they were queued have queued cleared;
+		// one re-initialised on another loop is that loop's to flush.
 		if !w.queued || w.loop != l {
 			continue
 		}

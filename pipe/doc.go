@@ -5,8 +5,11 @@
 //
 // # Paths
 //
-// A path longer than the system's sun_path (107 bytes on Linux, 103 on
-// macOS and the BSDs) is rejected with EINVAL, never truncated. On Linux a
+// A name longer than the system's sun_path holds is cut to
+// sizeof(sun_path)-1 bytes (107 on Linux, 103 on macOS and the BSDs), as
+// libuv and Node 20 do; the cut path is the file bound, connected to and
+// unlinked. With the NoTruncate flag such a name gives EINVAL instead
+// (libuv's UV_PIPE_NO_TRUNCATE, current Node's behaviour). On Linux a
 // name starting with a NUL byte or '@' lives in the abstract namespace: no
 // file is created, nothing is unlinked, and Chmod is refused. A path
 // already bound by a live socket gives EADDRINUSE; a stale socket file left

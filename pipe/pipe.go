@@ -19,6 +19,13 @@ const (
 	Writable = Mode(transport.Writable)
 )
 
+// Flags modify Bind and Connect.
+type Flags uint8
+
+// NoTruncate refuses a name longer than sun_path holds with EINVAL instead
+// of cutting it to fit (libuv's UV_PIPE_NO_TRUNCATE).
+const NoTruncate Flags = 1
+
 // Pipe is a Unix-domain stream socket handle. It has every stream.Stream
 // method (read, write, shutdown, listen, close...).
 type Pipe struct {
@@ -50,10 +57,12 @@ func Open(l *loop.Loop, fd int) (*Pipe, error) {
 func IsAbstract(name string) bool { return transport.IsAbstract(name) }
 
 // Bind binds the socket to name (see the package doc for paths). A path
-// that is already bound gives EADDRINUSE; an over-long path gives EINVAL.
-func (p *Pipe) Bind(name string) error {
+// that is already bound gives EADDRINUSE. A name longer than sun_path
+// holds is cut to fit, as libuv's uv_pipe_bind does, unless flags has
+// NoTruncate.
+func (p *Pipe) Bind(name string, flags ...Flags) error {
 	p.s().Loop().CheckAffinity("Pipe.Bind")
-	return p.s().BindPath(name)
+	return p.s().BindPath(name, noTruncate(flags))
 }
 
 // Listen starts listening (see stream.Stream.Listen); the pipe must be
@@ -72,10 +81,11 @@ func (p *Pipe) Accept(client *Pipe) error {
 
 // Connect connects to the socket at name; cb receives the outcome (ENOENT
 // when nothing is there, ECONNREFUSED when nobody listens, EINVAL for a
-// path that is too long) in a later callback, never inside Connect.
-func (p *Pipe) Connect(name string, cb stream.Callback) error {
+// name too long with NoTruncate) in a later callback, never inside
+// Connect. Long names are cut as in Bind.
+func (p *Pipe) Connect(name string, cb stream.Callback, flags ...Flags) error {
 	p.s().Loop().CheckAffinity("Pipe.Connect")
-	return p.s().ConnectPath(name, transport.Callback(cb))
+	return p.s().ConnectPath(name, noTruncate(flags), transport.Callback(cb))
 }
 
 // Chmod makes the bound socket file readable and/or writable by everyone.
@@ -96,4 +106,13 @@ func (p *Pipe) SockName() (string, error) {
 func (p *Pipe) PeerName() (string, error) {
 	p.s().Loop().CheckAffinity("Pipe.PeerName")
 	return p.s().PeerPathName()
+}
+
+func noTruncate(flags []Flags) bool {
+	for _, f := range flags {
+		if f&NoTruncate != 0 {
+			return true
+		}
+	}
+	return false
 }

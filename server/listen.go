@@ -236,7 +236,7 @@ func (s *Server) setupPipe(o ListenOptions) error {
 	p := transport.New(s.core(), transport.Pipe)
 	s.st = p
 	s.path = o.Path
-	if err := p.BindPath(o.Path); err != nil {
+	if err := p.BindPath(o.Path, o.StrictPath); err != nil {
 		return errx.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
 	}
 	var mode transport.Mode

@@ -51,8 +51,13 @@ type ListenOptions struct {
 	// Host to bind; "" binds :: (dual stack), falling back to 0.0.0.0. A
 	// host name is resolved off the loop.
 	Host string
-	// Path listens on a Unix-domain socket instead.
+	// Path listens on a Unix-domain socket instead. A path longer than
+	// sun_path holds (107 bytes on Linux, 103 on macOS and the BSDs) is cut
+	// to fit, as Node does; Address still reports Path as given.
 	Path string
+	// StrictPath refuses a Path longer than sun_path holds with EINVAL
+	// instead of cutting it (libuv's UV_PIPE_NO_TRUNCATE).
+	StrictPath bool
 	// FD listens on an already bound (or listening) socket descriptor.
 	FD int
 	// Backlog is the listen queue length; 0 means DefaultBacklog.

@@ -90,7 +90,7 @@ func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 		if s.state&sDestroyed != 0 {
 			return nil
 		}
-		if err := p.ConnectPath(o.Path, s.afterConnectFn(o, o.Path, 0, 0)); err != nil {
+		if err := p.ConnectPath(o.Path, o.StrictPath, s.afterConnectFn(o, o.Path, 0, 0)); err != nil {
 			s.l.NextTick(func() { s.destroyWith(err) })
 		}
 		return nil

@@ -90,8 +90,13 @@ type ConnectOptions struct {
 	KeepAliveInitialDelay time.Duration
 	// Timeout arms SetTimeout before connecting.
 	Timeout time.Duration
-	// Path connects to a Unix-domain socket instead of TCP.
+	// Path connects to a Unix-domain socket instead of TCP. A path longer
+	// than sun_path holds (107 bytes on Linux, 103 on macOS and the BSDs)
+	// is cut to fit, as Node does.
 	Path string
+	// StrictPath refuses a Path longer than sun_path holds with EINVAL
+	// instead of cutting it (libuv's UV_PIPE_NO_TRUNCATE).
+	StrictPath bool
 	// NoAutoSelectFamily turns off Happy Eyeballs (Node's
 	// autoSelectFamily: false; on by default, as in Node 20+). With it on,
 	// a host name that resolves to several addresses, when neither Family

@@ -26,9 +26,16 @@ func IsAbstract(name string) bool {
 }
 
 // sockaddr validates name's length and builds its address.
-func sockaddr(name string) (*unix.SockaddrUnix, error) {
-	if name == "" || len(name) > maxPathLen {
+func sockaddr(name string, noTruncate bool) (*unix.SockaddrUnix, error) {
+	if name == "" {
 		return nil, syscall.EINVAL
+	}
+	if len(name) > maxPathLen {
+		if noTruncate {
+			return nil, syscall.EINVAL
+		}
+		// As libuv (and so Node): cut to what sun_path holds.
+		name = name[:maxPathLen]
 	}
 	if IsAbstract(name) {
 		if !abstractSupported {
@@ -39,15 +46,15 @@ func sockaddr(name string) (*unix.SockaddrUnix, error) {
 	}
 	return &unix.SockaddrUnix{Name: name}, nil
 }
-
 // BindPath binds a pipe stream to name (see package pipe for paths). A
-// path that is already bound gives EADDRINUSE; an over-long path gives
-// EINVAL.
-func (p *Stream) BindPath(name string) error {
+// path that is already bound gives EADDRINUSE. A name longer than
+// sun_path holds is cut to fit, as libuv and Node do, unless noTruncate
+// (libuv's UV_PIPE_NO_TRUNCATE): then it gives EINVAL.
+func (p *Stream) BindPath(name string, noTruncate bool) error {
 	if p.flags&fPipe == 0 || (p.x != nil && p.x.name != "") {
 		return errx.WithHostPort("bind", syscall.EINVAL, name, -1)
 	}
-	sa, err := sockaddr(name)
+	sa, err := sockaddr(name, noTruncate)
 	if err != nil {
 		return errx.WithHostPort("bind", err.(syscall.Errno), name, -1)
 	}
@@ -62,20 +69,20 @@ func (p *Stream) BindPath(name string) error {
 	}
 	p.ext().name = name
 	if !IsAbstract(name) {
-		p.x.path = name
+		p.x.path = sa.Name // the file bound, which is what close unlinks
 	}
 	return nil
 }
 
 // ConnectPath connects a pipe stream to the socket at name; cb receives
 // the outcome (ENOENT when nothing is there, ECONNREFUSED when nobody
-// listens, EINVAL for a path that is too long) in a later callback, never
-// inside ConnectPath.
-func (p *Stream) ConnectPath(name string, cb Callback) error {
+// listens, EINVAL for a path too long with noTruncate) in a later
+// callback, never inside ConnectPath. Long names are cut as in BindPath.
+func (p *Stream) ConnectPath(name string, noTruncate bool, cb Callback) error {
 	if p.flags&fPipe == 0 {
 		return errx.FromErrno("connect", syscall.EINVAL)
 	}
-	sa, err := sockaddr(name)
+	sa, err := sockaddr(name, noTruncate)
 	if err != nil {
 		err = errx.WithHostPort("connect", err.(syscall.Errno), name, -1)
 	} else if err = p.ensureSocket(unix.AF_UNIX); err != nil {

@@ -46,6 +46,7 @@ func sockaddr(name string, noTruncate bool) (*unix.SockaddrUnix, error) {
 	}
 	return &unix.SockaddrUnix{Name: name}, nil
 }
+
 // BindPath binds a pipe stream to name (see package pipe for paths). A
 // path that is already bound gives EADDRINUSE. A name longer than
 // sun_path holds is cut to fit, as libuv and Node do, unless noTruncate

@@ -173,7 +173,6 @@ func (s *Socket) emitEnd() {
 		// 'end' still go out before the FIN.
 		s.l.NextTick(func() {
 			if s.state&(sDestroyed|sEnding) == 0 {
-				s.state |= sAutoEnded
 				s.End(nil)
 			}
 		})

@@ -57,7 +57,6 @@ const (
 	sEnding                            // End was called (or the automatic end after 'end')
 	sShutdown                          // the Socket asked its stream to shut down
 	sFinished                          // 'finish' was emitted
-	sAutoEnded                         // ended because the peer ended (writes get EPIPE)
 	sFlowing                           // resumed (Node's readableFlowing === true)
 	sPaused                            // paused (readableFlowing === false)
 	sNeedDrain                         // a Write returned false

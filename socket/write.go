@@ -73,7 +73,10 @@ func (s *Socket) write(data []byte, cb func(error)) bool {
 	case s.state&sDestroyed != 0:
 		s.failWrite(cb, errs.ErrStreamDestroyed, false)
 		return false
-	case s.state&sAutoEnded != 0:
+	case s.state&(sEnding|sEndEmitted|sAllowHalfOpen) == sEnding|sEndEmitted:
+		// Node's writeAfterFIN: after 'end', a socket without
+		// allowHalfOpen whose writable side has ended (by End or by the
+		// automatic end) fails writes with EPIPE and is destroyed.
 		s.failWrite(cb, errWriteAfterFIN(), true)
 		return false
 	case s.state&sEnding != 0:

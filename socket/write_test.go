@@ -5,6 +5,7 @@ package socket_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"syscall"
 	"testing"
@@ -571,4 +572,49 @@ func TestEndCallbackAfterFinishOrDestroy(t *testing.T) {
 	})
 	e2.run()
 	assert.ElementsMatch(t, []string{"waiting:ERR_STREAM_DESTROYED", "after-destroy:ERR_STREAM_DESTROYED"}, got)
+}
+
+// TestWriteInEndHandler follows Node's writeAfterFIN: a write made in the
+// 'end' handler of a socket without allowHalfOpen goes out if the socket
+// has not ended its own side, and fails with EPIPE "This socket has been
+// ended by the other party" (to the callback and as 'error', destroying
+// the socket) if it had called End itself. Before the fix the second case
+// got ERR_STREAM_WRITE_AFTER_END.
+func TestWriteInEndHandler(t *testing.T) {
+	for _, selfEnd := range []bool{false, true} {
+		t.Run(fmt.Sprintf("selfEnd=%v", selfEnd), func(t *testing.T) {
+			e := newEnv(t)
+			var cbErr, emitted error
+			var returned bool
+			var clientGot []byte
+			e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
+				s.OnError(func(err error) { emitted = err })
+				if selfEnd {
+					s.End(nil)
+				}
+				s.OnEnd(func() {
+					returned = s.Write([]byte("late"), func(err error) { cbErr = err })
+				})
+				s.OnData(func([]byte) {})
+			}, func(c *socket.Socket) {
+				c.OnConnect(func() { c.End(nil) })
+				c.OnData(func(b []byte) { clientGot = append(clientGot, b...) })
+			})
+			e.run()
+			if !selfEnd {
+				assert.True(t, returned)
+				assert.NoError(t, cbErr)
+				assert.NoError(t, emitted)
+				assert.Equal(t, "late", string(clientGot))
+				return
+			}
+			assert.False(t, returned)
+			for _, err := range []error{cbErr, emitted} {
+				require.Error(t, err)
+				assert.Equal(t, "EPIPE", errs.CodeOf(err))
+				assert.Equal(t, "This socket has been ended by the other party", err.Error())
+			}
+			assert.Empty(t, clientGot)
+		})
+	}
 }

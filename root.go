@@ -89,12 +89,17 @@ type ConnectionOptions struct {
 	// BlockList refuses connections to the addresses it matches.
 	BlockList *BlockList
 
-	// Port to connect to (TCP).
+	// Port to connect to (TCP); 0 counts as not given unless PortGiven.
 	Port int
+	// PortGiven says Port was given even when it is 0 (Node's {port: 0}).
+	PortGiven bool
 	// Host to connect to; "" means "localhost".
 	Host string
-	// Path connects to a Unix-domain socket instead of TCP.
+	// Path connects to a Unix-domain socket instead of TCP (cut to
+	// sun_path's size if longer, as Node does).
 	Path string
+	// StrictPath refuses a Path longer than sun_path with EINVAL instead.
+	StrictPath bool
 	// LocalAddress binds the socket to this address before connecting.
 	LocalAddress string
 	// LocalPort binds the socket to this port before connecting.
@@ -132,7 +137,7 @@ func CreateConnection(o ConnectionOptions, connectListener ...func()) (*Socket, 
 		return nil, err
 	}
 	err = s.Connect(socket.ConnectOptions{
-		Port: o.Port, Host: o.Host, Path: o.Path, LocalAddress: o.LocalAddress,
+		Port: o.Port, PortGiven: o.PortGiven, Host: o.Host, Path: o.Path, StrictPath: o.StrictPath, LocalAddress: o.LocalAddress,
 		LocalPort: o.LocalPort, Family: o.Family, Lookup: o.Lookup, NoDelay: o.NoDelay,
 		KeepAlive: o.KeepAlive, KeepAliveInitialDelay: o.KeepAliveInitialDelay, Timeout: o.Timeout,
 		NoAutoSelectFamily: o.NoAutoSelectFamily, AutoSelectFamilyAttemptTimeout: o.AutoSelectFamilyAttemptTimeout,

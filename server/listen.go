@@ -105,7 +105,7 @@ func (s *Server) listen(o ListenOptions, portGiven bool, cb []func()) error {
 	if o.FD < 0 {
 		return errx.New(errs.CodeInvalidArgValue, "The argument 'options' is invalid. Received {fd: "+strconv.Itoa(o.FD)+"}")
 	}
-	if !portGiven && o.Path == "" && o.FD == 0 && o.Port == 0 && o.Host == "" {
+	if !portGiven && !o.PortGiven && o.Path == "" && o.FD == 0 && o.Port == 0 {
 		return errx.New(errs.CodeInvalidArgValue, `The argument 'options' must have the property "port" or "path". Received {}`)
 	}
 	if o.Path != "" && pipe.IsAbstract(o.Path) && (o.ReadableAll || o.WritableAll) {

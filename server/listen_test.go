@@ -37,11 +37,14 @@ func TestListenEphemeralPort(t *testing.T) {
 		}},
 		{"ListenHost(0, 127.0.0.1)", func(s *server.Server, cb func()) error { return s.ListenHost(0, "127.0.0.1", 0, cb) }},
 		{"ListenHost(0, ::1)", func(s *server.Server, cb func()) error { return s.ListenHost(0, "::1", 0, cb) }},
-		{"ListenOptions{Host:127.0.0.1}", func(s *server.Server, cb func()) error {
-			return s.ListenOptions(server.ListenOptions{Host: "127.0.0.1"}, cb)
+		{"ListenOptions{PortGiven, Host:127.0.0.1}", func(s *server.Server, cb func()) error {
+			return s.ListenOptions(server.ListenOptions{PortGiven: true, Host: "127.0.0.1"}, cb)
 		}},
-		{"ListenOptions{Port:0, Host:::}", func(s *server.Server, cb func()) error {
-			return s.ListenOptions(server.ListenOptions{Port: 0, Host: "::"}, cb)
+		{"ListenOptions{Port:0, PortGiven, Host:::}", func(s *server.Server, cb func()) error {
+			return s.ListenOptions(server.ListenOptions{Port: 0, PortGiven: true, Host: "::"}, cb)
+		}},
+		{"ListenOptions{PortGiven, Context}", func(s *server.Server, cb func()) error {
+			return s.ListenOptions(server.ListenOptions{PortGiven: true, Context: context.Background()}, cb)
 		}},
 	}
 	var want []string
@@ -341,7 +344,9 @@ func TestListenBadPort(t *testing.T) {
 func TestListenOptionsNeedPortOrPath(t *testing.T) {
 	e := newEnv(t)
 	s := e.server(server.Options{}, nil)
-	for _, o := range []server.ListenOptions{{}, {Exclusive: true}, {Backlog: 10}, {IPv6Only: true}} {
+	// As Node: a host alone, or a context alone, is no port (PortGiven
+	// says "port 0").
+	for _, o := range []server.ListenOptions{{}, {Exclusive: true}, {Backlog: 10}, {IPv6Only: true}, {Host: "localhost"}, {Context: context.Background()}} {
 		err := s.ListenOptions(o)
 		require.Error(t, err, "%+v", o)
 		assert.Equal(t, errs.CodeInvalidArgValue, errs.CodeOf(err))
@@ -446,7 +451,7 @@ func TestListenBacklog(t *testing.T) {
 		c.Write([]byte("x"))
 	}))
 	o := e.server(server.Options{}, nil)
-	require.NoError(t, o.ListenOptions(server.ListenOptions{Host: "127.0.0.1", Backlog: 1000}, func() {
+	require.NoError(t, o.ListenOptions(server.ListenOptions{PortGiven: true, Host: "127.0.0.1", Backlog: 1000}, func() {
 		e.log("options backlog")
 		o.Close(nil)
 	}))
@@ -460,7 +465,7 @@ func TestListenBacklog(t *testing.T) {
 func TestListenIPv6OnlyAndReusePort(t *testing.T) {
 	e := newEnv(t)
 	v6 := e.server(server.Options{}, func(c *socket.Socket) { e.log("v6 connection"); c.Destroy(nil) })
-	require.NoError(t, v6.ListenOptions(server.ListenOptions{Host: "::", IPv6Only: true}, func() {
+	require.NoError(t, v6.ListenOptions(server.ListenOptions{PortGiven: true, Host: "::", IPv6Only: true}, func() {
 		port := v6.Address().Port
 		c4 := e.dial(port)
 		c4.OnConnect(func() { t.Error("IPv4 client connected to an IPv6-only server") })
@@ -472,7 +477,7 @@ func TestListenIPv6OnlyAndReusePort(t *testing.T) {
 		})
 	}))
 	a := e.server(server.Options{}, nil)
-	require.NoError(t, a.ListenOptions(server.ListenOptions{Host: "127.0.0.1", ReusePort: true}, func() {
+	require.NoError(t, a.ListenOptions(server.ListenOptions{PortGiven: true, Host: "127.0.0.1", ReusePort: true}, func() {
 		port := a.Address().Port
 		b := e.server(server.Options{}, nil)
 		b.OnError(func(err error) { t.Errorf("reusePort: %v", err); a.Close(nil) })
@@ -497,7 +502,7 @@ func TestListenContext(t *testing.T) {
 	defer cancel()
 	s := e.server(server.Options{}, nil)
 	s.OnClose(func() { e.log("live: close") })
-	require.NoError(t, s.ListenOptions(server.ListenOptions{Host: "127.0.0.1", Context: ctx}, func() {
+	require.NoError(t, s.ListenOptions(server.ListenOptions{PortGiven: true, Host: "127.0.0.1", Context: ctx}, func() {
 		e.log("live: listening")
 		cancel()
 	}))
@@ -506,7 +511,7 @@ func TestListenContext(t *testing.T) {
 	d := e.server(server.Options{}, nil)
 	d.OnListening(func() { t.Error("listening with a cancelled context") })
 	d.OnClose(func() { e.log("cancelled: close") })
-	require.NoError(t, d.ListenOptions(server.ListenOptions{Host: "127.0.0.1", Context: done}))
+	require.NoError(t, d.ListenOptions(server.ListenOptions{PortGiven: true, Host: "127.0.0.1", Context: done}))
 	e.run()
 	assert.Equal(t, []string{"live: listening", "cancelled: close", "live: close"}, e.got())
 	assert.False(t, s.Listening())

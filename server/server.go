@@ -44,10 +44,14 @@ type Options struct {
 // ListenOptions are Node's server.listen(options). Give a Port (with
 // optional Host), a Path, or an FD.
 type ListenOptions struct {
-	// Port to listen on; 0 lets the system choose when Host is set (with
-	// neither Port, Host, Path nor FD the options are rejected, as Node
-	// rejects an object with neither "port" nor "path").
+	// Port to listen on. Port 0 counts as "no port given" (Node's
+	// undefined) unless PortGiven: without PortGiven, a Path or an FD the
+	// options are rejected, as Node rejects an object with neither "port"
+	// nor "path".
 	Port int
+	// PortGiven says Port was given even when it is 0 (Node's {port: 0}):
+	// the system picks the port.
+	PortGiven bool
 	// Host to bind; "" binds :: (dual stack), falling back to 0.0.0.0. A
 	// host name is resolved off the loop.
 	Host string

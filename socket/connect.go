@@ -23,7 +23,7 @@ const epipe = syscall.EPIPE
 // asynchronously, as in Node.
 func (s *Socket) ConnectTCP(port int, host string, cb ...func()) error {
 	s.affine("Socket.ConnectTCP")
-	return s.Connect(ConnectOptions{Port: port, Host: host, portGiven: true}, cb...)
+	return s.Connect(ConnectOptions{Port: port, Host: host, PortGiven: true}, cb...)
 }
 
 // ConnectPath connects to the Unix-domain socket at path.
@@ -41,7 +41,7 @@ func (s *Socket) ConnectPath(path string, cb ...func()) error {
 func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 	s.affine("Socket.Connect")
 	if o.Path == "" {
-		if !o.portGiven && o.Port == 0 {
+		if !o.PortGiven && o.Port == 0 {
 			return errx.New(errs.CodeMissingArgs, `The "options" or "port" or "path" argument must be specified`)
 		}
 		if o.Port < 0 || o.Port > 65535 {

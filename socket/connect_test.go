@@ -175,12 +175,18 @@ func TestConnectErrorsAreAsync(t *testing.T) {
 }
 
 // CNX-06: missing port/path gives ERR_MISSING_ARGS, a bad port gives
-// ERR_SOCKET_BAD_PORT, synchronously.
+// ERR_SOCKET_BAD_PORT, synchronously; PortGiven makes port 0 a given port.
 func TestConnectArgumentErrors(t *testing.T) {
 	e := newEnv(t)
 	c := e.newSocket(socket.Options{})
 	err := c.Connect(socket.ConnectOptions{})
 	assert.Equal(t, errs.CodeMissingArgs, code(err))
+	// Node: connect({localAddress: 'foobar'}) has no port; with {port: 0}
+	// the local address is checked (test-net-localerror).
+	err = c.Connect(socket.ConnectOptions{LocalAddress: "foobar"})
+	assert.Equal(t, errs.CodeMissingArgs, code(err))
+	err = c.Connect(socket.ConnectOptions{PortGiven: true, LocalAddress: "foobar"})
+	assert.Equal(t, errs.CodeInvalidIPAddress, code(err))
 	for _, p := range []int{-1, 65536, 1 << 20} {
 		err = c.Connect(socket.ConnectOptions{Port: p})
 		assert.Equal(t, errs.CodeSocketBadPort, code(err), "port %d", p)

@@ -67,10 +67,12 @@ type LookupAddress struct {
 // ConnectOptions are Node's socket.connect(options) for TCP (Port, Host...)
 // or IPC (Path). The zero value of each field is Node's default.
 type ConnectOptions struct {
-	// Port to connect to (TCP). A Port of 0 together with an empty Path is
-	// "no port given" and fails with ERR_MISSING_ARGS; use ConnectTCP to
-	// connect to port 0 deliberately.
+	// Port to connect to (TCP). Port 0 counts as "no port given" (Node's
+	// undefined), which fails with ERR_MISSING_ARGS, unless PortGiven.
 	Port int
+	// PortGiven says Port was given even when it is 0 (Node's {port: 0}):
+	// the other options are then checked and the connect is attempted.
+	PortGiven bool
 	// Host to connect to; "" means "localhost".
 	Host string
 	// LocalAddress binds the socket to this address before connecting.
@@ -111,6 +113,4 @@ type ConnectOptions struct {
 	// values under 10 ms are raised to 10 ms, and a negative value makes
 	// Connect fail with ERR_OUT_OF_RANGE.
 	AutoSelectFamilyAttemptTimeout time.Duration
-
-	portGiven bool
 }

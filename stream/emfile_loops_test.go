@@ -4,15 +4,11 @@ package stream_test
 
 import (
 	"bufio"
-	"bytes"
-	"context"
 	"fmt"
 	"io"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -45,27 +41,7 @@ func TestEMFILETwoLoops(t *testing.T) {
 	if testutil.CountFDs() < 0 {
 		t.Skip("needs /proc/self/fd")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestEMFILETwoLoops$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), emfileLoopsChildEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	lines := make(chan string, 64)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if s, ok := strings.CutPrefix(sc.Text(), "CHILD "); ok {
-				lines <- s
-			}
-		}
-		close(lines)
-	}()
+	c := startChild(t, "TestEMFILETwoLoops", emfileLoopsChildEnv)
 	var clients []int
 	closeClients := func() {
 		for _, fd := range clients {
@@ -73,30 +49,8 @@ func TestEMFILETwoLoops(t *testing.T) {
 		}
 		clients = nil
 	}
-	defer func() {
-		closeClients()
-		stdin.Close()
-		cancel()
-		for range lines {
-		}
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("child stderr:\n%s", stderr.String())
-		}
-	}()
-	expect := func(prefix string) string {
-		t.Helper()
-		select {
-		case s, ok := <-lines:
-			require.True(t, ok, "child exited early waiting for %q", prefix)
-			rest, found := strings.CutPrefix(s, prefix)
-			require.True(t, found, "child said %q, want %q", s, prefix)
-			return strings.TrimSpace(rest)
-		case <-ctx.Done():
-			t.Fatalf("timeout waiting for %q", prefix)
-			return ""
-		}
-	}
+	defer closeClients()
+	expect := c.expect
 	port, err := strconv.Atoi(expect("PORT "))
 	require.NoError(t, err)
 	dial := func() (int, error) {
@@ -120,8 +74,7 @@ func TestEMFILETwoLoops(t *testing.T) {
 	}
 	time.Sleep(500 * time.Millisecond)
 	closeClients()
-	_, err = stdin.Write([]byte("FREE\n"))
-	require.NoError(t, err)
+	c.send("FREE")
 	expect("FREED")
 
 	// Both loops serve again (SO_REUSEPORT spreads the connections).
@@ -140,8 +93,7 @@ func TestEMFILETwoLoops(t *testing.T) {
 		clients = clients[:len(clients)-1]
 	}
 	require.Equal(t, 20, served, "the loops did not serve again after the load")
-	_, err = stdin.Write([]byte("STOP\n"))
-	require.NoError(t, err)
+	c.send("STOP")
 	stats := expect("DONE ")
 	t.Logf("child: %s", stats)
 	var errs1, errs2, by1, by2 int
@@ -153,12 +105,6 @@ func TestEMFILETwoLoops(t *testing.T) {
 }
 
 func emfileLoopsChild(t *testing.T) {
-	var mu sync.Mutex
-	say := func(format string, args ...any) {
-		mu.Lock()
-		fmt.Printf("CHILD "+format+"\n", args...)
-		mu.Unlock()
-	}
 	type side struct {
 		l       *loop.Loop
 		lis     *tcp.TCP

@@ -5,13 +5,9 @@ package stream_test
 import (
 	"bufio"
 	"bytes"
-	"context"
-	"fmt"
 	"net/netip"
 	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -41,54 +37,14 @@ func TestEMFILE(t *testing.T) {
 	if testutil.CountFDs() < 0 {
 		t.Skip("needs /proc/self/fd")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestEMFILE$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), emfileChildEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	require.NoError(t, err)
-	defer stdin.Close()
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, err := cmd.StdoutPipe()
-	require.NoError(t, err)
-	require.NoError(t, cmd.Start())
-	lines := make(chan string, 64)
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			if s, ok := strings.CutPrefix(sc.Text(), "CHILD "); ok {
-				lines <- s
-			}
-		}
-		close(lines)
-	}()
+	c := startChild(t, "TestEMFILE", emfileChildEnv)
 	var clients []int
 	defer func() {
 		for _, fd := range clients {
 			unix.Close(fd)
 		}
-		cancel()
-		for range lines {
-		}
-		cmd.Wait()
-		if t.Failed() {
-			t.Logf("child stderr:\n%s", stderr.String())
-		}
 	}()
-	expect := func(prefix string) string {
-		t.Helper()
-		select {
-		case s, ok := <-lines:
-			require.True(t, ok, "child exited early waiting for %q", prefix)
-			rest, found := strings.CutPrefix(s, prefix)
-			require.True(t, found, "child said %q, want %q", s, prefix)
-			return strings.TrimSpace(rest)
-		case <-ctx.Done():
-			t.Fatalf("timeout waiting for %q", prefix)
-			return ""
-		}
-	}
+	expect := c.expect
 	port, err := strconv.Atoi(expect("PORT "))
 	require.NoError(t, err)
 
@@ -113,9 +69,8 @@ func TestEMFILE(t *testing.T) {
 	n, err := unix.Poll(pfds, 10000)
 	require.NoError(t, err)
 	require.Greater(t, n, 0, "no client saw its connection closed")
-	_, err = stdin.Write([]byte("FREE\n"))
-	require.NoError(t, err)
-	stdin.Close() // ends the child's reader
+	c.send("FREE")
+	c.stdin.Close() // ends the child's reader
 	held := expect("FREED held=")
 	t.Logf("child held %s connections at the limit", held)
 
@@ -148,13 +103,10 @@ func TestEMFILE(t *testing.T) {
 	_, err = unix.Write(fd, []byte("bye"))
 	require.NoError(t, err)
 	require.Equal(t, "0", expect("DONE errors="), "EMFILE reached onConnection although the connections were shed")
-	for range lines {
-	}
-	require.NoError(t, cmd.Wait())
+	c.wait()
 }
 
 func emfileChild(t *testing.T) {
-	say := func(format string, args ...any) { fmt.Printf("CHILD "+format+"\n", args...) }
 	var rl syscall.Rlimit
 	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &rl))
 	// Room for the loop's own descriptors, the listener, the reserve and

@@ -307,8 +307,14 @@ func (s *Socket) OnceReady(fn func()) Listener {
 }
 
 // OnData adds a 'data' listener. Adding the first one starts the flow of
-// data unless the socket was paused. The slice is valid only during the
-// call. With an encoding set, it receives the decoded text's bytes.
+// data unless the socket was paused. With an encoding set, it receives the
+// decoded text's bytes.
+//
+// The slice is the loop's shared read buffer, valid only during the call:
+// copy what you keep (or use Options.OnRead for buffers of your own). A
+// handler that keeps it anyway is reported by go test -race when another
+// goroutine reads it, and sees it overwritten with 0xDB right after the
+// call in -tags netloopdebug builds.
 func (s *Socket) OnData(fn func(data []byte)) Listener {
 	s.affine("Socket.OnData")
 	rm := s.add(evData, fn, false)

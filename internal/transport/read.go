@@ -98,7 +98,17 @@ func (s *Stream) read() {
 			s.deliverRead(0, buf, io.EOF)
 			return
 		}
+		shared := s.allocFunc() == nil
+		if raceEnabled && shared {
+			raceWrote(buf[:n])
+		}
 		s.deliverRead(n, buf, nil)
+		if core.Debug && shared {
+			// The slice was valid only during the callback: make a
+			// handler that kept it see garbage at once, not another
+			// connection's bytes later (netloopdebug builds only).
+			poison(buf[:n])
+		}
 		if n < len(buf) {
 			return // a short read means the kernel buffer is empty
 		}
@@ -120,4 +130,14 @@ func (s *Stream) deliverRead(n int, buf []byte, err error) {
 		return
 	}
 	s.h.OnStreamRead(n, buf, err)
+}
+
+// poisonByte fills the shared read buffer after each callback in
+// netloopdebug builds.
+const poisonByte = 0xDB
+
+func poison(b []byte) {
+	for i := range b {
+		b[i] = poisonByte
+	}
 }

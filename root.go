@@ -53,7 +53,9 @@ type SocketAddress = addr.SocketAddress
 func DefaultLoop() *loop.Loop { return loop.Default() }
 
 // Run runs the default loop until no referenced handle, request or
-// callback is left (what a Node process does before exiting).
+// callback is left (what a Node process does before exiting). An 'error'
+// event that no listener handled stops it: Run returns that error as a
+// *loop.UnhandledError (see loop.Loop.OnUnhandledError).
 func Run() error { return loop.Default().Run(loop.RunDefault) }
 
 // CreateServer creates a server with Node's default options;

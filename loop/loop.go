@@ -121,6 +121,32 @@ func (l *Loop) Alive() bool {
 	return l.c().Alive()
 }
 
+// OnUnhandledError makes fn receive every 'error' event that a Socket or
+// Server emitted with no 'error' listener (Node's
+// process.on('uncaughtException')). Without it, the first such error stops
+// the loop and Run returns it, as an *UnhandledError, as Node would crash
+// with it. fn nil restores that default. Loop-affine.
+func (l *Loop) OnUnhandledError(fn func(err error)) {
+	l.c().CheckAffinity("Loop.OnUnhandledError")
+	l.c().SetUnhandledHandler(fn)
+}
+
+// UnhandledError is an 'error' event nobody listened to, as Run returns
+// it: Source names the emitter ("socket 127.0.0.1:50514 -> 127.0.0.1:8124",
+// "server [::]:8124"), Err is the error emitted.
+type UnhandledError struct {
+	Source string
+	Err    error
+}
+
+// Error reads "unhandled 'error' event on <source>: <err>".
+func (e *UnhandledError) Error() string {
+	return "unhandled 'error' event on " + e.Source + ": " + e.Err.Error()
+}
+
+// Unwrap returns Err, so errors.Is and errors.As see the emitted error.
+func (e *UnhandledError) Unwrap() error { return e.Err }
+
 // Close releases the poller. It fails with an error wrapping ErrBusy,
 // naming what is still open ("2 tcp, 1 timer"), if any handle has not been
 // closed (or its close callback has not run yet) or posted functions have

@@ -79,14 +79,14 @@ func (s *Server) overLimit() bool { return s.hasMax && s.connections >= s.maxCon
 // onConnection is lib/net.js onconnection, for TCP and pipes alike.
 func (s *Server) onConnection(err error) {
 	if err != nil {
-		emitter.Emit(&s.ev, evError, err)
+		s.emitError(err)
 		return
 	}
 	k := s.st.Transport()
 	c := transport.New(s.core(), k)
 	if err := s.st.Accept(c); err != nil {
 		c.Close(nil)
-		emitter.Emit(&s.ev, evError, err)
+		s.emitError(err)
 		return
 	}
 	if s.overLimit() {

@@ -188,7 +188,7 @@ func (s *Server) listenFailed(err error) {
 	s.listenSeq++
 	s.dropContext()
 	s.closeHandle()
-	s.l.NextTick(func() { emitter.Emit(&s.ev, evError, err) })
+	s.l.NextTick(func() { s.emitError(err) })
 }
 
 func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {

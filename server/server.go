@@ -4,6 +4,8 @@ package server
 
 import (
 	"context"
+	"net"
+	"strconv"
 	"time"
 
 	"github.com/netloop/netloop/addr"
@@ -164,7 +166,8 @@ func (s *Server) OnceClose(fn func()) Listener {
 }
 
 // OnError adds an 'error' listener (listen failures, accept errors).
-// Without one, errors are dropped (Node would throw).
+// Without one, an error stops the loop and Run returns it (Node would
+// throw), unless the loop has an OnUnhandledError handler.
 func (s *Server) OnError(fn func(err error)) Listener {
 	s.affine("Server.OnError")
 	return s.add(evError, fn, false)
@@ -195,3 +198,19 @@ func (s *Server) core() *core.Loop { return (*core.Loop)(s.l) }
 // affine checks, in netloopdebug builds, that method runs on the server's
 // loop goroutine (see core.Loop.CheckAffinity).
 func (s *Server) affine(method string) { s.core().CheckAffinity(method) }
+
+// emitError emits 'error'; with no listener the loop's unhandled-error
+// handler gets it, or Run returns it (Node would crash with it).
+func (s *Server) emitError(err error) {
+	if !emitter.Emit(&s.ev, evError, err) {
+		src := "server"
+		if a := s.Address(); a != nil {
+			if a.Port > 0 {
+				src += " " + net.JoinHostPort(a.Address, strconv.Itoa(a.Port))
+			} else {
+				src += " " + a.Address
+			}
+		}
+		s.core().ReportUnhandled(&loop.UnhandledError{Source: src, Err: err})
+	}
+}

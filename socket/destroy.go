@@ -32,6 +32,7 @@ func (s *Socket) destroyWith(err error) {
 	if err != nil {
 		s.state |= sHadError
 		s.ext().destroyErr = err
+		s.cacheRemote() // names the socket if nobody handles the error
 	}
 	wasConnecting := s.state&sConnecting != 0
 	s.state &^= sConnecting

@@ -195,6 +195,7 @@ func TestResetAndDestroyRunsQueuedWriteCallbacks(t *testing.T) {
 			var client *socket.Socket
 			e.pair(server.Options{}, socket.Options{}, func(s *socket.Socket) {
 				s.OnData(func([]byte) {})
+				s.OnError(func(error) {}) // the reset reaches it as ECONNRESET
 			}, func(c *socket.Socket) {
 				client = c
 				write := func() { c.Write([]byte("x"), func(error) { cbRuns++ }) }

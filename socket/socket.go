@@ -387,8 +387,9 @@ func (s *Socket) OnceFinish(fn func()) Listener {
 	return s.add(evFinish, fn, true)
 }
 
-// OnError adds an 'error' listener. Without one, errors are dropped (Node
-// would throw); 'close' still reports hadError.
+// OnError adds an 'error' listener. Without one, an error stops the loop
+// and Run returns it (Node would throw), unless the loop has an
+// OnUnhandledError handler; 'close' still reports hadError.
 func (s *Socket) OnError(fn func(err error)) Listener {
 	s.affine("Socket.OnError")
 	return s.add(evError, fn, false)
@@ -459,7 +460,22 @@ func (s *Socket) emitError(err error) {
 		return
 	}
 	s.state |= sErrorEmitted
-	emitter.Emit(&s.ev, evError, err)
+	if !emitter.Emit(&s.ev, evError, err) {
+		// Nobody listens: Node would crash with it; the loop's handler
+		// gets it, or Run returns it.
+		s.core().ReportUnhandled(&loop.UnhandledError{Source: s.describe(), Err: err})
+	}
+}
+
+// describe names the socket for an unhandled error: its peer, or its path.
+func (s *Socket) describe() string {
+	if s.path != "" {
+		return "socket " + s.path
+	}
+	if ap := s.remote; ap.IsValid() {
+		return "socket to " + ap.String()
+	}
+	return "socket (not connected)"
 }
 
 // streamHandler receives the stream's callbacks for its Socket without a

@@ -25,6 +25,10 @@ func main() {
 		// 'connection' listener.
 		fmt.Println("client connected")
 		c.OnEnd(func() { fmt.Println("client disconnected") })
+		// A client that resets its connection is this client's problem,
+		// not the server's: log it (without a listener, Run would return
+		// the error, as Node would crash with it).
+		c.OnError(func(err error) { log.Print(err) })
 		c.Write([]byte("hello\r\n"))
 		c.Pipe(c)
 	})

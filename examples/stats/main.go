@@ -37,6 +37,7 @@ func main() {
 		c.OnEnd(func() {
 			fmt.Printf("client left: bytesRead=%d bytesWritten=%d\n", c.BytesRead(), c.BytesWritten())
 		})
+		c.OnError(func(err error) { log.Print(err) }) // a client's reset must not stop the server
 	})
 	srv.OnError(func(err error) { log.Fatal(err) })
 	if err := srv.Listen(*port, func() { fmt.Printf("stats server on %d\n", srv.Address().Port) }); err != nil {

@@ -91,7 +91,10 @@ type Loop struct {
 	postSwap   []func()
 	postQueued atomic.Int32 // posted functions not yet run (alive check)
 	holds      atomic.Int32 // unreleased Hold calls (alive check)
-	closed     bool         // guarded by postMu
+
+	unhandled        error       // the first unhandled 'error' not yet returned by Run
+	unhandledHandler func(error) // see SetUnhandledHandler
+	closed           bool        // guarded by postMu
 }
 
 // New creates a loop with its own poller.
@@ -259,8 +262,31 @@ func (l *Loop) Run(mode RunMode) error {
 		}
 	}
 	l.stopFlag.Store(false)
+	if err := l.unhandled; err != nil {
+		l.unhandled = nil
+		return err
+	}
 	return nil
 }
+
+// ReportUnhandled is told of an 'error' event that had no listener: the
+// handler set with SetUnhandledHandler gets it; without one, the loop
+// stops at the end of this iteration and Run returns err (Node's process
+// would crash with it). Only the first such error is kept.
+func (l *Loop) ReportUnhandled(err error) {
+	if h := l.unhandledHandler; h != nil {
+		h(err)
+		return
+	}
+	if l.unhandled == nil {
+		l.unhandled = err
+	}
+	l.stopFlag.Store(true)
+}
+
+// SetUnhandledHandler makes fn receive unhandled 'error' events instead of
+// Run returning the first; nil restores that default.
+func (l *Loop) SetUnhandledHandler(fn func(error)) { l.unhandledHandler = fn }
 
 // pollTimeout is how long the poll phase may block, in milliseconds (-1 for
 // no limit): zero when anything is waiting to run, else until the nearest

@@ -54,6 +54,7 @@ func (s *Server) dropContext() {
 }
 
 func (s *Server) closeHandle() {
+	s.stopGroup()
 	if s.st != nil {
 		if !s.st.IsClosing() {
 			s.st.Close(nil)
@@ -63,12 +64,19 @@ func (s *Server) closeHandle() {
 }
 
 func (s *Server) emitCloseIfDrained() {
-	if s.handleOpen() || s.connections > 0 {
+	if s.handleOpen() || s.connections.Load() > 0 {
 		return
 	}
 	// Like Node's emitCloseNT, emit unconditionally: a listen() made in
 	// the same tick must not swallow this close (or its callbacks).
-	s.l.NextTick(func() { emitter.Emit0(&s.ev, evClose) })
+	release := s.drained
+	s.drained = nil
+	s.l.NextTick(func() {
+		emitter.Emit0(&s.ev, evClose)
+		if release != nil {
+			release()
+		}
+	})
 }
 
 func (s *Server) handleRef(on bool) {

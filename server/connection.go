@@ -3,6 +3,9 @@
 package server
 
 import (
+	"net/netip"
+	"sync/atomic"
+
 	"github.com/netloop/netloop/addr"
 	"github.com/netloop/netloop/internal/accept"
 	"github.com/netloop/netloop/internal/emitter"
@@ -20,15 +23,18 @@ type Server struct {
 	st   *transport.Stream // the listening stream (TCP or pipe), nil when not listening
 	path string            // the pipe's path, for Address
 
-	listenSeq   int  // bumped by Close, so an in-flight listen is abandoned
-	listenBusy  bool // a listen is in progress (lookup or next tick)
-	connections int
+	listenSeq   int          // bumped by Close, so an in-flight listen is abandoned
+	listenBusy  bool         // a listen is in progress (lookup or next tick)
+	connections atomic.Int64 // open accepted sockets, on every loop of a group
 	maxConns    int
 	hasMax      bool
 	unref       bool
 	stopCtx     func() bool
 
 	accept accept.Options // handed to every accepted socket (see acceptOptions)
+
+	group   *groupState // Options.Group's hand-off state while listening, nil otherwise
+	drained func()      // releases the first loop of a closed group server once 'close' is out
 }
 
 // owner is the Server as its accepted sockets' accept.Owner; a separate
@@ -38,7 +44,7 @@ type owner Server
 // SocketClosed implements accept.Owner: an accepted socket was destroyed.
 func (o *owner) SocketClosed() {
 	s := (*Server)(o)
-	s.connections--
+	s.connections.Add(-1)
 	s.emitCloseIfDrained()
 }
 
@@ -74,12 +80,16 @@ func (s *Server) acceptOptions() *accept.Options {
 	return &s.accept
 }
 
-func (s *Server) overLimit() bool { return s.hasMax && s.connections >= s.maxConns }
+func (s *Server) overLimit() bool { return s.hasMax && s.connections.Load() >= int64(s.maxConns) }
 
 // onConnection is lib/net.js onconnection, for TCP and pipes alike.
 func (s *Server) onConnection(err error) {
 	if err != nil {
 		s.emitError(err)
+		return
+	}
+	if s.group != nil {
+		s.handOff()
 		return
 	}
 	k := s.st.Transport()
@@ -102,7 +112,7 @@ func (s *Server) onConnection(err error) {
 		}
 	}
 	sock := accept.NewSocket(s.core(), c, s.acceptOptions()).(*socket.Socket)
-	s.connections++
+	s.connections.Add(1)
 	emitter.Emit(&s.ev, evConnection, sock)
 }
 
@@ -116,6 +126,10 @@ func dropInfo(c *transport.Stream) *DropInfo {
 	if lerr != nil || rerr != nil {
 		return nil
 	}
+	return dropInfoOf(local, remote)
+}
+
+func dropInfoOf(local, remote netip.AddrPort) *DropInfo {
 	return &DropInfo{
 		LocalAddress: local.Addr().String(), LocalPort: int(local.Port()), LocalFamily: addr.FamilyOf(local.Addr()),
 		RemoteAddress: remote.Addr().String(), RemotePort: int(remote.Port()), RemoteFamily: addr.FamilyOf(remote.Addr()),
@@ -126,7 +140,7 @@ func dropInfo(c *transport.Stream) *DropInfo {
 // connections.
 func (s *Server) GetConnections(cb func(err error, count int)) *Server {
 	s.affine("Server.GetConnections")
-	n := s.connections
+	n := int(s.connections.Load())
 	s.l.NextTick(func() { cb(nil, n) })
 	return s
 }
@@ -134,5 +148,5 @@ func (s *Server) GetConnections(cb func(err error, count int)) *Server {
 // Connections returns the number of open connections.
 func (s *Server) Connections() int {
 	s.affine("Server.Connections")
-	return s.connections
+	return int(s.connections.Load())
 }

@@ -323,6 +323,7 @@ func (s *Server) setup(seq int, o ListenOptions, ip netip.Addr) {
 		return
 	}
 	s.listenBusy = false
+	s.startGroup()
 	if s.unref {
 		s.handleRef(false)
 	}

@@ -23,7 +23,18 @@ const DefaultBacklog = 511
 // value gives Node's defaults.
 type Options struct {
 	// Loop runs the server and its connections; nil means loop.Default().
+	// Ignored when Group is set.
 	Loop *loop.Loop
+	// Group spreads the connections over a group of loops (one per core):
+	// the server listens and accepts on the group's first loop and hands
+	// each connection to the loop with the fewest live connections, where
+	// it lives for good; its 'connection' event and every callback of the
+	// socket run on that loop, so 'connection' listeners may run on several
+	// loops at once. 'listening', 'error', 'drop' and 'close' run on the
+	// first loop. Connections, MaxConnections and Close hold for the whole
+	// group. The group must be started (Group.Start); the server keeps
+	// every loop of it running while it listens.
+	Group *loop.Group
 	// AllowHalfOpen keeps accepted sockets writable after the peer's FIN.
 	AllowHalfOpen bool
 	// PauseOnConnect accepts sockets paused: they read nothing until
@@ -103,6 +114,9 @@ const (
 // 'connection' listener.
 func New(opts Options, onConnection func(*socket.Socket)) *Server {
 	s := &Server{opts: opts, l: opts.Loop}
+	if g := opts.Group; g != nil {
+		s.l = g.Loops()[0]
+	}
 	if s.l == nil {
 		s.l = loop.Default()
 	}

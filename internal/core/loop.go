@@ -92,6 +92,9 @@ type Loop struct {
 	postQueued atomic.Int32 // posted functions not yet run (alive check)
 	holds      atomic.Int32 // unreleased Hold calls (alive check)
 
+	group      *Group // the group this loop belongs to, if any
+	groupIndex int
+
 	unhandled        error       // the first unhandled 'error' not yet returned by Run
 	unhandledHandler func(error) // see SetUnhandledHandler
 	closed           bool        // guarded by postMu

@@ -22,7 +22,31 @@ type listener struct {
 type Set struct {
 	ls     []listener
 	nextID uint32
-	shared bool // ls is being iterated by an Emit: copy before changing it
+	gen    uint32 // bumped by every add and removal (see Gen)
+	shared bool   // ls is being iterated by an Emit: copy before changing it
+}
+
+// Gen changes whenever a listener is added or removed, so a caller can
+// tell that a snapshot taken with Funcs is out of date.
+func (s *Set) Gen() uint32 { return s.gen }
+
+// Funcs returns kind's listeners of type func(T) in order, in a new slice
+// that is never changed afterwards (so another goroutine may call them),
+// and removes the once-listeners among them as fired.
+func Funcs[T any](s *Set, kind Kind) []T {
+	var fns []T
+	for i := 0; i < len(s.ls); i++ {
+		l := s.ls[i]
+		if l.kind != kind {
+			continue
+		}
+		fns = append(fns, l.fn.(T))
+		if l.once {
+			s.removeAt(i)
+			i--
+		}
+	}
+	return fns
 }
 
 // Listener identifies one registered listener; it is a small value, so
@@ -48,6 +72,7 @@ func (s *Set) On(kind Kind, fn any, once bool) Listener {
 // Add registers fn (a func of the event's type) for kind and returns its id.
 func (s *Set) Add(kind Kind, fn any, once bool) uint32 {
 	s.nextID++
+	s.gen++
 	if s.shared {
 		s.ls = append(make([]listener, 0, len(s.ls)+1), s.ls...)
 		s.shared = false
@@ -71,6 +96,7 @@ func (s *Set) Remove(id uint32) {
 }
 
 func (s *Set) removeAt(i int) {
+	s.gen++
 	if s.shared {
 		n := make([]listener, 0, len(s.ls)-1)
 		n = append(n, s.ls[:i]...)

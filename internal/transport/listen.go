@@ -90,19 +90,31 @@ func (s *Stream) acceptReady() {
 
 // Accept hands the pending connection to client, a stream from New
 // without a descriptor; a TCP client's remembered options (SetNoDelay,
-// SetKeepAlive) are applied. It returns EAGAIN when
-// no connection is pending.
+// SetKeepAlive) are applied. It returns EAGAIN when no connection is
+// pending.
 func (s *Stream) Accept(client *Stream) error {
+	fd, err := s.TakeAccepted()
+	if err != nil {
+		return err
+	}
+	if err := client.Adopt(fd); err != nil {
+		if client.Fd() != fd {
+			sys.Close(fd) // not adopted
+		}
+		return err
+	}
+	return nil
+}
+
+// TakeAccepted hands the pending connection's descriptor to the caller,
+// for a stream on another loop (see Adopt), and listens on, as Accept
+// does. It returns EAGAIN when no connection is pending.
+func (s *Stream) TakeAccepted() (int, error) {
 	if s.x == nil || s.x.acceptedFd < 0 {
-		return errx.FromErrno("accept", syscall.EAGAIN)
+		return -1, errx.FromErrno("accept", syscall.EAGAIN)
 	}
 	fd := s.x.acceptedFd
 	s.x.acceptedFd = -1
-	if err := client.setFd(fd); err != nil {
-		sys.Close(fd)
-		return err
-	}
-	client.flags |= fConnected
 	if s.flags&fListening != 0 && !s.IsClosing() {
 		if err := s.w.Start(poller.Read); err != nil {
 			// The listener cannot hear new connections: say so through
@@ -112,8 +124,21 @@ func (s *Stream) Accept(client *Stream) error {
 			s.queuePending()
 		}
 	}
-	if client.flags&fPipe == 0 {
-		return client.applyOptions()
+	return fd, nil
+}
+
+// Adopt gives s, a stream from New without a descriptor, an accepted
+// connection's descriptor (non-blocking and close-on-exec, as accept4
+// made it), on whichever loop s belongs to; a TCP stream's remembered
+// options are applied. If s.Fd() is not fd after an error, s did not take
+// it.
+func (s *Stream) Adopt(fd int) error {
+	if err := s.setFd(fd); err != nil {
+		return err
+	}
+	s.flags |= fConnected
+	if s.flags&fPipe == 0 {
+		return s.applyOptions()
 	}
 	return nil
 }

@@ -1,0 +1,159 @@
+//go:build !windows
+
+package server
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/internal/accept"
+	"github.com/netloop/netloop/internal/core"
+	"github.com/netloop/netloop/internal/emitter"
+	"github.com/netloop/netloop/internal/sys"
+	"github.com/netloop/netloop/internal/transport"
+	"github.com/netloop/netloop/socket"
+)
+
+// groupState is what a server listening on a loop group keeps for the
+// hand-off of accepted connections (mode "acceptor": the first loop
+// accepts, the least loaded loop gets the connection).
+type groupState struct {
+	g        *core.Group
+	loops    []*core.Loop
+	opts     []accept.Options // per loop: the Owner knows the loop's index
+	owners   []groupOwner
+	releases []func() // the holds that keep every loop running while listening
+
+	connFns []func(*socket.Socket) // snapshot of the 'connection' listeners
+	connGen uint32                 // the listener set's Gen when taken
+	fresh   bool
+}
+
+// groupOwner is a group server as the accept.Owner of one loop's sockets.
+type groupOwner struct {
+	s *Server
+	i int
+}
+
+// SocketClosed implements accept.Owner; it runs on the socket's loop.
+func (o *groupOwner) SocketClosed() {
+	s := o.s
+	s.group0().AddLoad(o.i, -1)
+	if s.connections.Add(-1) == 0 {
+		s.l.Post(s.emitCloseIfDrained) // 'close' belongs to the first loop
+	}
+}
+
+// Server implements accept.Owner.
+func (o *groupOwner) Server() any { return o.s }
+
+// group0 returns the group of Options.Group.
+func (s *Server) group0() *core.Group { return (*core.Group)(s.opts.Group) }
+
+// startGroup prepares the hand-off once the server listens on a group.
+func (s *Server) startGroup() {
+	if s.opts.Group == nil || s.group != nil {
+		return
+	}
+	g := s.group0()
+	gs := &groupState{g: g, loops: g.Loops()}
+	gs.opts = make([]accept.Options, len(gs.loops))
+	gs.owners = make([]groupOwner, len(gs.loops))
+	for i, l := range gs.loops {
+		gs.owners[i] = groupOwner{s: s, i: i}
+		gs.opts[i] = *s.acceptOptions()
+		gs.opts[i].Owner = &gs.owners[i]
+		gs.releases = append(gs.releases, l.Hold())
+	}
+	s.group = gs
+}
+
+// stopGroup lets the group's loops end once their connections are gone.
+// The first loop stays held until 'close' is emitted there: the last
+// socket to close, on any loop, posts that to it.
+func (s *Server) stopGroup() {
+	if gs := s.group; gs != nil {
+		for _, release := range gs.releases[1:] {
+			release()
+		}
+		s.drained = gs.releases[0]
+		s.group = nil
+	}
+}
+
+// connectionListeners returns the 'connection' listeners as a slice other
+// loops may call, taken again only when the listeners changed.
+func (s *Server) connectionListeners() []func(*socket.Socket) {
+	gs := s.group
+	if !gs.fresh || gs.connGen != s.ev.Gen() {
+		gs.connFns = emitter.Funcs[func(*socket.Socket)](&s.ev, evConnection)
+		gs.connGen, gs.fresh = s.ev.Gen(), true
+	}
+	return gs.connFns
+}
+
+// handOff is onconnection for a group server, on the first loop: the
+// descriptor goes to the least loaded loop, which builds the Socket and
+// emits 'connection' there.
+func (s *Server) handOff() {
+	gs := s.group
+	k := s.st.Transport()
+	fd, err := s.st.TakeAccepted()
+	if err != nil {
+		s.emitError(err)
+		return
+	}
+	if s.overLimit() {
+		var info *DropInfo
+		if k == transport.TCP {
+			info = dropInfoFd(fd)
+		}
+		sys.Close(fd)
+		emitter.Emit(&s.ev, evDrop, info)
+		return
+	}
+	if bl := s.opts.BlockList; bl != nil && k == transport.TCP {
+		if sa, err := unix.Getpeername(fd); err == nil && bl.CheckAddr(sys.AddrPort(sa).Addr()) {
+			sys.Close(fd)
+			return
+		}
+	}
+	i := gs.g.Pick()
+	gs.g.AddLoad(i, 1)
+	s.connections.Add(1)
+	target, opts, fns := gs.loops[i], &gs.opts[i], s.connectionListeners()
+	release := func() {
+		gs.g.AddLoad(i, -1)
+		if s.connections.Add(-1) == 0 {
+			s.l.Post(s.emitCloseIfDrained)
+		}
+	}
+	err = target.Post(func() {
+		st := transport.New(target, k)
+		if err := st.Adopt(fd); err != nil {
+			if st.Fd() != fd {
+				sys.Close(fd)
+			}
+			st.Close(nil)
+			release()
+			return
+		}
+		sock := accept.NewSocket(target, st, opts).(*socket.Socket)
+		for _, fn := range fns {
+			fn(sock)
+		}
+	})
+	if err != nil {
+		sys.Close(fd)
+		release()
+	}
+}
+
+// dropInfoFd is dropInfo for a descriptor not yet in a stream.
+func dropInfoFd(fd int) *DropInfo {
+	lsa, lerr := unix.Getsockname(fd)
+	rsa, rerr := unix.Getpeername(fd)
+	if lerr != nil || rerr != nil {
+		return nil
+	}
+	return dropInfoOf(sys.AddrPort(lsa), sys.AddrPort(rsa))
+}

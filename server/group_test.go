@@ -1,0 +1,152 @@
+//go:build !windows
+
+package server_test
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/netloop/netloop/loop"
+	"github.com/netloop/netloop/server"
+	"github.com/netloop/netloop/socket"
+)
+
+// onLoop runs fn on l and waits for it (server methods are loop-affine).
+func onLoop(t *testing.T, l *loop.Loop, fn func()) {
+	t.Helper()
+	done := make(chan struct{})
+	require.NoError(t, l.Post(func() { fn(); close(done) }))
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("loop did not run the function")
+	}
+}
+
+// TestGroupServerSpreadsConnections: a server on a loop group hands each
+// accepted connection to the least loaded loop, where the Socket lives
+// and its 'connection' listener runs; Connections counts every loop;
+// Close emits 'close' once, on the first loop, after the last connection
+// on any loop closed; then the group's loops end by themselves.
+func TestGroupServerSpreadsConnections(t *testing.T) {
+	g, err := loop.NewGroup(2)
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, g.Close()) }()
+	loops := g.Loops()
+
+	var mu sync.Mutex
+	perLoop := map[*loop.Loop]int{}
+	var wrongLoop atomic.Int32
+	srv := server.New(server.Options{Group: g}, func(c *socket.Socket) {
+		mu.Lock()
+		perLoop[c.Loop()]++
+		mu.Unlock()
+		c.OnError(func(error) {})
+		c.Pipe(c) // echo, on the socket's own loop
+	})
+	var closes atomic.Int32
+	srv.OnClose(func() {
+		closes.Add(1)
+		if !loops[0].Alive() {
+			wrongLoop.Add(1)
+		}
+	})
+	require.NoError(t, srv.ListenHost(0, "127.0.0.1", 0)) // before Start: setup
+	port := srv.Address().Port
+	require.NoError(t, g.Start())
+
+	const n = 40
+	conns := make([]net.Conn, n)
+	var wg sync.WaitGroup
+	for i := range conns {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+			if !assert.NoError(t, err) {
+				return
+			}
+			conns[i] = c
+			msg := fmt.Sprintf("ping-%02d", i)
+			c.SetDeadline(time.Now().Add(10 * time.Second))
+			_, err = c.Write([]byte(msg))
+			assert.NoError(t, err)
+			buf := make([]byte, len(msg))
+			_, err = io.ReadFull(c, buf)
+			assert.NoError(t, err)
+			assert.Equal(t, msg, string(buf))
+		}(i)
+	}
+	wg.Wait()
+	var open int
+	onLoop(t, loops[0], func() { open = srv.Connections() })
+	assert.Equal(t, n, open, "Connections counts every loop")
+	mu.Lock()
+	for _, l := range loops {
+		assert.GreaterOrEqual(t, perLoop[l], n/2-5, "loop %p got too few connections: %v", l, perLoop)
+	}
+	mu.Unlock()
+
+	onLoop(t, loops[0], func() { srv.Close(nil) })
+	for _, c := range conns {
+		if c != nil {
+			c.Close()
+		}
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- g.Wait() }()
+	select {
+	case err := <-waited:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		g.Stop()
+		t.Fatal("the group's loops did not end after the server closed")
+	}
+	assert.Equal(t, int32(1), closes.Load(), "'close' once")
+}
+
+// TestGroupServerMaxConnections: MaxConnections holds for the whole group:
+// past it, connections are dropped ('drop' on the first loop) whatever
+// loop they would have gone to.
+func TestGroupServerMaxConnections(t *testing.T) {
+	g, err := loop.NewGroup(2)
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, g.Close()) }()
+	var accepted, drops atomic.Int32
+	srv := server.New(server.Options{Group: g}, func(c *socket.Socket) {
+		accepted.Add(1)
+		c.OnError(func(error) {})
+		c.OnData(func([]byte) {})
+	})
+	srv.OnDrop(func(*server.DropInfo) { drops.Add(1) })
+	srv.SetMaxConnections(3)
+	require.NoError(t, srv.ListenHost(0, "127.0.0.1", 0))
+	port := srv.Address().Port
+	require.NoError(t, g.Start())
+
+	var conns []net.Conn
+	for i := 0; i < 5; i++ {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+		require.NoError(t, err)
+		conns = append(conns, c)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for accepted.Load()+drops.Load() < 5 && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	assert.Equal(t, int32(3), accepted.Load())
+	assert.Equal(t, int32(2), drops.Load())
+	onLoop(t, g.Loops()[0], func() { srv.Close(nil) })
+	for _, c := range conns {
+		c.Close()
+	}
+	require.NoError(t, g.Wait())
+}

@@ -57,3 +57,15 @@ func (g *Group) Close() error { return g.c().Close() }
 // handed out by group servers; ties round-robin), for spreading client
 // sockets the way servers spread accepted ones. Safe from any goroutine.
 func (g *Group) Pick() *Loop { return (*Loop)(g.c().Loops()[g.c().Pick()]) }
+
+// Load returns, per loop, the live connections counted there: sockets of
+// group servers and client sockets created with socket.Options.Group.
+// Safe from any goroutine.
+func (g *Group) Load() []int {
+	n := len(g.c().Loops())
+	out := make([]int, n)
+	for i := range out {
+		out[i] = int(g.c().Load(i))
+	}
+	return out
+}

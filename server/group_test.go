@@ -150,3 +150,26 @@ func TestGroupServerMaxConnections(t *testing.T) {
 	}
 	require.NoError(t, g.Wait())
 }
+
+// TestGroupClientSockets: client sockets created with Options.Group go to
+// the least loaded loop and count there until 'close'; Group.Load shows
+// the counts, server connections included.
+func TestGroupClientSockets(t *testing.T) {
+	g, err := loop.NewGroup(2)
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, g.Close()) }()
+	var socks []*socket.Socket
+	for i := 0; i < 4; i++ {
+		s, err := socket.New(socket.Options{Group: g})
+		require.NoError(t, err)
+		socks = append(socks, s)
+	}
+	assert.Equal(t, []int{2, 2}, g.Load())
+	assert.NotSame(t, socks[0].Loop(), socks[1].Loop(), "spread over the loops")
+	for _, s := range socks {
+		s.Destroy(nil)
+	}
+	require.NoError(t, g.Start())
+	require.NoError(t, g.Wait()) // runs the close callbacks
+	assert.Equal(t, []int{0, 0}, g.Load())
+}

@@ -321,6 +321,7 @@ func (s *Socket) reset() {
 	// Options the user set on the socket survive a reconnect, as in Node.
 	keep := s.state & (sAllowHalfOpen | sUnref | sPaused | sFlowing | sNoDelay | sKeepAlive)
 	s.state = keep
+	s.countInGroup(1)
 	s.gen++ // late lookups, connects and aborts of the last connection are ignored
 	s.st = nil
 	s.bytesRead, s.bytesWritten = 0, 0

@@ -93,6 +93,7 @@ func (s *Socket) emitClose() {
 	}
 	s.state |= sClosed
 	s.closeTimer()
+	s.countInGroup(-1)
 	emitter.Emit(&s.ev, evClose, s.state&sHadError != 0)
 }
 

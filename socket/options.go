@@ -17,8 +17,13 @@ const DefaultHighWaterMark = 64 << 10
 // Options configure a new Socket (Node's new net.Socket(options)). The zero
 // value gives Node's defaults.
 type Options struct {
-	// Loop runs the socket; nil means loop.Default().
+	// Loop runs the socket; nil means loop.Default(). Ignored when Group
+	// is set.
 	Loop *loop.Loop
+	// Group puts the socket on the least loaded loop of a loop group (the
+	// way group servers spread their connections) and counts it there until
+	// 'close'.
+	Group *loop.Group
 	// FD, when positive, wraps an existing connected socket descriptor
 	// (TCP or Unix-domain). The socket owns it from then on.
 	FD int

@@ -119,6 +119,9 @@ type sockExtra struct {
 	stopLookup func()
 	destroyErr error
 	onFinished []func(error) // End callbacks waiting for 'finish' (Node's kOnFinished)
+	group      *core.Group   // Options.Group: the socket counts in its loop's load
+	groupIdx   int
+	groupCount bool // counted now (from New or reconnect until 'close')
 
 	he        *connectMultiple // the Happy Eyeballs connect in progress
 	attempted []string         // AutoSelectFamilyAttemptedAddresses
@@ -145,10 +148,21 @@ type pendingWrite struct {
 // New creates a Socket that is not connected yet (or wraps opts.FD).
 func New(opts Options) (*Socket, error) {
 	l := opts.Loop
+	groupIdx := -1
+	if opts.Group != nil {
+		g := (*core.Group)(opts.Group)
+		groupIdx = g.Pick()
+		l = (*loop.Loop)(g.Loops()[groupIdx])
+	}
 	if l == nil {
 		l = loop.Default()
 	}
 	s := newSocket(l, opts.AllowHalfOpen, opts.HighWaterMark)
+	if groupIdx >= 0 {
+		s.ext().group = (*core.Group)(opts.Group)
+		s.ext().groupIdx = groupIdx
+		s.countInGroup(1)
+	}
 	s.ext().blockList = opts.BlockList
 	if opts.OnRead != nil {
 		if opts.OnRead.Callback == nil || (opts.OnRead.Buffer == nil && opts.OnRead.BufferFunc == nil) {
@@ -496,3 +510,13 @@ func (h *streamHandler) OnStreamWriteError(err error) { (*Socket)(h).onHandleWri
 // affine checks, in netloopdebug builds, that method runs on the socket's
 // loop goroutine (see core.Loop.CheckAffinity).
 func (s *Socket) affine(method string) { s.core().CheckAffinity(method) }
+
+// countInGroup adds the socket to (+1) or removes it from (-1) its
+// group loop's load, once each way.
+func (s *Socket) countInGroup(delta int64) {
+	if s.group == nil || (delta > 0) == s.groupCount {
+		return
+	}
+	s.ext().groupCount = delta > 0
+	s.group.AddLoad(s.groupIdx, delta)
+}

@@ -75,6 +75,7 @@ func (s *Server) acceptOptions() *accept.Options {
 		KeepAlive:      s.opts.KeepAlive,
 		KeepAliveDelay: s.opts.KeepAliveInitialDelay,
 		HighWaterMark:  s.opts.HighWaterMark,
+		OwnedData:      s.opts.OwnedData,
 		Owner:          (*owner)(s),
 	}
 	return &s.accept

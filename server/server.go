@@ -50,6 +50,9 @@ type Options struct {
 	// HighWaterMark is the accepted sockets' writable high-water mark (see
 	// socket.Options.HighWaterMark).
 	HighWaterMark int
+	// OwnedData gives the accepted sockets' 'data' listeners copies they
+	// may keep (see socket.Options.OwnedData).
+	OwnedData bool
 	// BlockList closes connections from matching peers silently.
 	BlockList *addr.BlockList
 }

@@ -25,11 +25,13 @@ type echoPair struct {
 	msg         []byte
 }
 
-func newEchoPair(t testing.TB) *echoPair {
+func newEchoPair(t testing.TB) *echoPair { return newEchoPairWith(t, server.Options{}) }
+
+func newEchoPairWith(t testing.TB, so server.Options) *echoPair {
 	e := newEnv(t)
 	p := &echoPair{e: e, msg: make([]byte, 64)}
 	var srv *server.Server
-	srv = e.server(server.Options{}, func(s *socket.Socket) {
+	srv = e.server(so, func(s *socket.Socket) {
 		srv.Close(nil)
 		p.srv = s
 		s.OnData(func(b []byte) { s.Write(b) })
@@ -79,8 +81,17 @@ func TestSocketEchoZeroAllocs(t *testing.T) {
 }
 
 // BenchmarkSocketEcho: 64-byte ping-pong between two Sockets on one loop.
-func BenchmarkSocketEcho(b *testing.B) {
-	p := newEchoPair(b)
+func BenchmarkSocketEcho(b *testing.B) { benchmarkEcho(b, server.Options{}) }
+
+// BenchmarkSocketEchoOwnedData is BenchmarkSocketEcho with the server's
+// sockets giving their 'data' listeners owned copies (Options.OwnedData):
+// the cost of Node's ownership, one allocation and copy per chunk.
+func BenchmarkSocketEchoOwnedData(b *testing.B) {
+	benchmarkEcho(b, server.Options{OwnedData: true})
+}
+
+func benchmarkEcho(b *testing.B, so server.Options) {
+	p := newEchoPairWith(b, so)
 	defer p.close()
 	p.run()
 	b.ReportAllocs()

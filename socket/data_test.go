@@ -239,3 +239,25 @@ func TestOnReadPause(t *testing.T) {
 	assert.Equal(t, "abcdefghijkl", string(got))
 	assert.Zero(t, callsWhilePaused)
 }
+
+// TestOwnedDataChunksAreKept: with Options.OwnedData every 'data' chunk
+// is the handler's to keep (Node's ownership): chunks kept past their
+// callback still hold what arrived. Without it they would alias the
+// loop's one read buffer and show only the last read.
+func TestOwnedDataChunksAreKept(t *testing.T) {
+	payload := make([]byte, 300<<10)
+	for i := range payload {
+		payload[i] = byte(i * 7)
+	}
+	e := newEnv(t)
+	var kept [][]byte
+	e.pair(server.Options{OwnedData: true}, socket.Options{}, func(s *socket.Socket) {
+		s.OnData(func(b []byte) { kept = append(kept, b) })
+	}, func(c *socket.Socket) {
+		c.OnData(func([]byte) {})
+		c.OnConnect(func() { c.End(payload) })
+	})
+	e.run()
+	assert.Greater(t, len(kept), 1, "the payload came in several chunks")
+	assert.Equal(t, payload, bytes.Join(kept, nil))
+}

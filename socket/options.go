@@ -43,6 +43,11 @@ type Options struct {
 	// DefaultHighWaterMark and a negative value means 0 (every Write then
 	// returns false).
 	HighWaterMark int
+	// OwnedData gives every 'data' listener call a fresh copy that the
+	// handler may keep, as Node's Buffers are, instead of the loop's shared
+	// read buffer (valid only during the call): one allocation and copy per
+	// chunk, for code that prefers safety to the last allocation.
+	OwnedData bool
 	// BlockList refuses connections to the addresses it matches
 	// (ERR_IP_BLOCKED).
 	BlockList *addr.BlockList

@@ -118,6 +118,9 @@ func (s *Socket) deliver(data []byte) {
 		}
 		return
 	}
+	if s.state&sOwnedData != 0 {
+		data = append([]byte(nil), data...) // Node's ownership: the handler keeps it
+	}
 	emitter.Emit(&s.ev, evData, data)
 }
 

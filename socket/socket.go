@@ -73,7 +73,8 @@ const (
 	sNotReadable                       // an FD socket created without Readable
 	sNotWritable                       // an FD socket created without Writable
 	sFlushQueued                       // a flush of pending writes is scheduled
-	sWriteErrored                      // a write failed: later writes wait for the destroy (Node\'s state.errored)
+	sWriteErrored                      // a write failed: later writes wait for the destroy (Node's state.errored)
+	sOwnedData                         // Options.OwnedData: every 'data' chunk is a copy the handler keeps
 )
 
 // Socket is Node's net.Socket. Create one with New (then Connect), or get
@@ -158,6 +159,9 @@ func New(opts Options) (*Socket, error) {
 		l = loop.Default()
 	}
 	s := newSocket(l, opts.AllowHalfOpen, opts.HighWaterMark)
+	if opts.OwnedData {
+		s.state |= sOwnedData
+	}
 	if groupIdx >= 0 {
 		s.ext().group = (*core.Group)(opts.Group)
 		s.ext().groupIdx = groupIdx
@@ -208,6 +212,9 @@ func init() {
 func newAccepted(l *loop.Loop, st *transport.Stream, o *accept.Options) *Socket {
 	s := newSocket(l, o.AllowHalfOpen, o.HighWaterMark)
 	s.owner = o.Owner
+	if o.OwnedData {
+		s.state |= sOwnedData
+	}
 	s.attach(st)
 	s.state |= sConnected
 	if o.NoDelay {

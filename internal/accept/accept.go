@@ -27,6 +27,7 @@ type Options struct {
 	KeepAlive      bool
 	KeepAliveDelay time.Duration
 	HighWaterMark  int
+	OwnedData      bool
 	Owner          Owner
 }
 

@@ -78,3 +78,35 @@ func ExampleConnectPath() {
 	// connected
 	// echoed: ping
 }
+
+// ExampleCreateServerWith_group spreads a server's connections over a
+// group of loops, one per core: each connection lives on one loop, whose
+// goroutine runs all of its callbacks.
+func ExampleCreateServerWith_group() {
+	g, _ := loop.NewGroup(2)
+	defer g.Close()
+	srv := netloop.CreateServerWith(netloop.ServerOptions{Group: g}, func(c *netloop.Socket) {
+		// On the connection's loop.
+		c.Write([]byte("hello from a loop of the group\n"))
+		c.End(nil)
+	})
+	srv.OnError(func(err error) { panic(err) })
+	srv.ListenHost(0, "127.0.0.1", 0) // before Start, or from the first loop
+	port := srv.Address().Port
+	g.Start()
+
+	// A client on a loop of its own.
+	cl, _ := loop.New()
+	c, _ := netloop.CreateConnection(netloop.ConnectionOptions{Loop: cl, Port: port, Host: "127.0.0.1"})
+	c.OnData(func(b []byte) { fmt.Print(string(b)) })
+	c.OnClose(func(bool) {
+		// Server methods belong to the group's first loop.
+		g.Loops()[0].Post(func() { srv.Close(nil) })
+	})
+	cl.Run(loop.RunDefault)
+	cl.Close()
+	fmt.Println("group done:", g.Wait())
+	// Output:
+	// hello from a loop of the group
+	// group done: <nil>
+}

@@ -28,11 +28,11 @@ func (s *Socket) setOnRead(o *OnRead) {
 
 // flowing reports whether data goes straight to listeners.
 func (s *Socket) flowing() bool {
-	return s.state&sPaused == 0 && (s.state&sFlowing != 0 || s.onread != nil)
+	return s.state&(sPaused|sReadableMode) == 0 && (s.state&sFlowing != 0 || s.onread != nil)
 }
 
 func (s *Socket) dataListenerAdded() {
-	if s.state&(sPaused|sFlowing) == 0 {
+	if s.state&(sPaused|sFlowing|sReadableMode) == 0 {
 		s.Resume()
 	}
 }
@@ -54,6 +54,7 @@ func (s *Socket) onHandleRead(n int, buf []byte, err error) {
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			s.state |= sReadEOF
+			s.scheduleReadable() // paused mode: 'readable' comes before 'end'
 			s.maybeEnd()
 			return
 		}
@@ -81,6 +82,7 @@ func (s *Socket) onHandleRead(n int, buf []byte, err error) {
 	// Nobody consumes data right now: keep a copy for later.
 	s.ext().buffered = append(s.buffered, append([]byte(nil), data...))
 	s.ext().bufSize += n
+	s.scheduleReadable()
 	if s.bufSize >= readableHighWaterMark {
 		s.st.ReadStop()
 	}
@@ -199,6 +201,9 @@ func (s *Socket) Pause() *Socket {
 // callback returning false); nothing is lost. Remembered before connect.
 func (s *Socket) Resume() *Socket {
 	s.affine("Socket.Resume")
+	if s.state&sReadableMode != 0 {
+		return s // Node: resume() does nothing while 'readable' listeners exist
+	}
 	s.state = s.state&^sPaused | sFlowing
 	if s.state&sDestroyed != 0 {
 		return s

@@ -34,6 +34,7 @@ const (
 	evConnectionAttempt
 	evConnectionAttemptFailed
 	evConnectionAttemptTimeout
+	evReadable
 )
 
 // Socket state bits (Socket.state). The Socket sets every one of them;
@@ -75,6 +76,8 @@ const (
 	sFlushQueued                       // a flush of pending writes is scheduled
 	sWriteErrored                      // a write failed: later writes wait for the destroy (Node's state.errored)
 	sOwnedData                         // Options.OwnedData: every 'data' chunk is a copy the handler keeps
+	sReadableMode   // a 'readable' listener was added: paused mode, data waits for Read
+	sReadableQueued // 'readable' is scheduled
 )
 
 // Socket is Node's net.Socket. Create one with New (then Connect), or get
@@ -473,7 +476,36 @@ func (s *Socket) ListenerCount(event string) int {
 }
 
 var eventNames = [...]string{"connect", "ready", "data", "text", "end", "drain", "finish", "error", "close", "timeout", "lookup",
-	"connectionAttempt", "connectionAttemptFailed", "connectionAttemptTimeout"}
+	"connectionAttempt", "connectionAttemptFailed", "connectionAttemptTimeout", "readable"}
+
+// RemoveAllListeners removes every listener of the named events (Node's
+// event names: "data" also covers OnText listeners), or of every event
+// when none is named, as Node's removeAllListeners; unknown names are
+// ignored, as in Node.
+func (s *Socket) RemoveAllListeners(events ...string) *Socket {
+	s.affine("Socket.RemoveAllListeners")
+	if len(events) == 0 {
+		for k := range eventNames {
+			s.ev.RemoveAll(emitter.Kind(k))
+		}
+		return s
+	}
+	for _, event := range events {
+		for k, name := range eventNames {
+			if name == event || (event == "data" && name == "text") {
+				s.ev.RemoveAll(emitter.Kind(k))
+			}
+		}
+	}
+	return s
+}
+
+// AllowHalfOpen reports whether the socket stays writable after the
+// peer's FIN (Node's socket.allowHalfOpen).
+func (s *Socket) AllowHalfOpen() bool {
+	s.affine("Socket.AllowHalfOpen")
+	return s.state&sAllowHalfOpen != 0
+}
 
 // emitError emits 'error' at most once per connection.
 func (s *Socket) emitError(err error) {

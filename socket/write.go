@@ -218,6 +218,26 @@ func (s *Socket) onHandleDrain() {
 
 func (s *Socket) onHandleWriteError(err error) { s.destroyWith(err) }
 
+// EndString is End with text encoded in enc ("" means utf8), Node's
+// end(data, encoding, cb). An unknown encoding returns ERR_UNKNOWN_ENCODING
+// and ends nothing, as Node throws before ending.
+func (s *Socket) EndString(text, enc string, cb ...func(err error)) error {
+	s.affine("Socket.EndString")
+	e := encoding.UTF8
+	if enc != "" {
+		var ok bool
+		if e, ok = encoding.Parse(enc); !ok {
+			return errx.UnknownEncoding(enc)
+		}
+	}
+	var data []byte
+	if text != "" {
+		data = encoding.Encode(e, text)
+	}
+	s.End(data, cb...)
+	return nil
+}
+
 // End half-closes the socket: data (which may be nil) is written, then the
 // FIN is sent once everything queued is flushed, then 'finish' is emitted.
 // cb, if given, runs once: just before 'finish' with a nil error, or with

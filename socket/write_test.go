@@ -618,3 +618,49 @@ func TestWriteInEndHandler(t *testing.T) {
 		})
 	}
 }
+
+// TestEndStringAndListenerHelpers: EndString encodes then ends (Node's
+// end(data, encoding, cb)) and refuses an unknown encoding at once, ending
+// nothing, as Node throws ERR_UNKNOWN_ENCODING; AllowHalfOpen reports the
+// option; RemoveAllListeners drops the named events' listeners ("data"
+// includes text listeners) or all of them.
+func TestEndStringAndListenerHelpers(t *testing.T) {
+	e := newEnv(t)
+	var got []byte
+	var cbErr error
+	cbRan := false
+	e.pair(server.Options{}, socket.Options{AllowHalfOpen: true}, func(s *socket.Socket) {
+		s.OnData(func(b []byte) { got = append(got, b...) })
+		s.OnEnd(func() { s.End(nil) })
+	}, func(c *socket.Socket) {
+		assert.True(t, c.AllowHalfOpen())
+		c.OnData(func([]byte) {})
+		c.OnConnect(func() {
+			err := c.EndString("x", "bogus")
+			assert.Equal(t, errs.CodeUnknownEncoding, errs.CodeOf(err))
+			assert.True(t, c.Writable(), "an unknown encoding ends nothing")
+			require.NoError(t, c.EndString("aGk=", "base64", func(err error) { cbErr, cbRan = err, true }))
+		})
+	})
+	e.run()
+	assert.Equal(t, "hi", string(got))
+	assert.True(t, cbRan)
+	assert.NoError(t, cbErr)
+
+	e2 := newEnv(t)
+	s := e2.newSocket(socket.Options{})
+	assert.False(t, s.AllowHalfOpen())
+	s.OnData(func([]byte) {})
+	s.OnText(func(string) {})
+	s.OnClose(func(bool) {})
+	s.OnEnd(func() {})
+	s.RemoveAllListeners("data", "no-such-event")
+	assert.Zero(t, s.ListenerCount("data"))
+	assert.Zero(t, s.ListenerCount("text"))
+	assert.Equal(t, 1, s.ListenerCount("close"))
+	s.RemoveAllListeners()
+	assert.Zero(t, s.ListenerCount("close"))
+	assert.Zero(t, s.ListenerCount("end"))
+	s.Destroy(nil)
+	e2.run()
+}

@@ -76,8 +76,8 @@ const (
 	sFlushQueued                       // a flush of pending writes is scheduled
 	sWriteErrored                      // a write failed: later writes wait for the destroy (Node's state.errored)
 	sOwnedData                         // Options.OwnedData: every 'data' chunk is a copy the handler keeps
-	sReadableMode   // a 'readable' listener was added: paused mode, data waits for Read
-	sReadableQueued // 'readable' is scheduled
+	sReadableMode                      // a 'readable' listener was added: paused mode, data waits for Read
+	sReadableQueued                    // 'readable' is scheduled
 )
 
 // Socket is Node's net.Socket. Create one with New (then Connect), or get

@@ -319,7 +319,10 @@ func (s *Socket) afterConnect(o ConnectOptions) {
 // reset clears per-connection state so a closed Socket can connect again.
 func (s *Socket) reset() {
 	// Options the user set on the socket survive a reconnect, as in Node.
-	keep := s.state & (sAllowHalfOpen | sUnref | sPaused | sFlowing | sNoDelay | sKeepAlive)
+	keep := s.state & (sAllowHalfOpen | sUnref | sPaused | sFlowing | sNoDelay | sKeepAlive | sReadableMode)
+	if keep&sReadableMode != 0 {
+		keep |= sNeedReadable // the 'readable' listeners stay: paused mode starts afresh
+	}
 	s.state = keep
 	s.countInGroup(1)
 	s.gen++ // late lookups, connects and aborts of the last connection are ignored

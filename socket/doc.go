@@ -7,16 +7,26 @@
 // Every Node event has a typed On<Event> and Once<Event> method that
 // returns a Listener (its Remove method unregisters it): connect, ready,
 // data (bytes; Text for decoded strings after SetEncoding), end, drain,
-// finish, error, close(hadError), timeout and lookup. 'error' precedes 'close'; 'close' is
-// the last event and comes exactly once. Errors are never emitted inside
-// the call that caused them.
+// finish, error, close(hadError), timeout, lookup and readable. 'error'
+// precedes 'close'; 'close' is the last event and comes exactly once.
+// Errors are never emitted inside the call that caused them.
+// RemoveAllListeners drops the listeners of named events, or all of them.
+//
+// # Flowing and paused mode
+//
+// A 'data' listener starts the flow; Pause and Resume stop and restart it.
+// A 'readable' listener puts the socket in Node's paused mode instead:
+// data waits in the socket (up to a high-water mark, then the socket stops
+// reading) and the program takes it with Read(n) when 'readable' says
+// there is some (see OnReadable).
 //
 // # Buffers
 //
 // The []byte a data listener receives is the loop's shared read buffer: it
 // is valid only until the listener returns; copy what you keep. Write
 // copies what the kernel does not take at once, so the caller may reuse
-// its slice as soon as Write returns.
+// its slice as soon as Write returns. The slice Read returns belongs to
+// the caller.
 //
 // # Threading
 //

@@ -24,3 +24,7 @@ func SharedExtraWritten() string {
 	}
 	return fmt.Sprintf("%+v", noExtra)
 }
+
+// SetReadHighWaterMark sets the socket's readable high-water mark (Node's
+// readableHighWaterMark), so that tests can reach it with a few bytes.
+func SetReadHighWaterMark(s *Socket, n int) { s.ext().readHWM = n }

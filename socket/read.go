@@ -13,7 +13,8 @@ import (
 )
 
 // readableHighWaterMark bounds the data buffered while nobody consumes it;
-// past it the socket stops reading from the descriptor.
+// past it the socket stops reading from the descriptor. Read(n) may raise
+// it for one socket (see Socket.readHighWaterMark).
 const readableHighWaterMark = 64 << 10
 
 func (s *Socket) setOnRead(o *OnRead) {
@@ -42,7 +43,9 @@ func (s *Socket) startReading() {
 	if s.st == nil || s.state&(sDestroyed|sConnecting|sReadEOF|sNotReadable) != 0 || s.st.IsReading() {
 		return
 	}
-	if s.state&sPaused != 0 || s.bufSize >= readableHighWaterMark {
+	// Pause stops the reading, except in paused mode ('readable'
+	// listeners), where Read drives it, as in Node.
+	if s.state&(sPaused|sReadableMode) == sPaused || s.bufSize >= s.readHighWaterMark() {
 		return
 	}
 	if err := s.st.ReadStart(s.allocFn, nil); err != nil {
@@ -54,7 +57,7 @@ func (s *Socket) onHandleRead(n int, buf []byte, err error) {
 	if err != nil {
 		if errors.Is(err, io.EOF) {
 			s.state |= sReadEOF
-			s.scheduleReadable() // paused mode: 'readable' comes before 'end'
+			s.readableEOF() // paused mode: 'readable' comes before 'end'
 			s.maybeEnd()
 			return
 		}
@@ -82,8 +85,8 @@ func (s *Socket) onHandleRead(n int, buf []byte, err error) {
 	// Nobody consumes data right now: keep a copy for later.
 	s.ext().buffered = append(s.buffered, append([]byte(nil), data...))
 	s.ext().bufSize += n
-	s.scheduleReadable()
-	if s.bufSize >= readableHighWaterMark {
+	s.readableDataAdded()
+	if s.bufSize >= s.readHighWaterMark() {
 		s.st.ReadStop()
 	}
 }
@@ -146,9 +149,20 @@ func (s *Socket) flushBuffered() {
 }
 
 // maybeEnd schedules 'end' once EOF arrived and every buffered byte was
-// delivered.
+// delivered, unless the socket was paused (outside paused mode, where
+// Pause does not hold 'end' back).
 func (s *Socket) maybeEnd() {
-	if s.state&(sReadEOF|sEndEmitted|sEndQueued|sDestroyed) != sReadEOF || s.bufSize > 0 || s.state&sPaused != 0 {
+	if s.state&(sPaused|sReadableMode) == sPaused {
+		return
+	}
+	s.endIfDrained()
+}
+
+// endIfDrained schedules 'end' once EOF arrived and nothing is left
+// buffered (a Read that took the rest ends the stream even when paused,
+// as Node's read does).
+func (s *Socket) endIfDrained() {
+	if s.state&(sReadEOF|sEndEmitted|sEndQueued|sDestroyed) != sReadEOF || s.bufSize > 0 {
 		return
 	}
 	s.state |= sEndQueued
@@ -188,10 +202,12 @@ func (s *Socket) emitEnd() {
 
 // Pause stops 'data' events and stops reading from the descriptor, so the
 // kernel buffer fills and the peer slows down. Remembered before connect.
+// In paused mode ('readable' listeners) it changes nothing that can be
+// seen: reading goes on as Read takes the data, as in Node.
 func (s *Socket) Pause() *Socket {
 	s.affine("Socket.Pause")
 	s.state = s.state&^sFlowing | sPaused
-	if s.st != nil && s.state&sDestroyed == 0 {
+	if s.st != nil && s.state&(sDestroyed|sReadableMode) == 0 {
 		s.st.ReadStop()
 	}
 	return s
@@ -199,6 +215,8 @@ func (s *Socket) Pause() *Socket {
 
 // Resume restarts the flow of data paused by Pause (or by an OnRead
 // callback returning false); nothing is lost. Remembered before connect.
+// It does nothing while 'readable' listeners exist (Node's resume()
+// leaves readableFlowing false then; see OnReadable).
 func (s *Socket) Resume() *Socket {
 	s.affine("Socket.Resume")
 	if s.state&sReadableMode != 0 {
@@ -219,10 +237,11 @@ func (s *Socket) Resume() *Socket {
 	return s
 }
 
-// IsPaused reports whether the socket was paused.
+// IsPaused reports whether the socket was paused, or is in paused mode
+// ('readable' listeners), as Node's isPaused().
 func (s *Socket) IsPaused() bool {
 	s.affine("Socket.IsPaused")
-	return s.state&sPaused != 0
+	return s.state&(sPaused|sReadableMode) != 0
 }
 
 // SetEncoding makes data arrive decoded as text (OnText) in the given

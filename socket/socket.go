@@ -78,6 +78,7 @@ const (
 	sOwnedData                         // Options.OwnedData: every 'data' chunk is a copy the handler keeps
 	sReadableMode                      // a 'readable' listener was added: paused mode, data waits for Read
 	sReadableQueued                    // 'readable' is scheduled
+	sNeedReadable                      // paused mode: new data emits 'readable' (Node's needReadable)
 )
 
 // Socket is Node's net.Socket. Create one with New (then Connect), or get
@@ -131,6 +132,8 @@ type sockExtra struct {
 	attempted []string         // AutoSelectFamilyAttemptedAddresses
 
 	allocFn transport.AllocFunc
+
+	readHWM int // paused mode's readable high-water mark once Read(n) raised it (0: readableHighWaterMark)
 }
 
 // noExtra is the shared, never written, zero sockExtra.
@@ -295,15 +298,25 @@ func (s *Socket) watchContext(ctx context.Context) {
 // Listener is returned by every On/Once method: call its Remove method
 // to unregister that listener. It is a small value; keeping or dropping it
 // costs nothing.
-type Listener struct{ l emitter.Listener }
+type Listener struct {
+	l emitter.Listener
+	s *Socket // set for 'readable' listeners only: removing one may leave paused mode
+}
 
 // Remove unregisters the listener (Node's removeListener); removing it
-// twice, or after a Once listener ran, does nothing.
-func (l Listener) Remove() { l.l.Remove() }
+// twice, or after a Once listener ran, does nothing. Removing the last
+// 'readable' listener leaves paused mode on the next tick, as in Node
+// (see OnReadable).
+func (l Listener) Remove() {
+	l.l.Remove()
+	if l.s != nil {
+		l.s.readableListenersChanged()
+	}
+}
 
 // add registers fn for an event; every On and Once method goes through it.
 func (s *Socket) add(kind emitter.Kind, fn any, once bool) Listener {
-	return Listener{s.ev.On(kind, fn, once)}
+	return Listener{l: s.ev.On(kind, fn, once)}
 }
 
 // OnConnect adds a 'connect' listener: the connection is established.
@@ -331,8 +344,9 @@ func (s *Socket) OnceReady(fn func()) Listener {
 }
 
 // OnData adds a 'data' listener. Adding the first one starts the flow of
-// data unless the socket was paused. With an encoding set, it receives the
-// decoded text's bytes.
+// data unless the socket was paused or is in paused mode ('readable'
+// listeners: then it receives what Read returns). With an encoding set, it
+// receives the decoded text's bytes.
 //
 // The slice is the loop's shared read buffer, valid only during the call:
 // copy what you keep (or use Options.OnRead for buffers of your own). A
@@ -479,15 +493,22 @@ var eventNames = [...]string{"connect", "ready", "data", "text", "end", "drain",
 	"connectionAttempt", "connectionAttemptFailed", "connectionAttemptTimeout", "readable"}
 
 // RemoveAllListeners removes every listener of the named events (Node's
-// event names: "data" also covers OnText listeners), or of every event
-// when none is named, as Node's removeAllListeners; unknown names are
-// ignored, as in Node.
+// event names: "connect", "ready", "data", "end", "drain", "finish",
+// "error", "close", "timeout", "lookup", "readable", "connectionAttempt",
+// "connectionAttemptFailed", "connectionAttemptTimeout"; "data" also
+// covers OnText and OnInbound listeners), or of every event when none is
+// named, as Node's removeAllListeners([eventName]). Unknown names are
+// ignored, as in Node. Node takes one name; several names here are the
+// same as one call per name. Removing the 'readable' listeners (by name
+// or with everything) leaves paused mode on the next tick (see
+// OnReadable).
 func (s *Socket) RemoveAllListeners(events ...string) *Socket {
 	s.affine("Socket.RemoveAllListeners")
 	if len(events) == 0 {
 		for k := range eventNames {
 			s.ev.RemoveAll(emitter.Kind(k))
 		}
+		s.readableListenersChanged()
 		return s
 	}
 	for _, event := range events {
@@ -495,6 +516,9 @@ func (s *Socket) RemoveAllListeners(events ...string) *Socket {
 			if name == event || (event == "data" && name == "text") {
 				s.ev.RemoveAll(emitter.Kind(k))
 			}
+		}
+		if event == "readable" {
+			s.readableListenersChanged()
 		}
 	}
 	return s

@@ -65,6 +65,7 @@ func (h *Handle) Init(l *Loop, kind string, hooks CloseHooks) {
 	h.kind = l.kindIndex(kind)
 	h.hooks = hooks
 	l.handles.add(h)
+	l.metricsHandleOpened(h.kind)
 }
 
 // Loop returns the loop the handle belongs to.
@@ -167,6 +168,7 @@ func (l *Loop) runClosing() {
 		l.closing[i] = nil
 		h.flags = h.flags&^flagClosing | flagClosed
 		l.handles.remove(h)
+		l.metricsHandleClosed(h.kind)
 		if h.hooks != nil {
 			h.hooks.FinishClose()
 			l.drainTicks()

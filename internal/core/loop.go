@@ -95,6 +95,8 @@ type Loop struct {
 	group      *Group // the group this loop belongs to, if any
 	groupIndex int
 
+	m loopMetrics // see Metrics (metrics.go)
+
 	unhandled        error       // the first unhandled 'error' not yet returned by Run
 	unhandledHandler func(error) // see SetUnhandledHandler
 	closed           bool        // guarded by postMu
@@ -226,7 +228,8 @@ func (l *Loop) Run(mode RunMode) error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	l.enterRun()
-	defer l.exitRun()
+	l.metricsEnter(mode)
+	defer l.leaveRun() // metricsExit, exitRun (one defer: Run's stay open-coded)
 
 	// Ticks queued before Run (outside any callback) run before the first
 	// callback of this run, as Node runs process.nextTick before timers.
@@ -258,6 +261,7 @@ func (l *Loop) Run(mode RunMode) error {
 		l.runHooks(PhaseCheck)
 		l.runClosing()
 		l.UpdateTime()
+		l.metricsIteration()
 		l.runTimers()
 		alive = l.Alive()
 		if mode != RunDefault {
@@ -320,6 +324,7 @@ func (l *Loop) poll(timeout int) error {
 	if l.flushIO() {
 		timeout = 0 // a refused interest change is owed an Err event: do not block
 	}
+	l.metricsWaitStart(timeout)
 	n, err := l.poller.Wait(l.events, timeout)
 	if err != nil {
 		return fmt.Errorf("loop: poll: %w", err)
@@ -327,6 +332,7 @@ func (l *Loop) poll(timeout int) error {
 	if n > 0 || timeout != 0 {
 		l.UpdateTime()
 	}
+	l.metricsWaitEnd(n)
 	l.dispatchIOErrors()
 	// Events name watchers by token; dispatchIO drops those whose watcher
 	// was closed since the batch was collected (see ioTable).

@@ -98,6 +98,7 @@ func (s *Stream) read() {
 			s.deliverRead(0, buf, io.EOF)
 			return
 		}
+		s.Loop().AddBytesRead(n)
 		shared := s.allocFunc() == nil
 		if raceEnabled && shared {
 			raceWrote(buf[:n])

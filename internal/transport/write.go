@@ -64,6 +64,7 @@ func (s *Stream) Write(bufs [][]byte, cb Callback) error {
 	if direct && total > 0 {
 		var err error
 		n, err = s.writeNow(bufs)
+		s.Loop().AddBytesWritten(n)
 		if err != nil && err != unix.EAGAIN {
 			s.flags |= fWriteFailed
 			r := s.newReq(cb)
@@ -167,6 +168,7 @@ func (s *Stream) TryWrite(bufs [][]byte) (int, error) {
 		return 0, errx.FromErrno("write", syscall.EAGAIN)
 	}
 	n, err := s.writeNow(bufs)
+	s.Loop().AddBytesWritten(n)
 	if err != nil {
 		if err == unix.EAGAIN && n == 0 {
 			return 0, errx.FromErrno("write", syscall.EAGAIN)
@@ -193,6 +195,7 @@ func (s *Stream) flush() {
 		if k > 0 {
 			var err error
 			n, err = sys.Writev(int(s.fd), iov[:k])
+			s.Loop().AddBytesWritten(n)
 			if err == unix.EAGAIN {
 				break
 			}

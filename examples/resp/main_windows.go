@@ -1,0 +1,13 @@
+// Command resp is a Redis-protocol (RESP2) server; netloop does not
+// support Windows yet.
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	fmt.Fprintln(os.Stderr, "netloop: not supported on windows yet")
+	os.Exit(1)
+}

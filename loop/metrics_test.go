@@ -1,0 +1,223 @@
+//go:build unix
+
+package loop_test
+
+import (
+	"bytes"
+	"io"
+	"net/netip"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/netloop/netloop/handle"
+	"github.com/netloop/netloop/internal/testutil"
+	"github.com/netloop/netloop/loop"
+	"github.com/netloop/netloop/tcp"
+)
+
+// spin keeps the loop's goroutine busy for d.
+func spin(d time.Duration) {
+	for start := time.Now(); time.Since(start) < d; {
+	}
+}
+
+// checkMetrics checks what holds for every snapshot.
+func checkMetrics(t *testing.T, m loop.Metrics) {
+	t.Helper()
+	assert.GreaterOrEqual(t, m.Utilization, 0.0)
+	assert.LessOrEqual(t, m.Utilization, 1.0)
+	assert.GreaterOrEqual(t, m.BusyTime, time.Duration(0))
+	assert.GreaterOrEqual(t, m.IdleTime, time.Duration(0))
+	assert.LessOrEqual(t, m.DelayP50, m.DelayP99)
+	assert.LessOrEqual(t, m.DelayP99, m.DelayMax)
+	assert.LessOrEqual(t, m.DelayMean, m.DelayMax)
+	assert.Equal(t, m.Handles["tcp"]+m.Handles["pipe"], m.Streams)
+	if m.Iterations > 0 {
+		assert.InDelta(t, float64(m.Events)/float64(m.Iterations), m.EventsPerIteration, 1e-9)
+	}
+}
+
+func TestMetricsZero(t *testing.T) {
+	l := testutil.NewLoop(t)
+	m := l.Metrics()
+	checkMetrics(t, m)
+	assert.Zero(t, m.Iterations)
+	assert.Zero(t, m.Utilization)
+	assert.Zero(t, m.DelayMax)
+	assert.Zero(t, m.EventsPerIteration)
+	assert.Empty(t, m.Handles)
+}
+
+// Busy time grows with the work callbacks do; waiting for a timer is idle.
+func TestMetricsUtilization(t *testing.T) {
+	l := testutil.NewLoop(t)
+	work := func() {
+		testutil.After(t, l, 20*time.Millisecond, func() { spin(15 * time.Millisecond) })
+		require.NoError(t, l.Run(loop.RunDefault))
+	}
+	work()
+	m1 := l.Metrics()
+	checkMetrics(t, m1)
+	assert.GreaterOrEqual(t, m1.BusyTime, 15*time.Millisecond)
+	assert.GreaterOrEqual(t, m1.IdleTime, 10*time.Millisecond)
+	assert.Positive(t, m1.Utilization)
+	assert.Less(t, m1.Utilization, 1.0)
+	assert.GreaterOrEqual(t, m1.DelayMax, 15*time.Millisecond)
+	assert.Equal(t, m1.DelayMax, m1.DelayPercentile(100))
+
+	work()
+	m2 := l.Metrics()
+	checkMetrics(t, m2)
+	assert.GreaterOrEqual(t, m2.BusyTime-m1.BusyTime, 15*time.Millisecond)
+	assert.Greater(t, m2.Iterations, m1.Iterations)
+
+	// The interval's figures.
+	d := m2.Since(m1)
+	checkMetrics(t, d)
+	assert.Equal(t, m2.Iterations-m1.Iterations, d.Iterations)
+	assert.Equal(t, m2.BusyTime-m1.BusyTime, d.BusyTime)
+	assert.Equal(t, m2.IdleTime-m1.IdleTime, d.IdleTime)
+	assert.InDelta(t, float64(d.BusyTime)/float64(d.BusyTime+d.IdleTime), d.Utilization, 1e-9)
+	assert.GreaterOrEqual(t, d.DelayMax, 15*time.Millisecond)
+	assert.Equal(t, m2, m2.Since(loop.Metrics{}))
+}
+
+// A loop blocked in a callback shows in the delay percentiles: most
+// iterations are short, one is long.
+func TestMetricsDelayPercentiles(t *testing.T) {
+	l := testutil.NewLoop(t)
+	idle := handle.NewIdle(l) // keeps the poll from blocking: many short iterations
+	n := 0
+	require.NoError(t, idle.Start(func() {
+		n++
+		if n == 500 {
+			spin(20 * time.Millisecond)
+		}
+		if n == 1000 {
+			idle.Close(nil)
+		}
+	}))
+	require.NoError(t, l.Run(loop.RunDefault))
+	m := l.Metrics()
+	checkMetrics(t, m)
+	assert.GreaterOrEqual(t, m.Iterations, uint64(1000))
+	assert.GreaterOrEqual(t, m.DelayMax, 20*time.Millisecond)
+	assert.Less(t, m.DelayP50, 20*time.Millisecond)
+	assert.LessOrEqual(t, m.DelayPercentile(10), m.DelayP50)
+	assert.Zero(t, m.IdleTime)
+	assert.Equal(t, 1.0, m.Utilization)
+}
+
+// Handles and Streams count what is open, by kind.
+func TestMetricsHandlesByKind(t *testing.T) {
+	l := testutil.NewLoop(t)
+	t1, t2 := handle.NewTimer(l), handle.NewTimer(l)
+	idle := handle.NewIdle(l)
+	lis := tcp.New(l)
+	m := l.Metrics()
+	checkMetrics(t, m)
+	assert.Equal(t, 2, m.Handles["timer"])
+	assert.Equal(t, 1, m.Handles["idle"])
+	assert.Equal(t, 1, m.Handles["tcp"])
+	assert.Equal(t, 1, m.Streams)
+	t1.Close(nil)
+	lis.Close(nil)
+	require.NoError(t, l.Run(loop.RunNoWait))
+	m = l.Metrics()
+	assert.Equal(t, 1, m.Handles["timer"])
+	assert.Equal(t, 0, m.Handles["tcp"])
+	assert.Equal(t, 0, m.Streams)
+	t2.Close(nil)
+	idle.Close(nil)
+	require.NoError(t, l.Run(loop.RunNoWait))
+}
+
+// An echo exchange on raw TCP handles: the bytes counted are what moved,
+// each way, and Streams counts the listener and both ends while open. The
+// metrics are read from another goroutine all along (the race detector
+// checks that this is safe).
+func TestMetricsEchoBytes(t *testing.T) {
+	l := testutil.NewLoop(t)
+	lo := netip.MustParseAddr("127.0.0.1")
+	const size = 300 << 10 // several reads and (likely) a queued write
+	payload := bytes.Repeat([]byte("0123456789abcdef"), size/16)
+
+	lis := tcp.New(l)
+	require.NoError(t, lis.Bind(lo, 0, 0))
+	var conn *tcp.TCP
+	require.NoError(t, lis.Listen(8, func(err error) {
+		require.NoError(t, err)
+		conn = tcp.New(l)
+		require.NoError(t, lis.Accept(conn))
+		require.NoError(t, conn.ReadStart(nil, func(n int, buf []byte, err error) {
+			if err == io.EOF {
+				conn.Close(nil)
+				return
+			}
+			require.NoError(t, err)
+			require.NoError(t, conn.Write([][]byte{buf[:n]}, nil))
+		}))
+	}))
+	addr, err := lis.SockName()
+	require.NoError(t, err)
+
+	var during loop.Metrics
+	got := 0
+	client := tcp.New(l)
+	require.NoError(t, client.Connect(lo, int(addr.Port()), func(err error) {
+		require.NoError(t, err)
+		require.NoError(t, client.Write([][]byte{payload[:size/3], payload[size/3:]}, nil))
+		require.NoError(t, client.ReadStart(nil, func(n int, buf []byte, err error) {
+			if err != nil {
+				client.Close(nil)
+				return
+			}
+			got += n
+			if got == size {
+				during = l.Metrics()
+				client.Shutdown(nil)
+				lis.Close(nil)
+			}
+		}))
+	}))
+
+	stop := make(chan struct{})
+	var readers sync.WaitGroup
+	readers.Add(1)
+	go func() {
+		defer readers.Done()
+		var prev loop.Metrics
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			m := l.Metrics()
+			assert.GreaterOrEqual(t, m.Iterations, prev.Iterations)
+			assert.GreaterOrEqual(t, m.BusyTime+m.IdleTime, prev.BusyTime+prev.IdleTime)
+			assert.GreaterOrEqual(t, m.BytesRead, prev.BytesRead)
+			prev = m
+			time.Sleep(100 * time.Microsecond)
+		}
+	}()
+	ok := testutil.RunAll(t, l, 10*time.Second)
+	close(stop)
+	readers.Wait()
+	require.True(t, ok, "echo exchange did not finish")
+	require.Equal(t, size, got)
+
+	checkMetrics(t, during)
+	assert.Equal(t, 3, during.Streams, "listener, accepted connection, client")
+	m := l.Metrics()
+	checkMetrics(t, m)
+	assert.Equal(t, int64(2*size), m.BytesRead, "the server read the payload, the client its echo")
+	assert.Equal(t, int64(2*size), m.BytesWritten)
+	assert.Equal(t, 0, m.Streams)
+	assert.Positive(t, m.Events)
+	assert.Positive(t, m.EventsPerIteration)
+}

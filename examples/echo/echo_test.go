@@ -208,3 +208,65 @@ func TestNodeClientAgainstEcho(t *testing.T) {
 		})
 	}
 }
+
+// TestNodeClientsAgainstEchoLoops runs the server with -loops 4 and four
+// Node clients at once, over TCP and a Unix-domain path: every client gets
+// its greeting and its 16 MiB back intact, and the server sees each one
+// connect and disconnect.
+func TestNodeClientsAgainstEchoLoops(t *testing.T) {
+	node := requireNode(t)
+	bin := buildEcho(t)
+	const clients = 4
+	for _, kind := range []string{"tcp", "path"} {
+		t.Run(kind, func(t *testing.T) {
+			args := []string{"-loops", "4"}
+			var target string
+			if kind == "tcp" {
+				target = strconv.Itoa(freePort(t))
+				args = append(args, "-port", target)
+			} else {
+				target = filepath.Join(t.TempDir(), "echo.sock")
+				args = append(args, "-path", target)
+			}
+			p := startEcho(t, bin, args...)
+			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+			defer cancel()
+			outs := make([][]byte, clients)
+			errs := make([]error, clients)
+			var wg sync.WaitGroup
+			for i := range clients {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					outs[i], errs[i] = exec.CommandContext(ctx, node, "-e", nodeClient, kind, target).CombinedOutput()
+				}()
+			}
+			wg.Wait()
+			want := "greeting ok\nsha256 ok\nclose hadError=false ended=true\n"
+			for i := range clients {
+				if errs[i] != nil || string(outs[i]) != want {
+					t.Fatalf("node client %d: %v, printed %q, want %q", i, errs[i], outs[i], want)
+				}
+			}
+			deadline := time.Now().Add(20 * time.Second)
+			for {
+				var conn, disc int
+				for _, l := range p.output() {
+					switch l {
+					case "client connected":
+						conn++
+					case "client disconnected":
+						disc++
+					}
+				}
+				if conn == clients && disc == clients {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("echo printed %d connected, %d disconnected, want %d each; output %q", conn, disc, clients, p.output())
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}

@@ -22,6 +22,8 @@ func (s *Server) Close(cb func(err error)) *Server {
 	}
 	s.listenSeq++
 	s.listenBusy = false
+	s.closeArmed = true
+	s.drainGroup()
 	s.closeHandle()
 	s.dropContext()
 	s.emitCloseIfDrained()
@@ -64,9 +66,10 @@ func (s *Server) closeHandle() {
 }
 
 func (s *Server) emitCloseIfDrained() {
-	if s.handleOpen() || s.connections.Load() > 0 {
+	if s.handleOpen() || s.connections.Load() > 0 || s.draining.Load() > 0 {
 		return
 	}
+	s.closeArmed = false
 	// Like Node's emitCloseNT, emit unconditionally: a listen() made in
 	// the same tick must not swallow this close (or its callbacks).
 	release := s.drained
@@ -80,6 +83,7 @@ func (s *Server) emitCloseIfDrained() {
 }
 
 func (s *Server) handleRef(on bool) {
+	s.groupRef(on)
 	if st := s.st; st != nil && !st.IsClosing() {
 		if on {
 			st.Ref()

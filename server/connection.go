@@ -35,6 +35,10 @@ type Server struct {
 
 	group   *groupState // Options.Group's hand-off state while listening, nil otherwise
 	drained func()      // releases the first loop of a closed group server once 'close' is out
+
+	limit      atomic.Int64 // MaxConnections+1 (0: none), for loops other than the first
+	draining   atomic.Int32 // other loops' listeners still draining after Close
+	closeArmed bool         // Close was called and 'close' is not out yet
 }
 
 // owner is the Server as its accepted sockets' accept.Owner; a separate
@@ -56,6 +60,7 @@ func (o *owner) Server() any { return (*Server)(o) }
 func (s *Server) SetMaxConnections(n int) *Server {
 	s.affine("Server.SetMaxConnections")
 	s.maxConns, s.hasMax = n, n >= 0
+	s.setLimit()
 	return s
 }
 

@@ -17,11 +17,13 @@ import (
 // hand-off of accepted connections (mode "acceptor": the first loop
 // accepts, the least loaded loop gets the connection).
 type groupState struct {
+	s        *Server
+	rp       *reusePort // BalanceReusePort's listeners, nil for the acceptor
 	g        *core.Group
 	loops    []*core.Loop
 	opts     []accept.Options // per loop: the Owner knows the loop's index
 	owners   []groupOwner
-	releases []func() // the holds that keep every loop running while listening
+	releases []func() // the holds that keep every loop running while listening (nil while unref'd)
 
 	connFns []func(*socket.Socket) // snapshot of the 'connection' listeners
 	connGen uint32                 // the listener set's Gen when taken
@@ -39,7 +41,7 @@ func (o *groupOwner) SocketClosed() {
 	s := o.s
 	s.group0().AddLoad(o.i, -1)
 	if s.connections.Add(-1) == 0 {
-		s.l.Post(s.emitCloseIfDrained) // 'close' belongs to the first loop
+		s.l.Post(s.closeIfArmed) // 'close' belongs to the first loop
 	}
 }
 
@@ -49,22 +51,38 @@ func (o *groupOwner) Server() any { return o.s }
 // group0 returns the group of Options.Group.
 func (s *Server) group0() *core.Group { return (*core.Group)(s.opts.Group) }
 
-// startGroup prepares the hand-off once the server listens on a group.
-func (s *Server) startGroup() {
+// startGroup prepares the hand-off once the server listens on a group
+// (and, for BalanceReusePort on a TCP address, the other loops'
+// listeners). On error nothing of it is left.
+func (s *Server) startGroup(o ListenOptions) error {
 	if s.opts.Group == nil || s.group != nil {
-		return
+		return nil
 	}
 	g := s.group0()
-	gs := &groupState{g: g, loops: g.Loops()}
+	gs := &groupState{s: s, g: g, loops: g.Loops()}
 	gs.opts = make([]accept.Options, len(gs.loops))
 	gs.owners = make([]groupOwner, len(gs.loops))
-	for i, l := range gs.loops {
+	for i := range gs.loops {
 		gs.owners[i] = groupOwner{s: s, i: i}
 		gs.opts[i] = *s.acceptOptions()
 		gs.opts[i].Owner = &gs.owners[i]
+	}
+	if s.reusePortWanted() && o.Path == "" && o.FD == 0 && len(gs.loops) > 1 {
+		if err := s.startReusePort(gs, o); err != nil {
+			return err
+		}
+	}
+	for _, l := range gs.loops {
 		gs.releases = append(gs.releases, l.Hold())
 	}
 	s.group = gs
+	return nil
+}
+
+// reusePortWanted says the server's TCP listeners get SO_REUSEPORT, one
+// per loop.
+func (s *Server) reusePortWanted() bool {
+	return s.opts.Group != nil && s.opts.Balance == BalanceReusePort
 }
 
 // stopGroup lets the group's loops end once their connections are gone.
@@ -72,10 +90,11 @@ func (s *Server) startGroup() {
 // socket to close, on any loop, posts that to it.
 func (s *Server) stopGroup() {
 	if gs := s.group; gs != nil {
-		for _, release := range gs.releases[1:] {
+		s.drained = s.l.Hold()
+		for _, release := range gs.releases {
 			release()
 		}
-		s.drained = gs.releases[0]
+		gs.releases = nil
 		s.group = nil
 	}
 }
@@ -95,13 +114,23 @@ func (s *Server) connectionListeners() []func(*socket.Socket) {
 // descriptor goes to the least loaded loop, which builds the Socket and
 // emits 'connection' there.
 func (s *Server) handOff() {
-	gs := s.group
-	k := s.st.Transport()
 	fd, err := s.st.TakeAccepted()
 	if err != nil {
 		s.emitError(err)
 		return
 	}
+	if s.group.rp != nil {
+		s.group.serveHere(0, fd) // BalanceReusePort: served where accepted
+		return
+	}
+	s.handOffFd(fd)
+}
+
+// handOffFd hands an accepted descriptor to the least loaded loop, or
+// drops it at MaxConnections or the BlockList. On the first loop.
+func (s *Server) handOffFd(fd int) {
+	gs := s.group
+	k := s.st.Transport()
 	if s.overLimit() {
 		var info *DropInfo
 		if k == transport.TCP {
@@ -124,10 +153,10 @@ func (s *Server) handOff() {
 	release := func() {
 		gs.g.AddLoad(i, -1)
 		if s.connections.Add(-1) == 0 {
-			s.l.Post(s.emitCloseIfDrained)
+			s.l.Post(s.closeIfArmed)
 		}
 	}
-	err = target.Post(func() {
+	err := target.Post(func() {
 		st := transport.New(target, k)
 		if err := st.Adopt(fd); err != nil {
 			if st.Fd() != fd {

@@ -196,7 +196,7 @@ func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
 	if o.IPv6Only {
 		flags |= transport.IPv6Only
 	}
-	if o.ReusePort {
+	if o.ReusePort || s.reusePortWanted() {
 		flags |= transport.ReusePort
 	}
 	try := func(ip netip.Addr) error {
@@ -322,8 +322,11 @@ func (s *Server) setup(seq int, o ListenOptions, ip netip.Addr) {
 		s.listenFailed(err)
 		return
 	}
+	if err := s.startGroup(o); err != nil {
+		s.listenFailed(err)
+		return
+	}
 	s.listenBusy = false
-	s.startGroup()
 	if s.unref {
 		s.handleRef(false)
 	}

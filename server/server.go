@@ -33,8 +33,13 @@ type Options struct {
 	// loops at once. 'listening', 'error', 'drop' and 'close' run on the
 	// first loop. Connections, MaxConnections and Close hold for the whole
 	// group. The group must be started (Group.Start); the server keeps
-	// every loop of it running while it listens.
+	// every loop of it running while it listens (unless Unref). Closing a
+	// group server serves the connections the kernel had already queued
+	// instead of resetting them (see Balance).
 	Group *loop.Group
+	// Balance selects how a Group server spreads connections: the
+	// acceptor (the default) or one SO_REUSEPORT listener per loop.
+	Balance Balance
 	// AllowHalfOpen keeps accepted sockets writable after the peer's FIN.
 	AllowHalfOpen bool
 	// PauseOnConnect accepts sockets paused: they read nothing until

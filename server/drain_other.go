@@ -1,0 +1,11 @@
+//go:build !linux && !windows
+
+package server
+
+// stopSYNs has no portable way to stop a listener completing connections
+// without closing it: the queue is drained as it is, which leaves a short
+// window for connections completing just before the close.
+func stopSYNs(fd int) {}
+
+// clearFilter has nothing to clear where stopSYNs sets nothing.
+func clearFilter(fd int) {}

@@ -66,7 +66,8 @@ func (s *Server) closeHandle() {
 }
 
 func (s *Server) emitCloseIfDrained() {
-	if s.handleOpen() || s.connections.Load() > 0 || s.draining.Load() > 0 {
+	// The counts before reporting: see Server.release.
+	if s.handleOpen() || s.connections.Load() > 0 || s.draining.Load() > 0 || s.reporting.Load() > 0 {
 		return
 	}
 	s.closeArmed = false

@@ -37,7 +37,8 @@ type Server struct {
 	drained func()      // releases the first loop of a closed group server once 'close' is out
 
 	limit      atomic.Int64 // MaxConnections+1 (0: none), for loops other than the first
-	draining   atomic.Int32 // other loops' listeners still draining after Close
+	draining   atomic.Int64 // other loops' listeners still draining after Close
+	reporting  atomic.Int64 // reports to the first loop under way (see release)
 	closeArmed bool         // Close was called and 'close' is not out yet
 }
 

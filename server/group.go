@@ -40,9 +40,7 @@ type groupOwner struct {
 func (o *groupOwner) SocketClosed() {
 	s := o.s
 	s.group0().AddLoad(o.i, -1)
-	if s.connections.Add(-1) == 0 {
-		s.l.Post(s.closeIfArmed) // 'close' belongs to the first loop
-	}
+	s.release(&s.connections) // 'close' belongs to the first loop
 }
 
 // Server implements accept.Owner.
@@ -152,9 +150,7 @@ func (s *Server) handOffFd(fd int) {
 	target, opts, fns := gs.loops[i], &gs.opts[i], s.connectionListeners()
 	release := func() {
 		gs.g.AddLoad(i, -1)
-		if s.connections.Add(-1) == 0 {
-			s.l.Post(s.closeIfArmed)
-		}
+		s.release(&s.connections)
 	}
 	err := target.Post(func() {
 		st := transport.New(target, k)

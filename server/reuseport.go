@@ -228,11 +228,25 @@ func (gs *groupState) serveHere(i, fd int) {
 }
 
 // unreserve gives back a connection reserved by reserveConn.
-func (gs *groupState) unreserve() {
-	s := gs.s
-	if s.connections.Add(-1) == 0 {
-		s.l.Post(s.closeIfArmed)
+func (gs *groupState) unreserve() { gs.s.release(&gs.s.connections) }
+
+// release decrements a count that holds 'close' back (connections, or
+// listeners still draining) from any loop; the one that brings it to 0
+// has the first loop check for 'close'. Until that check has run, the
+// reporting count keeps the first loop from emitting 'close' (and so
+// from ending) on its own: it must not end with the report still to come.
+func (s *Server) release(count *atomic.Int64) {
+	s.reporting.Add(1)
+	if count.Add(-1) == 0 && s.l.Post(s.reported) == nil {
+		return
 	}
+	s.reporting.Add(-1)
+}
+
+// reported is release's report, on the first loop.
+func (s *Server) reported() {
+	s.reporting.Add(-1)
+	s.closeIfArmed()
 }
 
 // drainGroup runs as a group server closes, on the first loop, before its
@@ -285,8 +299,7 @@ func (s *Server) drainGroup() {
 				rp.sibs[i] = nil
 				st.Close(nil)
 			}
-			s.draining.Add(-1)
-			s.l.Post(s.closeIfArmed)
+			s.release(&s.draining)
 		})
 		if err != nil {
 			s.draining.Add(-1)

@@ -380,3 +380,44 @@ func TestGroupServerMaxConnectionsExact(t *testing.T) {
 		})
 	}
 }
+
+// TestGroupServerCloseRacesLastConnection: Close on the first loop while
+// the last connections close on the others: 'close' comes once and the
+// group ends with nothing left queued on any loop (a report of the last
+// connection must not reach the first loop after it ended), in both
+// modes, over many tries.
+func TestGroupServerCloseRacesLastConnection(t *testing.T) {
+	for _, bc := range balances {
+		t.Run(bc.name, func(t *testing.T) {
+			for try := range 40 {
+				g, err := loop.NewGroup(4)
+				require.NoError(t, err)
+				srv := server.New(server.Options{Group: g, Balance: bc.b}, func(c *socket.Socket) {
+					c.OnError(func(error) {})
+					c.Write([]byte("+"))
+				})
+				var closes atomic.Int32
+				srv.OnClose(func() { closes.Add(1) })
+				require.NoError(t, srv.ListenHost(0, "127.0.0.1", 0))
+				addr := fmt.Sprintf("127.0.0.1:%d", srv.Address().Port)
+				require.NoError(t, g.Start())
+				var cs []net.Conn
+				for range 8 {
+					c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+					require.NoError(t, err)
+					c.SetDeadline(time.Now().Add(10 * time.Second))
+					_, err = io.ReadFull(c, make([]byte, 1))
+					require.NoError(t, err)
+					cs = append(cs, c)
+				}
+				for _, c := range cs {
+					c.Close()
+				}
+				g.Loops()[0].Post(func() { srv.Close(nil) })
+				waitGroup(t, g)
+				require.NoError(t, g.Close(), "try %d", try)
+				require.Equal(t, int32(1), closes.Load(), "try %d: 'close' once", try)
+			}
+		})
+	}
+}

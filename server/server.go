@@ -26,16 +26,17 @@ type Options struct {
 	// Ignored when Group is set.
 	Loop *loop.Loop
 	// Group spreads the connections over a group of loops (one per core):
-	// the server listens and accepts on the group's first loop and hands
-	// each connection to the loop with the fewest live connections, where
-	// it lives for good; its 'connection' event and every callback of the
-	// socket run on that loop, so 'connection' listeners may run on several
-	// loops at once. 'listening', 'error', 'drop' and 'close' run on the
-	// first loop. Connections, MaxConnections and Close hold for the whole
-	// group. The group must be started (Group.Start); the server keeps
-	// every loop of it running while it listens (unless Unref). Closing a
-	// group server serves the connections the kernel had already queued
-	// instead of resetting them (see Balance).
+	// by default the server listens and accepts on the group's first loop
+	// and hands each connection to the loop with the fewest live
+	// connections (see Balance for the other way), where it lives for
+	// good; its 'connection' event and every callback of the socket run on
+	// that loop, so 'connection' listeners may run on several loops at
+	// once. 'listening', 'error', 'drop' and 'close' run on the first
+	// loop, and the server's methods belong to it. Connections,
+	// MaxConnections and Close hold for the whole group. The group must be
+	// started (Group.Start); the server keeps every loop of it running
+	// while it listens (unless Unref). Closing a group server serves the
+	// connections the kernel had already queued instead of resetting them.
 	Group *loop.Group
 	// Balance selects how a Group server spreads connections: the
 	// acceptor (the default) or one SO_REUSEPORT listener per loop.

@@ -48,6 +48,9 @@ func (s *Socket) destroyWith(err error) {
 		s.ext().stopCtx = nil
 	}
 	s.stopTimer()
+	if s.layer != nil {
+		s.layer.Destroyed()
+	}
 	if cbs := s.onFinished; len(cbs) > 0 {
 		// End's callbacks still waiting for 'finish' get the error that
 		// destroyed the socket (Node's errorBuffer), on the next tick.

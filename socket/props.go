@@ -126,6 +126,9 @@ func (s *Socket) WritableLength() int {
 	if s.st != nil {
 		n += s.st.WriteQueueSize()
 	}
+	if s.layer != nil {
+		n += s.layer.Buffered()
+	}
 	return n
 }
 

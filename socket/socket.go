@@ -14,6 +14,7 @@ import (
 	"github.com/netloop/netloop/internal/emitter"
 	"github.com/netloop/netloop/internal/encoding"
 	"github.com/netloop/netloop/internal/errx"
+	"github.com/netloop/netloop/internal/layer"
 	"github.com/netloop/netloop/internal/transport"
 	"github.com/netloop/netloop/loop"
 )
@@ -134,6 +135,8 @@ type sockExtra struct {
 	allocFn transport.AllocFunc
 
 	readHWM int // paused mode's readable high-water mark once Read(n) raised it (0: readableHighWaterMark)
+
+	layer layer.Layer // a protocol layer (TLS) between the socket and its stream; see layer.go
 }
 
 // noExtra is the shared, never written, zero sockExtra.
@@ -561,6 +564,10 @@ type streamHandler Socket
 
 // OnStreamRead implements transport.Handler.
 func (h *streamHandler) OnStreamRead(n int, buf []byte, err error) {
+	if l := h.layer; l != nil {
+		l.Read(n, buf, err)
+		return
+	}
 	(*Socket)(h).onHandleRead(n, buf, err)
 }
 

@@ -103,7 +103,7 @@ func (s *Socket) write(data []byte, cb func(error)) bool {
 		return s.checkHighWater()
 	}
 	s.touch()
-	if err := s.st.Write([][]byte{data}, cb); err != nil {
+	if err := s.streamWrite([][]byte{data}, cb); err != nil {
 		s.failWrite(cb, err, true)
 		return false
 	}
@@ -148,13 +148,13 @@ func (s *Socket) flushPending() {
 			}
 		}
 		s.touch()
-		if err := s.st.Write(bufs, cb); err != nil {
+		if err := s.streamWrite(bufs, cb); err != nil {
 			s.failWrite(cb, err, true)
 		}
 		p = nil
 	}
 	for _, w := range p {
-		if err := s.st.Write([][]byte{w.data}, w.cb); err != nil {
+		if err := s.streamWrite([][]byte{w.data}, w.cb); err != nil {
 			s.failWrite(w.cb, err, true)
 		}
 	}
@@ -297,14 +297,14 @@ func (s *Socket) shutdown() {
 		s.l.NextTick(s.finish)
 		return
 	}
-	if s.state&sEndEmitted != 0 && s.st.WriteQueueSize() == 0 {
+	if s.state&sEndEmitted != 0 && s.st.WriteQueueSize() == 0 && s.layer == nil {
 		// The peer has ended and nothing is queued, so 'finish' is followed
 		// at once by destroy, whose close(2) sends the FIN: a shutdown(2)
 		// first would only cost another trip through the TCP stack.
 		s.core().QueuePending(s.finish)
 		return
 	}
-	if err := s.st.Shutdown(func(err error) {
+	if err := s.streamShutdown(func(err error) {
 		if err != nil && errs.CodeOf(err) != "ENOTCONN" {
 			s.destroyWith(err)
 			return

@@ -1,0 +1,56 @@
+// Package tls is Node's tls module on netloop's loop: TLSSocket (a
+// socket.Socket whose bytes are encrypted), Server (tls.createServer),
+// Connect (tls.connect) and NewTLSSocket (upgrading a connected socket,
+// the STARTTLS case), with Go's crypto/tls doing the cryptography.
+//
+// # Events and accessors
+//
+// A TLSSocket keeps every net.Socket event and method, applied to the
+// plaintext, and adds 'secureConnect' (OnSecureConnect, clients),
+// Authorized and AuthorizationError (Node's codes:
+// DEPTH_ZERO_SELF_SIGNED_CERT, UNABLE_TO_VERIFY_LEAF_SIGNATURE,
+// CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID...), GetPeerCertificate,
+// GetProtocol, GetCipher, ALPNProtocol, Servername, IsSessionReused,
+// ExportKeyingMaterial and the crypto/tls ConnectionState. A Server is a
+// server.Server (its 'connection' still gives the raw socket) adding
+// 'secureConnection' and 'tlsClientError'.
+//
+// # Options
+//
+// Node's option names map onto a crypto/tls Config: Cert/Key (PEM)
+// become Certificates, CA the roots (RootCAs, or ClientCAs on a server),
+// MinVersion/MaxVersion ("TLSv1.2", "TLSv1.3") the version range,
+// ALPNProtocols NextProtos, ServerName the SNI name, RequestCert the
+// client-auth mode, SNICallback GetConfigForClient. Anything else (cipher
+// suites, session caches, KeyLogWriter, curve preferences) comes from a
+// Config given in SecureOptions.Config, which is cloned, never changed.
+// Node's rejectUnauthorized: false is AllowUnauthorized (so that the zero
+// value rejects, as Node does).
+//
+// # How it runs on the loop
+//
+// The loop never blocks. A handshake runs crypto/tls's Handshake on a
+// short-lived goroutine whose connection reads from a buffer the loop
+// fills with what the socket receives; what it writes, and its outcome,
+// are posted back to the loop. From then on the loop drives the same
+// tls.Conn itself: its connection hands crypto/tls the bytes just read and
+// then answers "would block" with a net.Error whose Temporary() is true,
+// which crypto/tls's record layer does not treat as fatal; records are
+// encrypted into a buffer shared by the loop's connections and queued on
+// the socket's stream as one write. There is no goroutine per established
+// connection, and the decrypt and encrypt buffers are per loop.
+// crypto/tls keeps its own input buffer (about one record) inside each
+// tls.Conn; see the package's memory test for what an idle connection
+// costs.
+//
+// # Differences from Node
+//
+// A server never renegotiates and a client accepts no renegotiation
+// (crypto/tls's default; Node allows a few client-initiated ones). The
+// 'session', 'keylog' and 'OCSPResponse' events, setSession, PSK and the
+// pfx option are not implemented (a Config gives session caches and
+// KeyLogWriter). SNICallback runs on the handshake goroutine. OnRead
+// (caller-owned read buffers) and reconnecting a TLSSocket are not
+// supported. Windows is not supported yet: there the package holds only
+// this documentation.
+package tls

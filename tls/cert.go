@@ -107,10 +107,10 @@ func newPeerCertificate(chain []*x509.Certificate, detailed bool) *PeerCertifica
 	p := &PeerCertificate{
 		Subject: certName(c.Subject), Issuer: certName(c.Issuer),
 		SubjectAltName: subjectAltName(c), CA: c.IsCA,
-		ValidFrom:      c.NotBefore.UTC().Format(opensslTime),
-		ValidTo:        c.NotAfter.UTC().Format(opensslTime),
-		SerialNumber:   strings.ToUpper(c.SerialNumber.Text(16)),
-		Fingerprint:    fingerprint(s1[:]), Fingerprint256: fingerprint(s256[:]), Fingerprint512: fingerprint(s512[:]),
+		ValidFrom:    c.NotBefore.UTC().Format(opensslTime),
+		ValidTo:      c.NotAfter.UTC().Format(opensslTime),
+		SerialNumber: strings.ToUpper(c.SerialNumber.Text(16)),
+		Fingerprint:  fingerprint(s1[:]), Fingerprint256: fingerprint(s256[:]), Fingerprint512: fingerprint(s512[:]),
 		Raw: c.Raw, Certificate: c,
 	}
 	switch k := c.PublicKey.(type) {

@@ -119,7 +119,7 @@ func verifyError(chain []*x509.Certificate, err error, _ string) error {
 
 // selfSigned reports whether c is signed by its own key.
 func selfSigned(c *x509.Certificate) bool {
-	return string(c.RawIssuer) == string(c.RawSubject) && c.CheckSignatureFrom(c) == nil
+	return string(c.RawIssuer) == string(c.RawSubject) && c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
 
 // CheckServerIdentity is Node's tls.checkServerIdentity: it returns an

@@ -1,0 +1,5 @@
+//go:build race && !windows
+
+package tls_test
+
+const raceEnabled = true

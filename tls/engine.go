@@ -96,6 +96,10 @@ type scratchKey struct{}
 // maxPlain is one TLS record's largest plaintext.
 const maxPlain = 16 << 10
 
+// maxHandshakeBuffered bounds what a peer may send before the handshake
+// has consumed it.
+const maxHandshakeBuffered = 256 << 10
+
 // outFlush is how much encrypted output is gathered before it is handed
 // to the stream in the middle of a large write.
 const outFlush = 64 << 10
@@ -117,14 +121,18 @@ type feed struct {
 	err  error // io.EOF, a read error, or errAborted
 }
 
-func (f *feed) put(b []byte, err error) {
+// put appends b (and err) for the handshake goroutine and returns how
+// many bytes wait now.
+func (f *feed) put(b []byte, err error) int {
 	f.mu.Lock()
 	f.buf = append(f.buf, b...)
 	if err != nil && f.err == nil {
 		f.err = err
 	}
+	n := len(f.buf)
 	f.mu.Unlock()
 	f.cond.Signal()
+	return n
 }
 
 func (f *feed) read(p []byte) (int, error) {
@@ -407,7 +415,10 @@ func (e *engine) Read(n int, buf []byte, err error) {
 		return
 	}
 	if hs := e.ad.hs; hs != nil {
-		hs.put(buf[:n], err)
+		if hs.put(buf[:n], err) > maxHandshakeBuffered {
+			// A peer that sends far more than any handshake needs.
+			e.fail(tlsError("ERR_SSL_EXCESSIVE_MESSAGE_SIZE", "excessive message size during the handshake", nil))
+		}
 		return
 	}
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"math/big"
 	"net"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -23,7 +24,16 @@ import (
 	"github.com/netloop/netloop/tls"
 )
 
-func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
+// TestMain runs the tests under the leak check, except when fuzzing (the
+// fuzzing engine's own signal goroutine outlives the run).
+func TestMain(m *testing.M) {
+	for _, a := range os.Args[1:] {
+		if strings.HasPrefix(a, "-test.fuzz=") || strings.HasPrefix(a, "-test.fuzzworker") {
+			os.Exit(m.Run())
+		}
+	}
+	os.Exit(testutil.LeakCheckMain(m))
+}
 
 // testTimeout bounds every loop run of these tests.
 const testTimeout = 10 * time.Second

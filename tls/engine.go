@@ -89,12 +89,17 @@ var errAborted = errors.New("tls: handshake aborted")
 type scratch struct {
 	plain []byte
 	out   []byte
+	raw   []byte // lent to a tls.Conn's record input during a pump (see trim.go)
 }
 
 type scratchKey struct{}
 
 // maxPlain is one TLS record's largest plaintext.
 const maxPlain = 16 << 10
+
+// maxRecord holds the largest record crypto/tls accepts (16 KiB + 2 KiB
+// of expansion + header) plus what its reads ask for on top (MinRead).
+const maxRecord = 16<<10 + 2048 + 5 + 1024
 
 // maxHandshakeBuffered bounds what a peer may send before the handshake
 // has consumed it.
@@ -108,7 +113,7 @@ func scratchOf(l *core.Loop) *scratch {
 	if sc, ok := l.Local(scratchKey{}).(*scratch); ok {
 		return sc
 	}
-	sc := &scratch{plain: make([]byte, maxPlain)}
+	sc := &scratch{plain: make([]byte, maxPlain), raw: make([]byte, maxRecord)}
 	l.SetLocal(scratchKey{}, sc)
 	return sc
 }
@@ -302,6 +307,7 @@ func (e *engine) handshakeDone(hs *feed, err error) {
 		}
 	}
 	e.flags |= eSecure
+	releaseHandshakeBuffers(e.conn)
 	e.t.secured()
 	if e.flags&eDestroyed != 0 {
 		return
@@ -351,6 +357,7 @@ func (e *engine) pump() {
 	}
 	e.flags |= ePumping
 	sc := scratchOf(e.l)
+	lent := lendRecordBuffer(e.conn, sc)
 	for {
 		n, err := e.conn.Read(sc.plain)
 		if n > 0 {
@@ -378,6 +385,7 @@ func (e *engine) pump() {
 		}
 		break
 	}
+	takeBackRecordBuffer(e.conn, lent)
 	e.flags &^= ePumping
 	e.ad.in = nil
 }

@@ -73,10 +73,9 @@ func idleHeapPerConn(tb testing.TB, useTLS bool, n int) float64 {
 	require.NoError(tb, err)
 	defer l.Close()
 	count, closed := 0, 0
-	track := func(c interface{ OnClose(func(bool)) socket.Listener }) {
-		count++
-		c.OnClose(func(bool) { closed++ })
-	}
+	track := func(c interface {
+		OnClose(func(bool)) socket.Listener
+	}) { count++; c.OnClose(func(bool) { closed++ }) }
 	var closeSrv func()
 	var port int
 	if useTLS {

@@ -75,7 +75,10 @@ func idleHeapPerConn(tb testing.TB, useTLS bool, n int) float64 {
 	count, closed := 0, 0
 	track := func(c interface {
 		OnClose(func(bool)) socket.Listener
-	}) { count++; c.OnClose(func(bool) { closed++ }) }
+	}) {
+		count++
+		c.OnClose(func(bool) { closed++ })
+	}
 	var closeSrv func()
 	var port int
 	if useTLS {

@@ -23,6 +23,16 @@ func init() {
 			Deliver: s.onHandleRead,
 			Stream:  func() *transport.Stream { return s.st },
 			Drained: s.onHandleDrain,
+			Throttle: func(on bool) {
+				s.ext().layerHold = on
+				if on {
+					if s.st != nil {
+						s.st.ReadStop()
+					}
+					return
+				}
+				s.startReading()
+			},
 		}, nil
 	}
 }
@@ -33,6 +43,17 @@ func (s *Socket) streamWrite(bufs [][]byte, cb func(error)) error {
 		return s.layer.Write(s.st, bufs, cb)
 	}
 	return s.st.Write(bufs, cb)
+}
+
+// streamWriteOne is streamWrite for one buffer. Each branch builds its own
+// one-element slice: the layer's (an interface call) escapes to the heap,
+// the stream's does not, so a socket without a layer writes without
+// allocating.
+func (s *Socket) streamWriteOne(data []byte, cb func(error)) error {
+	if s.layer != nil {
+		return s.layer.Write(s.st, [][]byte{data}, cb)
+	}
+	return s.st.Write([][]byte{data}, cb)
 }
 
 // streamShutdown ends the writable side through the layer, if any (TLS

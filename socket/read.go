@@ -45,7 +45,7 @@ func (s *Socket) startReading() {
 	}
 	// Pause stops the reading, except in paused mode ('readable'
 	// listeners), where Read drives it, as in Node.
-	if s.state&(sPaused|sReadableMode) == sPaused || s.bufSize >= s.readHighWaterMark() {
+	if s.state&(sPaused|sReadableMode) == sPaused || s.bufSize >= s.readHighWaterMark() || s.layerHold {
 		return
 	}
 	if err := s.st.ReadStart(s.allocFn, nil); err != nil {

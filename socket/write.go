@@ -103,7 +103,7 @@ func (s *Socket) write(data []byte, cb func(error)) bool {
 		return s.checkHighWater()
 	}
 	s.touch()
-	if err := s.streamWrite([][]byte{data}, cb); err != nil {
+	if err := s.streamWriteOne(data, cb); err != nil {
 		s.failWrite(cb, err, true)
 		return false
 	}
@@ -154,7 +154,7 @@ func (s *Socket) flushPending() {
 		p = nil
 	}
 	for _, w := range p {
-		if err := s.streamWrite([][]byte{w.data}, w.cb); err != nil {
+		if err := s.streamWriteOne(w.data, w.cb); err != nil {
 			s.failWrite(w.cb, err, true)
 		}
 	}

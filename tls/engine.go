@@ -45,6 +45,7 @@ const (
 	eShutdownDone                      // close_notify was sent
 	eServer                            // server side
 	ePumping                           // pump is running (no re-entry)
+	eThrottled                         // reading stopped until the handshake consumes its input
 )
 
 type engine struct {
@@ -101,8 +102,10 @@ const maxPlain = 16 << 10
 // of expansion + header) plus what its reads ask for on top (MinRead).
 const maxRecord = 16<<10 + 2048 + 5 + 1024
 
-// maxHandshakeBuffered bounds what a peer may send before the handshake
-// has consumed it.
+// maxHandshakeBuffered bounds what the loop reads for the handshake before
+// the handshake goroutine has consumed it: past it the socket stops
+// reading until the handshake ends. A TLS 1.3 client may send application
+// data right after its Finished, before the server's handshake returns.
 const maxHandshakeBuffered = 256 << 10
 
 // outFlush is how much encrypted output is gathered before it is handed
@@ -314,6 +317,10 @@ func (e *engine) handshakeDone(hs *feed, err error) {
 	}
 	e.flushHeld()
 	e.pump()
+	if e.flags&(eThrottled|eDestroyed) == eThrottled {
+		e.flags &^= eThrottled
+		e.hooks.Throttle(false)
+	}
 }
 
 // fail ends a handshake that failed: a client socket is destroyed with
@@ -423,9 +430,9 @@ func (e *engine) Read(n int, buf []byte, err error) {
 		return
 	}
 	if hs := e.ad.hs; hs != nil {
-		if hs.put(buf[:n], err) > maxHandshakeBuffered {
-			// A peer that sends far more than any handshake needs.
-			e.fail(tlsError("ERR_SSL_EXCESSIVE_MESSAGE_SIZE", "excessive message size during the handshake", nil))
+		if hs.put(buf[:n], err) > maxHandshakeBuffered && e.flags&eThrottled == 0 {
+			e.flags |= eThrottled
+			e.hooks.Throttle(true)
 		}
 		return
 	}

@@ -5,7 +5,7 @@ CROSS := darwin/amd64 darwin/arm64 freebsd/amd64 netbsd/amd64 openbsd/amd64 drag
 # The public packages whose exported API is snapshotted in api/.
 API_PKGS := . ./addr ./errs ./handle ./loop ./pipe ./poller ./server ./socket ./stream ./tcp ./tls
 
-.PHONY: test fmt-check vet api-check api-update cross race race-debug bench bench-quick lint tls-tools
+.PHONY: test fmt-check vet api-check api-update cross race race-debug wine-test bench bench-quick lint tls-tools
 
 ## test: everything CI checks (format, vet, the API snapshot, race tests,
 ## the netloopdebug build of the socket suite, cross-compile + vet)
@@ -51,6 +51,12 @@ race:
 race-debug:
 	$(GO) vet -tags netloopdebug ./...
 	$(GO) test -race -count=1 -timeout 5m -tags netloopdebug ./socket
+
+## wine-test: GOOS=windows go test of WINE_PKGS under Wine (installs
+## Debian's wine64 when missing; prefix cached in $$HOME/.cache/netloop-wine)
+WINE_PKGS := ./addr ./internal/cmd/bcryptfwd
+wine-test:
+	./scripts/wine-test.sh $(WINE_PKGS)
 
 lint: fmt-check vet
 

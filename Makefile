@@ -8,8 +8,9 @@ API_PKGS := . ./addr ./errs ./handle ./loop ./pipe ./poller ./server ./socket ./
 .PHONY: test fmt-check vet api-check api-update cross race race-debug wine-test bench bench-quick lint tls-tools
 
 ## test: everything CI checks (format, vet, the API snapshot, race tests,
-## the netloopdebug build of the socket suite, cross-compile + vet)
-test: fmt-check vet api-check cross tls-tools race race-debug
+## the netloopdebug build of the socket suite, cross-compile + vet, the
+## Windows build's tests under Wine)
+test: fmt-check vet api-check cross tls-tools race race-debug wine-test
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go')); \

@@ -60,7 +60,7 @@ func TestFields(t *testing.T) {
 	assert.Equal(t, syscall.ECONNREFUSED, e.Errno)
 	assert.Equal(t, "127.0.0.1", e.Address)
 	assert.Equal(t, 9, e.Port)
-	assert.Equal(t, -int(syscall.ECONNREFUSED), e.UVErrno())
+	assert.Equal(t, uvECONNREFUSED, e.UVErrno())
 
 	errx.WithLocal(e, "0.0.0.0", 1234)
 	assert.Equal(t, "0.0.0.0", e.LocalAddress)

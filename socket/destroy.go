@@ -80,13 +80,13 @@ func (s *Socket) destroyWith(err error) {
 	}
 	switch {
 	case s.st != nil && s.st.IsClosing():
-		s.l.NextTick(s.emitClose)
+		s.core().NextTickTask((*closeTask)(s))
 	case s.state&sReset != 0 && s.tcp() != nil:
 		s.tcp().CloseReset(s.emitClose)
 	case s.st != nil:
-		s.st.Close(s.emitClose)
+		s.st.CloseToHandler()
 	default:
-		s.l.NextTick(s.emitClose)
+		s.core().NextTickTask((*closeTask)(s))
 	}
 }
 

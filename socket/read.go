@@ -166,7 +166,7 @@ func (s *Socket) endIfDrained() {
 		return
 	}
 	s.state |= sEndQueued
-	s.l.NextTick(s.emitEnd)
+	s.core().NextTickTask((*emitEndTask)(s))
 }
 
 func (s *Socket) emitEnd() {
@@ -190,11 +190,7 @@ func (s *Socket) emitEnd() {
 	case s.state&sAllowHalfOpen == 0 && s.state&sEnding == 0:
 		// Node ends the writable side on the next tick; writes made inside
 		// 'end' still go out before the FIN.
-		s.l.NextTick(func() {
-			if s.state&(sDestroyed|sEnding) == 0 {
-				s.End(nil)
-			}
-		})
+		s.core().NextTickTask((*autoEndTask)(s))
 	case s.state&sFinished != 0:
 		s.Destroy(nil)
 	}

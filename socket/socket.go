@@ -578,6 +578,36 @@ func (h *streamHandler) OnStreamDrain() { (*Socket)(h).onHandleDrain() }
 // OnStreamWriteError implements transport.Handler.
 func (h *streamHandler) OnStreamWriteError(err error) { (*Socket)(h).onHandleWriteError(err) }
 
+// OnStreamClose implements transport.Handler: the close callback of the
+// socket's stream (see transport.Stream.CloseToHandler).
+func (h *streamHandler) OnStreamClose() { (*Socket)(h).emitClose() }
+
+// Deferred steps of a Socket as core.Tasks: queueing a *Socket converted
+// to one of these allocates nothing, where a method value (s.emitEnd)
+// would allocate on every connection.
+type (
+	emitEndTask Socket // emitEnd
+	autoEndTask Socket // the End that follows 'end' without allowHalfOpen
+	finishTask  Socket // finish
+	closeTask   Socket // emitClose
+)
+
+// RunTask implements core.Task.
+func (t *emitEndTask) RunTask() { (*Socket)(t).emitEnd() }
+
+// RunTask implements core.Task.
+func (t *autoEndTask) RunTask() {
+	if s := (*Socket)(t); s.state&(sDestroyed|sEnding) == 0 {
+		s.End(nil)
+	}
+}
+
+// RunTask implements core.Task.
+func (t *finishTask) RunTask() { (*Socket)(t).finish() }
+
+// RunTask implements core.Task.
+func (t *closeTask) RunTask() { (*Socket)(t).emitClose() }
+
 // affine checks, in netloopdebug builds, that method runs on the socket's
 // loop goroutine (see core.Loop.CheckAffinity).
 func (s *Socket) affine(method string) { s.core().CheckAffinity(method) }

@@ -280,7 +280,7 @@ func (s *Socket) End(data []byte, cb ...func(err error)) *Socket {
 	case s.state&sConnecting != 0:
 		// shutdown follows the connection (see afterConnect).
 	case s.st == nil:
-		s.l.NextTick(s.finish)
+		s.core().NextTickTask((*finishTask)(s))
 	default:
 		s.shutdown()
 	}
@@ -294,14 +294,14 @@ func (s *Socket) shutdown() {
 	}
 	s.state |= sShutdown
 	if s.state&sNotWritable != 0 {
-		s.l.NextTick(s.finish)
+		s.core().NextTickTask((*finishTask)(s))
 		return
 	}
 	if s.state&sEndEmitted != 0 && s.st.WriteQueueSize() == 0 && s.layer == nil {
 		// The peer has ended and nothing is queued, so 'finish' is followed
 		// at once by destroy, whose close(2) sends the FIN: a shutdown(2)
 		// first would only cost another trip through the TCP stack.
-		s.core().QueuePending(s.finish)
+		s.core().QueuePendingTask((*finishTask)(s))
 		return
 	}
 	if err := s.streamShutdown(func(err error) {
@@ -312,7 +312,7 @@ func (s *Socket) shutdown() {
 		s.finish()
 	}); err != nil {
 		// Not connected (ENOTCONN): nothing to shut down.
-		s.l.NextTick(s.finish)
+		s.core().NextTickTask((*finishTask)(s))
 	}
 }
 

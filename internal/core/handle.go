@@ -11,6 +11,7 @@ const (
 	flagUnref
 	flagClosing
 	flagClosed
+	flagCloseHook // the close callback is hooks' HandleClosed (see CloseToHooks)
 )
 
 // Handle is the base every netloop handle embeds (libuv's uv_handle_t): it
@@ -156,6 +157,27 @@ func (h *Handle) Close(cb func()) error {
 	return nil
 }
 
+// ClosedHook is implemented by CloseHooks whose handle is closed with
+// CloseToHooks: HandleClosed runs in place of a close callback.
+type ClosedHook interface {
+	HandleClosed()
+}
+
+// CloseToHooks is Close with the hooks' HandleClosed method (the hooks
+// must implement ClosedHook) as the close callback: an implementation
+// that already has a pointer to itself closes without allocating a
+// callback.
+func (h *Handle) CloseToHooks() error {
+	if _, ok := h.hooks.(ClosedHook); !ok {
+		panic("core: CloseToHooks on a handle whose hooks have no HandleClosed")
+	}
+	if err := h.Close(nil); err != nil {
+		return err
+	}
+	h.flags |= flagCloseHook
+	return nil
+}
+
 // runClosing runs the close callbacks of handles closed before this phase;
 // handles closed by those callbacks wait for the next iteration.
 func (l *Loop) runClosing() {
@@ -176,6 +198,10 @@ func (l *Loop) runClosing() {
 		if cb := h.closeCb; cb != nil {
 			h.closeCb = nil
 			cb()
+			l.drainTicks()
+		} else if h.flags&flagCloseHook != 0 {
+			h.flags &^= flagCloseHook
+			h.hooks.(ClosedHook).HandleClosed()
 			l.drainTicks()
 		}
 	}

@@ -66,7 +66,7 @@ type Loop struct {
 	base time.Time     // monotonic origin
 	now  time.Duration // cached per iteration
 
-	ticks   funcQueue // next-tick queue
+	ticks   taskQueue // next-tick queue
 	pending taskQueue // deferred I/O callbacks (libuv's pending queue)
 
 	hooks   [3][]*Hook // idle, prepare, check
@@ -384,7 +384,11 @@ func (l *Loop) runPosted() {
 // NextTick queues fn to run after the current callback returns and before
 // the loop continues (Node's process.nextTick). Functions queued while the
 // queue drains run in the same drain.
-func (l *Loop) NextTick(fn func()) { l.ticks.push(fn) }
+func (l *Loop) NextTick(fn func()) { l.ticks.push(funcTask(fn)) }
+
+// NextTickTask is NextTick for a Task, which costs no allocation when t
+// is a pointer the caller already has (a method value would cost one).
+func (l *Loop) NextTickTask(t Task) { l.ticks.push(t) }
 
 // Invoke calls fn and then drains the next-tick queue; use it to run a user
 // callback from outside the loop's own dispatch (for example right after
@@ -396,7 +400,7 @@ func (l *Loop) Invoke(fn func()) {
 
 func (l *Loop) drainTicks() {
 	for l.ticks.len() > 0 {
-		l.ticks.pop()()
+		l.ticks.pop().RunTask()
 	}
 }
 

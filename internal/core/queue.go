@@ -8,11 +8,8 @@ type ring[T any] struct {
 	n    int
 }
 
-// funcQueue holds next-tick callbacks; taskQueue holds pending tasks.
-type (
-	funcQueue = ring[func()]
-	taskQueue = ring[Task]
-)
+// taskQueue holds next-tick callbacks and pending tasks.
+type taskQueue = ring[Task]
 
 func (q *ring[T]) len() int { return q.n }
 

@@ -94,11 +94,13 @@ type Stream struct {
 // a closure per callback: OnStreamRead receives reads when ReadStart was
 // given a nil read function; OnStreamDrain runs (from the poll phase) when
 // the write queue empties after having held data; OnStreamWriteError runs
-// in the pending phase after a failed write's own callback.
+// in the pending phase after a failed write's own callback; OnStreamClose
+// is the close callback of CloseToHandler.
 type Handler interface {
 	OnStreamRead(n int, buf []byte, err error)
 	OnStreamDrain()
 	OnStreamWriteError(err error)
+	OnStreamClose()
 }
 
 // SetHandler installs h as the stream's owner.
@@ -170,6 +172,19 @@ func (c *streamCore) CloseHandle() { (*Stream)(c).onClose() }
 
 // FinishClose implements core.CloseHooks.
 func (c *streamCore) FinishClose() { (*Stream)(c).onFinish() }
+
+// HandleClosed implements core.ClosedHook (see CloseToHandler).
+func (c *streamCore) HandleClosed() { c.h.OnStreamClose() }
+
+// CloseToHandler is Close with the Handler's OnStreamClose as the close
+// callback, which costs no allocation (a method value would). The stream
+// must have a Handler.
+func (s *Stream) CloseToHandler() error {
+	if s.h == nil {
+		panic("transport: CloseToHandler without a Handler")
+	}
+	return s.Handle.CloseToHooks()
+}
 
 // errClosed is what an operation on a closing or closed stream (or one
 // without a socket) returns: EBADF, named after the operation.

@@ -41,7 +41,10 @@
 // connection, and the decrypt and encrypt buffers are per loop.
 // crypto/tls keeps its own input buffer (about one record) inside each
 // tls.Conn; see the package's memory test for what an idle connection
-// costs.
+// costs. The hand-offs make a whole connection (dial, TLS 1.3 handshake, a
+// 1-byte echo, close) about 15% slower than crypto/tls over Go's net with
+// a goroutine per connection, with 20 more allocations (about 5 KB):
+// `go test -run x -bench TLSHandshake ./tls`.
 //
 // # Differences from Node
 //

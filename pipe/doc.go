@@ -15,6 +15,13 @@
 // already bound by a live socket gives EADDRINUSE; a stale socket file left
 // by a dead process is not removed automatically (as in Node).
 //
+// # Handle passing
+//
+// A pipe from NewIPC or OpenIPC also carries handles (libuv's ipc pipes):
+// Write2 sends a TCP or pipe handle's socket with some bytes, and the
+// receiving end takes what arrived with PendingCount, PendingType and
+// AcceptPending from its read callback.
+//
 // Every method is loop-affine. Windows named pipes are not supported yet:
 // there the package is empty.
 package pipe

@@ -17,7 +17,12 @@ import (
 	"github.com/netloop/netloop/socket"
 )
 
-func TestMain(m *testing.M) { os.Exit(testutil.LeakCheckMain(m)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(sendHandleChildEnv) != "" {
+		os.Exit(sendHandleChild())
+	}
+	os.Exit(testutil.LeakCheckMain(m))
+}
 
 // safetyTimeout bounds every loop run.
 const safetyTimeout = 10 * time.Second

@@ -73,6 +73,9 @@ func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 	if s.st != nil {
 		return errx.FromErrno("connect", syscall.EISCONN)
 	}
+	if s.state&sIPC != 0 && o.Path == "" {
+		return errIPCNeedsPipe()
+	}
 	for _, fn := range cb {
 		if fn != nil {
 			s.OnceConnect(fn)
@@ -85,6 +88,9 @@ func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 	if o.Path != "" {
 		s.ext().path = o.Path
 		p := transport.New(s.core(), transport.Pipe)
+		if s.state&sIPC != 0 {
+			p.SetIPC()
+		}
 		s.attach(p)
 		s.emitAttempt(evConnectionAttempt, o.Path, 0, 0)
 		if s.state&sDestroyed != 0 {

@@ -20,6 +20,13 @@
 // reading) and the program takes it with Read(n) when 'readable' says
 // there is some (see OnReadable).
 //
+// # Passing connections between processes
+//
+// A Unix-domain socket made with Options.IPC sends a connection or a
+// listening server to the process at the other end with SendHandle and
+// receives theirs from OnHandle, as Node's child_process channel does for
+// cluster; see SendHandle and Handle.
+//
 // # Buffers
 //
 // The []byte a data listener receives is the loop's shared read buffer: it

@@ -51,6 +51,12 @@ type Options struct {
 	// BlockList refuses connections to the addresses it matches
 	// (ERR_IP_BLOCKED).
 	BlockList *addr.BlockList
+	// IPC makes a Unix-domain socket (an FD, or a Path connect) an IPC
+	// channel, as Node's child_process channel is (a Pipe with ipc=true):
+	// SendHandle sends sockets and servers to the process at the other end
+	// and 'handle' (OnHandle) receives theirs. A TCP socket with IPC is
+	// refused with ERR_INVALID_ARG_VALUE.
+	IPC bool
 }
 
 // OnRead is Node's onread option: reads land in Buffer (or in the buffer

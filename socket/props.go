@@ -3,6 +3,8 @@
 package socket
 
 import (
+	"golang.org/x/sys/unix"
+
 	"net/netip"
 	"time"
 
@@ -263,9 +265,22 @@ func (s *Socket) Unref() *Socket {
 
 // openFD adopts an existing connected descriptor (Options.FD).
 func (s *Socket) openFD(fd int, readable, writable bool) error {
+	if s.state&sIPC != 0 {
+		if sa, err := unix.Getsockname(fd); err == nil {
+			if _, ok := sa.(*unix.SockaddrUnix); !ok {
+				return errIPCNeedsPipe()
+			}
+		}
+	}
 	st, err := transport.OpenFD(s.core(), fd)
 	if err != nil {
 		return err
+	}
+	if s.state&sIPC != 0 {
+		if err := st.SetIPC(); err != nil {
+			st.Close(nil)
+			return err
+		}
 	}
 	if !readable {
 		s.state |= sNotReadable

@@ -36,6 +36,7 @@ const (
 	evConnectionAttemptFailed
 	evConnectionAttemptTimeout
 	evReadable
+	evHandle
 )
 
 // Socket state bits (Socket.state). The Socket sets every one of them;
@@ -80,6 +81,7 @@ const (
 	sReadableMode                      // a 'readable' listener was added: paused mode, data waits for Read
 	sReadableQueued                    // 'readable' is scheduled
 	sNeedReadable                      // paused mode: new data emits 'readable' (Node's needReadable)
+	sIPC                               // Options.IPC: the stream carries descriptors
 )
 
 // Socket is Node's net.Socket. Create one with New (then Connect), or get
@@ -154,6 +156,7 @@ func (s *Socket) ext() *sockExtra {
 type pendingWrite struct {
 	data []byte
 	cb   func(error)
+	fd1  int // a descriptor to send with data (SendHandle) plus one; 0: none
 }
 
 // New creates a Socket that is not connected yet (or wraps opts.FD).
@@ -183,6 +186,9 @@ func New(opts Options) (*Socket, error) {
 			return nil, errx.New(errs.CodeInvalidArgValue, "The property 'options.onread' is invalid: it needs a Buffer or BufferFunc and a Callback")
 		}
 		s.setOnRead(opts.OnRead)
+	}
+	if opts.IPC {
+		s.state |= sIPC
 	}
 	if opts.FD > 0 {
 		if err := s.openFD(opts.FD, opts.Readable, opts.Writable); err != nil {
@@ -570,6 +576,9 @@ func (h *streamHandler) OnStreamRead(n int, buf []byte, err error) {
 		return
 	}
 	(*Socket)(h).onHandleRead(n, buf, err)
+	if (*Socket)(h).state&sIPC != 0 {
+		(*Socket)(h).deliverHandles()
+	}
 }
 
 // OnStreamDrain implements transport.Handler.

@@ -3,6 +3,8 @@
 package socket
 
 import (
+	"golang.org/x/sys/unix"
+
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/emitter"
 	"github.com/netloop/netloop/internal/encoding"
@@ -69,6 +71,21 @@ func (s *Socket) failWrite(cb func(error), err error, emit bool) {
 }
 
 func (s *Socket) write(data []byte, cb func(error)) bool {
+	return s.writeFD(data, -1, cb)
+}
+
+// writeFD is write with a descriptor to send (SendHandle), or -1. The
+// descriptor is the write's own: sent, or closed when the write fails.
+func (s *Socket) writeFD(data []byte, fd int, cb func(error)) bool {
+	if fd >= 0 {
+		// Every refusal below hands cb the error; the descriptor goes
+		// with it unless the write reaches the stream.
+		defer func() {
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+		}()
+	}
 	switch {
 	case s.state&sDestroyed != 0:
 		s.failWrite(cb, errs.ErrStreamDestroyed, false)
@@ -98,12 +115,20 @@ func (s *Socket) write(data []byte, cb func(error)) bool {
 			s.failWrite(cb, errs.ErrSocketClosed, true)
 			return false
 		}
-		s.ext().pending = append(s.pending, pendingWrite{data: append([]byte(nil), data...), cb: cb})
+		s.ext().pending = append(s.pending, pendingWrite{data: append([]byte(nil), data...), cb: cb, fd1: fd + 1})
+		fd = -1
 		s.ext().pendingSize += len(data)
 		return s.checkHighWater()
 	}
 	s.touch()
-	if err := s.streamWriteOne(data, cb); err != nil {
+	var err error
+	if fd >= 0 {
+		err = s.st.Write2([][]byte{data}, fd, cb)
+		fd = -1
+	} else {
+		err = s.streamWriteOne(data, cb)
+	}
+	if err != nil {
 		s.failWrite(cb, err, true)
 		return false
 	}
@@ -132,7 +157,7 @@ func (s *Socket) flushPending() {
 	}
 	p := s.pending
 	s.ext().pending, s.ext().pendingSize = nil, 0
-	if len(p) > 1 {
+	if len(p) > 1 && !carriesFD(p) {
 		// One vectored write (as Node's writev after cork or connect);
 		// each callback runs once it completed, in order.
 		bufs := make([][]byte, len(p))
@@ -154,7 +179,13 @@ func (s *Socket) flushPending() {
 		p = nil
 	}
 	for _, w := range p {
-		if err := s.streamWriteOne(w.data, w.cb); err != nil {
+		var err error
+		if w.fd1 != 0 {
+			err = s.st.Write2([][]byte{w.data}, w.fd1-1, w.cb)
+		} else {
+			err = s.streamWriteOne(w.data, w.cb)
+		}
+		if err != nil {
 			s.failWrite(w.cb, err, true)
 		}
 	}
@@ -197,6 +228,9 @@ func (s *Socket) failPending(err error) {
 	p := s.pending
 	s.ext().pending, s.ext().pendingSize = nil, 0
 	for _, w := range p {
+		if w.fd1 != 0 {
+			unix.Close(w.fd1 - 1)
+		}
 		if w.cb != nil {
 			cb := w.cb
 			s.l.NextTick(func() { cb(err) })

@@ -35,3 +35,9 @@ type Options struct {
 // since this package cannot name the type) that starts reading at once
 // unless PauseOnConnect. Package socket sets it in its init.
 var NewSocket func(l *core.Loop, st *transport.Stream, o *Options) any
+
+// ServerStream returns the loop and listening stream of a *server.Server
+// given as any (nil stream when it is not listening), for
+// Socket.SendHandle; ok is false for anything else. Package server sets it
+// in its init.
+var ServerStream = func(srv any) (l *core.Loop, st *transport.Stream, ok bool) { return nil, nil, false }

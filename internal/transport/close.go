@@ -26,6 +26,7 @@ func (s *Stream) onClose() {
 		sys.Close(int(s.fd))
 		s.fd = -1
 	}
+	s.closePending()
 	if s.x != nil && s.x.acceptedFd >= 0 {
 		sys.Close(s.x.acceptedFd)
 		s.x.acceptedFd = -1

@@ -81,7 +81,13 @@ func (s *Stream) read() {
 		} else {
 			buf = s.Loop().ReadBuffer()
 		}
-		n, err := sys.Read(int(s.fd), buf)
+		var n int
+		var err error
+		if s.x != nil && s.x.ipc != nil {
+			n, err = s.readIPC(buf)
+		} else {
+			n, err = sys.Read(int(s.fd), buf)
+		}
 		switch {
 		case err == unix.EAGAIN:
 			if s.allocFunc() != nil {

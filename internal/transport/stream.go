@@ -123,6 +123,7 @@ type streamExtra struct {
 	keepSecs     int32           // keep-alive delay in whole seconds (TCP)
 	path         string          // bound path, unlinked at close ("" when none or abstract; Pipe)
 	name         string          // the name as given to BindPath (Pipe)
+	ipc          *ipcState       // SetIPC's: descriptors received and the control buffer
 }
 
 func (s *Stream) ext() *streamExtra {

@@ -21,7 +21,11 @@ type writeReq struct {
 	off  int
 	cb   Callback
 	err  error
+	fd1  int // the descriptor to send with buf (Write2) plus one; 0: none
 }
+
+// setSendFd gives r the descriptor to send (-1: none).
+func (r *writeReq) setSendFd(fd int) { r.fd1 = fd + 1 }
 
 var reqPool = sync.Pool{New: func() any { return new(writeReq) }}
 
@@ -37,6 +41,9 @@ func (s *Stream) freeReq(r *writeReq) {
 	if r.buf != nil {
 		s.Loop().Buffers().Put(r.buf)
 	}
+	if r.fd1 != 0 {
+		sys.Close(r.fd1 - 1) // never sent: cancelled or failed
+	}
 	*r = writeReq{}
 	reqPool.Put(r)
 }
@@ -47,27 +54,50 @@ func (s *Stream) freeReq(r *writeReq) {
 // everything was handed to the kernel, or with the write error. A stream
 // that is closed or shut down returns an error and cb is not called.
 func (s *Stream) Write(bufs [][]byte, cb Callback) error {
+	if err := s.writable(); err != nil {
+		return err
+	}
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	return s.write(bufs, total, -1, cb)
+}
+
+// writable reports why the stream cannot take a write, if it cannot.
+func (s *Stream) writable() error {
 	if s.IsClosing() || s.fd < 0 {
 		return errClosed("write")
 	}
 	if s.flags&(fShutting|fShut) != 0 {
 		return errx.FromErrno("write", syscall.EPIPE)
 	}
-	total := 0
-	for _, b := range bufs {
-		total += len(b)
-	}
+	return nil
+}
+
+// write is Write and Write2: sendFd, when not -1, is a descriptor the
+// request owns and sends with its first bytes.
+func (s *Stream) write(bufs [][]byte, total, sendFd int, cb Callback) error {
 	n := 0
 	// Only a write with nothing ahead of it may go out at once; anything
 	// else (even an empty write) is queued so callbacks keep their order.
 	direct := s.wqHead == nil && s.flags&fConnecting == 0
 	if direct && total > 0 {
 		var err error
-		n, err = s.writeNow(bufs)
+		if sendFd >= 0 {
+			n, err = sendmsgRights(int(s.fd), bufs, sendFd)
+			if n > 0 {
+				sys.Close(sendFd) // the kernel holds it now
+				sendFd = -1
+			}
+		} else {
+			n, err = s.writeNow(bufs)
+		}
 		s.Loop().AddBytesWritten(n)
 		if err != nil && err != unix.EAGAIN {
 			s.flags |= fWriteFailed
 			r := s.newReq(cb)
+			r.setSendFd(sendFd)
 			r.err = errx.Wrap("write", err)
 			s.finish(r)
 			return nil
@@ -82,6 +112,7 @@ func (s *Stream) Write(bufs [][]byte, cb Callback) error {
 		return nil
 	}
 	r := s.newReq(cb)
+	r.setSendFd(sendFd)
 	if total > n {
 		r.buf = s.Loop().Buffers().Get(total - n)
 		gather(r.buf, bufs, n)
@@ -186,15 +217,29 @@ func (s *Stream) flush() {
 	for s.wqHead != nil {
 		k := 0
 		for r := s.wqHead; r != nil && k < maxIovecs; r = r.next {
+			if r.fd1 != 0 && r != s.wqHead {
+				break // a descriptor goes with its own request's bytes
+			}
 			if r.off < len(r.buf) { // empty writes have nothing to send
 				iov[k] = sys.Iovec(r.buf[r.off:])
 				k++
+			}
+			if r.fd1 != 0 {
+				break
 			}
 		}
 		n := 0
 		if k > 0 {
 			var err error
-			n, err = sys.Writev(int(s.fd), iov[:k])
+			if h := s.wqHead; h.fd1 != 0 {
+				n, err = sendmsgRights(int(s.fd), [][]byte{h.buf[h.off:]}, h.fd1-1)
+				if n > 0 {
+					sys.Close(h.fd1 - 1)
+					h.fd1 = 0
+				}
+			} else {
+				n, err = sys.Writev(int(s.fd), iov[:k])
+			}
 			s.Loop().AddBytesWritten(n)
 			if err == unix.EAGAIN {
 				break

@@ -1,0 +1,213 @@
+//go:build !windows
+
+package transport
+
+import (
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/internal/errx"
+	"github.com/netloop/netloop/internal/sys"
+)
+
+// maxRecvFds is how many descriptors one read of an IPC stream can take
+// (libuv's UV__CMSG_FD_COUNT); more in one message are closed by the
+// kernel (MSG_CTRUNC) and reported as EMSGSIZE.
+const maxRecvFds = 64
+
+// ipcState is what an IPC stream (libuv's uv_pipe_init with ipc=1) adds:
+// the control buffer its reads use and the descriptors received but not
+// taken yet, in arrival order.
+type ipcState struct {
+	oob     []byte
+	pending []int
+}
+
+// SetIPC makes a Unix-domain stream carry descriptors: its reads collect
+// the ones that arrive (PendingCount, TakePending) and Write2 can send one.
+func (s *Stream) SetIPC() error {
+	if s.flags&fPipe == 0 {
+		return errx.FromErrno("open", syscall.EINVAL)
+	}
+	x := s.ext()
+	if x.ipc == nil {
+		x.ipc = &ipcState{oob: make([]byte, unix.CmsgSpace(maxRecvFds*4))}
+	}
+	return nil
+}
+
+// IsIPC reports whether SetIPC was called.
+func (s *Stream) IsIPC() bool { return s.x != nil && s.x.ipc != nil }
+
+// PendingCount is how many received descriptors wait to be taken.
+func (s *Stream) PendingCount() int {
+	if !s.IsIPC() {
+		return 0
+	}
+	return len(s.x.ipc.pending)
+}
+
+// TakePending removes the oldest received descriptor and returns it; the
+// caller owns it. It returns -1 when none is pending.
+func (s *Stream) TakePending() int {
+	if s.PendingCount() == 0 {
+		return -1
+	}
+	p := s.x.ipc.pending
+	fd := p[0]
+	copy(p, p[1:])
+	s.x.ipc.pending = p[:len(p)-1]
+	return fd
+}
+
+// closePending closes the descriptors nobody took (at Close).
+func (s *Stream) closePending() {
+	if !s.IsIPC() {
+		return
+	}
+	for _, fd := range s.x.ipc.pending {
+		sys.Close(fd)
+	}
+	s.x.ipc.pending = nil
+}
+
+// readIPC is read(2) for an IPC stream: recvmsg, keeping the descriptors
+// that came with the bytes.
+func (s *Stream) readIPC(buf []byte) (int, error) {
+	ipc := s.x.ipc
+	for {
+		n, oobn, flags, _, err := unix.Recvmsg(int(s.fd), buf, ipc.oob, recvCloexec)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		if oobn > 0 {
+			if perr := s.collectRights(ipc, ipc.oob[:oobn]); perr != nil {
+				return 0, perr
+			}
+		}
+		if flags&unix.MSG_CTRUNC != 0 {
+			return 0, unix.EMSGSIZE
+		}
+		return n, nil
+	}
+}
+
+func (s *Stream) collectRights(ipc *ipcState, oob []byte) error {
+	msgs, err := unix.ParseSocketControlMessage(oob)
+	if err != nil {
+		return err
+	}
+	for i := range msgs {
+		if msgs[i].Header.Level != unix.SOL_SOCKET || msgs[i].Header.Type != unix.SCM_RIGHTS {
+			continue
+		}
+		fds, err := unix.ParseUnixRights(&msgs[i])
+		if err != nil {
+			return err
+		}
+		for _, fd := range fds {
+			if recvCloexec == 0 {
+				unix.CloseOnExec(fd)
+			}
+			ipc.pending = append(ipc.pending, fd)
+		}
+	}
+	return nil
+}
+
+// Write2 is Write with a descriptor, libuv's uv_write2: fd travels with
+// the first bytes of bufs (SCM_RIGHTS). The stream must be an IPC one and
+// bufs must hold at least one byte. Write2 takes fd over, success or not:
+// it is closed once the kernel holds it, or when the write fails or is
+// cancelled. Callers pass a duplicate of a descriptor they keep using.
+//
+// A socket whose descriptor is sent lives on under a second reference, so
+// the stream that owns the original must remove its poller registration
+// explicitly when it closes: see MarkShared.
+func (s *Stream) Write2(bufs [][]byte, fd int, cb Callback) error {
+	total := 0
+	for _, b := range bufs {
+		total += len(b)
+	}
+	err := s.writable()
+	if err == nil && (!s.IsIPC() || total == 0) {
+		err = errx.FromErrno("write", syscall.EINVAL)
+	}
+	if err != nil {
+		sys.Close(fd)
+		return err
+	}
+	return s.write(bufs, total, fd, cb)
+}
+
+// Dup returns a close-on-exec duplicate of s's descriptor, for Write2.
+func (s *Stream) Dup() (int, error) {
+	if s.fd < 0 {
+		return -1, errClosed("dup")
+	}
+	fd, err := unix.FcntlInt(uintptr(s.fd), unix.F_DUPFD_CLOEXEC, 0)
+	if err != nil {
+		return -1, errx.Wrap("dup", err)
+	}
+	return fd, nil
+}
+
+// MarkShared tells s that its descriptor has (or may get) a duplicate
+// elsewhere, so Close removes the poller registration explicitly instead
+// of relying on close(2).
+func (s *Stream) MarkShared() { s.flags |= fForeignFd }
+
+// sendmsgRights sends bufs with fd attached.
+func sendmsgRights(sock int, bufs [][]byte, fd int) (int, error) {
+	for {
+		n, err := unix.SendmsgBuffers(sock, bufs, unix.UnixRights(fd), nil, 0)
+		if err == unix.EINTR {
+			continue
+		}
+		return n, err
+	}
+}
+
+// PendingKind says what the oldest pending descriptor is: TCP or Pipe,
+// and false when none is pending (or it is neither).
+func (s *Stream) PendingKind() (Kind, bool) {
+	if s.PendingCount() == 0 {
+		return 0, false
+	}
+	sa, err := unix.Getsockname(s.x.ipc.pending[0])
+	if err != nil {
+		return 0, false
+	}
+	if _, ok := sa.(*unix.SockaddrUnix); ok {
+		return Pipe, true
+	}
+	return TCP, true
+}
+
+// AcceptPending gives the oldest pending descriptor to client, a stream
+// of the matching kind without a socket (libuv's uv_accept on an IPC
+// pipe). It returns EAGAIN when none is pending and EINVAL when client's
+// kind differs (the descriptor stays pending).
+func (s *Stream) AcceptPending(client *Stream) error {
+	k, ok := s.PendingKind()
+	if !ok {
+		if s.PendingCount() > 0 {
+			sys.Close(s.TakePending()) // not a socket we can wrap
+			return errx.FromErrno("accept", syscall.ENOTSOCK)
+		}
+		return errx.FromErrno("accept", syscall.EAGAIN)
+	}
+	if client.Transport() != k {
+		return errx.FromErrno("accept", syscall.EINVAL)
+	}
+	fd := s.TakePending()
+	if err := client.Open(fd); err != nil {
+		sys.Close(fd)
+		return err
+	}
+	return nil
+}

@@ -7,6 +7,7 @@
 //	cd bench && go run ./cmd/mcbench                 # both cases
 //	cd bench && go run ./cmd/mcbench -case balance   # in-process, ~15 s
 //	cd bench && go run ./cmd/mcbench -case scaling -rounds 5
+//	cd bench && go run ./cmd/mcbench -case drain     # in-process, ~15 s
 //
 // Scaling: every peer runs unpinned on this machine's cores, driven by
 // -gens load-generator processes (unpinned too, 64 B ping-pong, -conns
@@ -58,7 +59,7 @@ var peers = []peer{
 }
 
 func main() {
-	which := flag.String("case", "all", "balance, scaling or all")
+	which := flag.String("case", "all", "balance, scaling, drain or all")
 	rounds := flag.Int("rounds", 3, "scaling: interleaved rounds")
 	gens := flag.Int("gens", 2, "scaling: load-generator processes")
 	conns := flag.Int("conns", 100, "scaling: connections in all")
@@ -68,6 +69,9 @@ func main() {
 	base := flag.String("base", "c-mt", "scaling: the peer CPU per message is compared to")
 	only := flag.String("peers", "", "scaling: comma-separated subset of peers")
 	out := flag.String("out", "", "also write the report to this file")
+	drainRate := flag.Int("drain-rate", 10000, "drain: client connects per second")
+	drainLoops := flag.Int("drain-loops", 4, "drain: loops of the group servers")
+	drainTrials := flag.Int("drain-trials", 3, "drain: trials per server")
 	flag.Parse()
 	if _, err := os.Stat("loadgen/loadgen.go"); err != nil {
 		fatalf("run me from bench/ (cd bench && go run ./cmd/mcbench): %v", err)
@@ -77,6 +81,9 @@ func main() {
 		strings.Join(os.Args[1:], " "), time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), kernel(), runtime.Version())
 	if *which == "all" || *which == "balance" {
 		balanceCase(&rep, *trials)
+	}
+	if *which == "all" || *which == "drain" {
+		drainCase(&rep, *drainRate, *drainLoops, *drainTrials)
 	}
 	if *which == "all" || *which == "scaling" {
 		sel := peers

@@ -334,7 +334,7 @@ func (s *Socket) reset() {
 	s.gen++ // late lookups, connects and aborts of the last connection are ignored
 	s.st = nil
 	s.bytesRead, s.bytesWritten = 0, 0
-	s.owner = nil // a reconnected socket no longer counts for the server
+	s.acc = nil // a reconnected socket no longer counts for the server
 	s.ext().remote = netip.AddrPort{}
 	s.ext().path = ""
 	s.ext().buffered, s.ext().bufSize = nil, 0

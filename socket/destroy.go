@@ -75,8 +75,8 @@ func (s *Socket) destroyWith(err error) {
 	if err != nil {
 		s.l.NextTick(func() { s.emitError(err) })
 	}
-	if s.owner != nil {
-		s.owner.SocketClosed()
+	if s.acc != nil {
+		s.acc.Owner.SocketClosed()
 	}
 	switch {
 	case s.st != nil && s.st.IsClosing():

@@ -98,7 +98,7 @@ type Socket struct {
 	bytesRead    int64
 	bytesWritten int64
 
-	owner accept.Owner // the server that accepted this socket, nil for clients
+	acc *accept.Options // the accepting server's options (its Owner), nil for clients
 
 	// *sockExtra holds what most connections never use; it points at the
 	// shared zero value noExtra until something is written (see ext), so
@@ -227,7 +227,7 @@ func init() {
 // at once unless PauseOnConnect.
 func newAccepted(l *loop.Loop, st *transport.Stream, o *accept.Options) *Socket {
 	s := newSocket(l, o.AllowHalfOpen, o.HighWaterMark)
-	s.owner = o.Owner
+	s.acc = o
 	if o.OwnedData {
 		s.state |= sOwnedData
 	}
@@ -252,10 +252,10 @@ func newAccepted(l *loop.Loop, st *transport.Stream, o *accept.Options) *Socket 
 // reconnect.
 func (s *Socket) Server() any {
 	s.affine("Socket.Server")
-	if s.owner == nil {
+	if s.acc == nil {
 		return nil
 	}
-	return s.owner.Server()
+	return s.acc.Owner.Server()
 }
 
 // Loop returns the loop the socket runs on.

@@ -2,6 +2,7 @@ package core
 
 import (
 	"errors"
+	"math"
 
 	"github.com/netloop/netloop/poller"
 )
@@ -18,9 +19,8 @@ import (
 type IOWatcher struct {
 	loop     *Loop
 	h        IOHandler
-	fd       int
 	tok      poller.Token    // slot | generation<<32, while loop is set
-	err      error           // last registration error, see Err
+	fd       int32           // unix descriptors and Windows handles (32 significant bits) fit
 	interest poller.Interest // wanted
 	kernel   poller.Interest // registered with the poller (0: not registered)
 	queued   bool
@@ -59,6 +59,24 @@ type ioTable struct {
 
 	queue  []*IOWatcher   // watchers whose interest changed since the last poll
 	failed []poller.Token // watchers owed an Err event for a failed change
+
+	// errs holds each watcher's last registration error (see Err): rare,
+	// so kept here rather than in every watcher.
+	errs map[*IOWatcher]error
+}
+
+// setErr records (or, with nil, clears) w's last registration error.
+func (t *ioTable) setErr(w *IOWatcher, err error) {
+	if err == nil {
+		if len(t.errs) != 0 {
+			delete(t.errs, w)
+		}
+		return
+	}
+	if t.errs == nil {
+		t.errs = make(map[*IOWatcher]error)
+	}
+	t.errs[w] = err
 }
 
 type ioSlot struct {
@@ -93,9 +111,10 @@ func (t *ioTable) release(w *IOWatcher) {
 	s := &t.slots[i]
 	*s = ioSlot{gen: s.gen + 1, next: t.free}
 	t.free = i + 1
-	if w.fd < len(t.fds) && t.fds[w.fd] == i+1 {
-		t.fds[w.fd] = 0
+	if fd := int(w.fd); fd < len(t.fds) && t.fds[fd] == i+1 {
+		t.fds[fd] = 0
 	}
+	t.setErr(w, nil)
 }
 
 // lookup returns the watcher tok names, or nil if its slot has been
@@ -143,14 +162,14 @@ func (l *Loop) InitIOWatcher(w *IOWatcher, fd int, cb func(events poller.Interes
 // Initialising a watcher that is still open closes it first (removing its
 // registration from the poller).
 func (l *Loop) InitIOHandler(w *IOWatcher, fd int, h IOHandler) error {
-	if fd < 0 {
-		return errors.New("loop: negative descriptor")
+	if fd < 0 || fd > math.MaxInt32 {
+		return errors.New("loop: descriptor out of range")
 	}
 	if cur := l.io.owner(fd); cur != nil && cur != w {
 		return ErrWatcherBusy
 	}
 	w.Close(false)
-	*w = IOWatcher{fd: fd, h: h}
+	*w = IOWatcher{fd: int32(fd), h: h}
 	tok, err := l.io.acquire(w)
 	if err != nil {
 		return err
@@ -161,7 +180,7 @@ func (l *Loop) InitIOHandler(w *IOWatcher, fd int, h IOHandler) error {
 }
 
 // Fd returns the watched descriptor.
-func (w *IOWatcher) Fd() int { return w.fd }
+func (w *IOWatcher) Fd() int { return int(w.fd) }
 
 // Interest returns what the watcher currently waits for.
 func (w *IOWatcher) Interest() poller.Interest { return w.interest }
@@ -172,7 +191,12 @@ func (w *IOWatcher) Interest() poller.Interest { return w.interest }
 // descriptor was closed behind the watcher's back) is also delivered to
 // the handler, as an event with poller.Err set, unless the watcher no
 // longer wants any events. Interest keeps reporting what was asked for.
-func (w *IOWatcher) Err() error { return w.err }
+func (w *IOWatcher) Err() error {
+	if w.loop == nil || len(w.loop.io.errs) == 0 {
+		return nil
+	}
+	return w.loop.io.errs[w]
+}
 
 // Start adds interest in the given events. The first registration with the
 // poller happens at once, so its error (for example EPERM for a regular
@@ -183,11 +207,11 @@ func (w *IOWatcher) Start(in poller.Interest) error {
 		return nil
 	}
 	if w.kernel == 0 {
-		if err := w.loop.poller.Add(w.fd, w.tok, want); err != nil {
-			w.err = err
+		if err := w.loop.poller.Add(int(w.fd), w.tok, want); err != nil {
+			w.loop.io.setErr(w, err)
 			return err
 		}
-		w.err = nil
+		w.loop.io.setErr(w, nil)
 		w.interest, w.kernel = want, want
 		return nil
 	}
@@ -226,7 +250,7 @@ func (w *IOWatcher) Close(fdClosing bool) {
 	if w.kernel != 0 && !fdClosing {
 		// An error means there is nothing left to remove (EBADF: the fd
 		// was closed already); the watcher goes away either way.
-		l.poller.Delete(w.fd)
+		l.poller.Delete(int(w.fd))
 	}
 	// The slot's new generation makes this watcher's events still in the
 	// batch, and any Err owed to it, stale.
@@ -254,20 +278,20 @@ func (l *Loop) flushIO() bool {
 		var err error
 		switch {
 		case w.interest == 0:
-			err = l.poller.Delete(w.fd)
+			err = l.poller.Delete(int(w.fd))
 			w.kernel = 0 // when Delete fails, nothing was registered either
 		case w.kernel == 0:
-			if err = l.poller.Add(w.fd, w.tok, w.interest); err == nil {
+			if err = l.poller.Add(int(w.fd), w.tok, w.interest); err == nil {
 				w.kernel = w.interest
 			}
 		default:
 			// On failure the old registration stays (or close(2) ended
 			// it); kernel keeps the old value, so Close still deletes.
-			if err = l.poller.Modify(w.fd, w.tok, w.interest); err == nil {
+			if err = l.poller.Modify(int(w.fd), w.tok, w.interest); err == nil {
 				w.kernel = w.interest
 			}
 		}
-		w.err = err
+		t.setErr(w, err)
 		if err != nil && w.interest != 0 {
 			t.failed = append(t.failed, w.tok)
 		}

@@ -7,23 +7,55 @@
 // from the next emission (the slice is copied on write), as in Node.
 package emitter
 
+import "unsafe"
+
 // Kind identifies an event within one object.
 type Kind uint8
 
 type listener struct {
-	fn   any // a func of the event's type
+	// fn is the listener, a func value of the event's type, kept as the
+	// one pointer a func value is (an interface would take two words and
+	// make every connection's listener array half as big again). Callers
+	// guarantee the type: each Kind has one func type, which the typed
+	// On<Event> methods of Socket and Server fix.
+	fn   unsafe.Pointer
 	id   uint32
 	kind Kind
 	once bool
 }
 
+// funcPointer returns the func value inside fn, an interface holding a
+// func: func types are pointer-shaped, so the interface's data word is the
+// func value itself.
+func funcPointer(fn any) unsafe.Pointer {
+	return (*[2]unsafe.Pointer)(unsafe.Pointer(&fn))[1]
+}
+
+// as reinterprets a stored func value as the func type T.
+func as[T any](p *unsafe.Pointer) T { return *(*T)(unsafe.Pointer(p)) }
+
 // Set holds the listeners of one object. Its zero value is empty. Not safe
 // for concurrent use.
 type Set struct {
-	ls     []listener
-	nextID uint32
-	gen    uint32 // bumped by every add and removal (see Gen)
-	shared bool   // ls is being iterated by an Emit: copy before changing it
+	ls []listener
+	// idShared holds the last id given out in its low 31 bits and, in its
+	// top bit, whether ls is being iterated by an Emit (copy it before
+	// changing it). One word instead of two keeps a Socket a size class
+	// smaller.
+	idShared uint32
+	gen      uint32 // bumped by every add and removal (see Gen)
+}
+
+const sharedBit = 1 << 31
+
+func (s *Set) shared() bool { return s.idShared&sharedBit != 0 }
+
+func (s *Set) setShared(v bool) {
+	if v {
+		s.idShared |= sharedBit
+	} else {
+		s.idShared &^= sharedBit
+	}
 }
 
 // Gen changes whenever a listener is added or removed, so a caller can
@@ -40,7 +72,7 @@ func Funcs[T any](s *Set, kind Kind) []T {
 		if l.kind != kind {
 			continue
 		}
-		fns = append(fns, l.fn.(T))
+		fns = append(fns, as[T](&l.fn))
 		if l.once {
 			s.removeAt(i)
 			i--
@@ -71,17 +103,18 @@ func (s *Set) On(kind Kind, fn any, once bool) Listener {
 
 // Add registers fn (a func of the event's type) for kind and returns its id.
 func (s *Set) Add(kind Kind, fn any, once bool) uint32 {
-	s.nextID++
+	id := (s.idShared&^sharedBit + 1) &^ sharedBit
+	s.idShared = s.idShared&sharedBit | id
 	s.gen++
-	if s.shared {
+	if s.shared() {
 		s.ls = append(make([]listener, 0, len(s.ls)+1), s.ls...)
-		s.shared = false
+		s.setShared(false)
 	} else if s.ls == nil {
 		// Most objects get two or three listeners: skip the 1-element array.
 		s.ls = make([]listener, 0, 2)
 	}
-	s.ls = append(s.ls, listener{fn: fn, id: s.nextID, kind: kind, once: once})
-	return s.nextID
+	s.ls = append(s.ls, listener{fn: funcPointer(fn), id: id, kind: kind, once: once})
+	return id
 }
 
 // Remove unregisters the listener with the given id; unknown ids are
@@ -97,11 +130,11 @@ func (s *Set) Remove(id uint32) {
 
 func (s *Set) removeAt(i int) {
 	s.gen++
-	if s.shared {
+	if s.shared() {
 		n := make([]listener, 0, len(s.ls)-1)
 		n = append(n, s.ls[:i]...)
 		s.ls = append(n, s.ls[i+1:]...)
-		s.shared = false
+		s.setShared(false)
 		return
 	}
 	copy(s.ls[i:], s.ls[i+1:])
@@ -141,15 +174,15 @@ func (s *Set) Has(kind Kind) bool {
 
 // begin snapshots the listener slice for an emission.
 func (s *Set) begin() (ls []listener, wasShared bool) {
-	wasShared = s.shared
-	s.shared = true
+	wasShared = s.shared()
+	s.setShared(true)
 	return s.ls, wasShared
 }
 
 func (s *Set) end(ls []listener, wasShared bool) {
 	// Still the same backing array: nobody copied it during the emission.
 	if len(ls) == len(s.ls) && (len(ls) == 0 || &ls[0] == &s.ls[0]) {
-		s.shared = wasShared
+		s.setShared(wasShared)
 	}
 }
 
@@ -173,7 +206,7 @@ func Emit0(s *Set, kind Kind) bool {
 		found = true
 		l := ls[i]
 		s.fire(&l)
-		l.fn.(func())()
+		as[func()](&l.fn)()
 	}
 	s.end(ls, was)
 	return found
@@ -191,7 +224,7 @@ func Emit[T any](s *Set, kind Kind, v T) bool {
 		found = true
 		l := ls[i]
 		s.fire(&l)
-		l.fn.(func(T))(v)
+		as[func(T)](&l.fn)(v)
 	}
 	s.end(ls, was)
 	return found
@@ -208,7 +241,7 @@ func Emit4[A, B, C, D any](s *Set, kind Kind, a A, b B, c C, d D) bool {
 		found = true
 		l := ls[i]
 		s.fire(&l)
-		l.fn.(func(A, B, C, D))(a, b, c, d)
+		as[func(A, B, C, D)](&l.fn)(a, b, c, d)
 	}
 	s.end(ls, was)
 	return found

@@ -1,6 +1,8 @@
 package emitter
 
 import (
+	"fmt"
+	"runtime"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -85,4 +87,49 @@ func TestEmitAllocatesNothing(t *testing.T) {
 	})
 	require.Zero(t, allocs)
 	assert.Equal(t, 10*1001, sum)
+}
+
+type counter struct{ n int }
+
+func (c *counter) add(v int) { c.n += v }
+
+func addTop(v int) { topSum += v }
+
+var topSum int
+
+// Listeners are kept as bare func pointers: closures, method values and
+// top-level funcs of every event shape come back callable and intact,
+// also after the garbage collector ran.
+func TestListenerFuncKinds(t *testing.T) {
+	var s Set
+	var closure int
+	c := &counter{}
+	s.Add(1, func(v int) { closure += v }, false)
+	s.Add(1, c.add, false)
+	s.Add(1, addTop, false)
+	var four string
+	s.Add(2, func(a int, b string, c bool, d error) { four = fmt.Sprintf("%d %s %v %v", a, b, c, d) }, false)
+	s.Add(3, func() { closure += 100 }, true)
+	runtime.GC()
+	topSum = 0
+	if !Emit(&s, 1, 5) || closure != 5 || c.n != 5 || topSum != 5 {
+		t.Fatalf("Emit: closure %d method %d top %d", closure, c.n, topSum)
+	}
+	Emit4(&s, 2, 1, "x", true, error(nil))
+	if four != "1 x true <nil>" {
+		t.Fatalf("Emit4 got %q", four)
+	}
+	Emit0(&s, 3)
+	Emit0(&s, 3)
+	if closure != 105 {
+		t.Fatalf("once listener ran %d", (closure-5)/100)
+	}
+	fns := Funcs[func(int)](&s, 1)
+	if len(fns) != 3 {
+		t.Fatalf("Funcs: %d", len(fns))
+	}
+	fns[1](2)
+	if c.n != 7 {
+		t.Fatalf("method value from Funcs: %d", c.n)
+	}
 }

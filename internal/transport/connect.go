@@ -105,7 +105,7 @@ func (s *Stream) cancelWrites() {
 		s.wqSize -= len(r.buf) - r.off
 		s.popHead()
 		r.err = errx.FromErrno("write", syscall.ECANCELED)
-		s.finish(r)
+		s.finishQueued(r)
 	}
 	s.updateActive()
 }

@@ -81,8 +81,9 @@ type Stream struct {
 	fd    int32
 	flags uint16
 
-	wqHead, wqTail     *writeReq // queued, unsent
-	doneHead, doneTail *writeReq // finished, callback due
+	// Write requests in order: the finished ones (callback due) from head,
+	// then the unsent ones from wqHead (nil: none) to tail.
+	head, wqHead, tail *writeReq
 	wqSize             int
 
 	x *streamExtra // state of connects, shutdowns, listening, pipe names; nil until needed

@@ -118,12 +118,10 @@ func (s *Stream) write(bufs [][]byte, total, sendFd int, cb Callback) error {
 		gather(r.buf, bufs, n)
 	}
 	s.wqSize += len(r.buf)
-	if s.wqTail == nil {
+	s.appendReq(r)
+	if s.wqHead == nil {
 		s.wqHead = r
-	} else {
-		s.wqTail.next = r
 	}
-	s.wqTail = r
 	if s.flags&fConnecting == 0 {
 		if err := s.w.Start(poller.Write); err != nil {
 			s.failHead(errx.Wrap("write", err))
@@ -261,7 +259,7 @@ func (s *Stream) flush() {
 			}
 			n -= left
 			s.popHead()
-			s.finish(r)
+			s.finishQueued(r)
 		}
 	}
 	if s.wqHead == nil {
@@ -276,13 +274,18 @@ func (s *Stream) flush() {
 	s.updateActive()
 }
 
-func (s *Stream) popHead() {
-	r := s.wqHead
-	s.wqHead = r.next
-	if s.wqHead == nil {
-		s.wqTail = nil
+// popHead marks the first unsent request sent (or failed): it stays in
+// the list, now among the finished ones.
+func (s *Stream) popHead() { s.wqHead = s.wqHead.next }
+
+// appendReq adds r at the end of the request list.
+func (s *Stream) appendReq(r *writeReq) {
+	if s.tail == nil {
+		s.head = r
+	} else {
+		s.tail.next = r
 	}
-	r.next = nil
+	s.tail = r
 }
 
 // failHead fails the request at the head of the queue and stops writing;
@@ -293,23 +296,25 @@ func (s *Stream) failHead(err error) {
 	s.wqSize -= len(r.buf) - r.off
 	s.popHead()
 	r.err = err
-	s.finish(r)
+	s.finishQueued(r)
 	s.w.Stop(poller.Write)
 	s.updateActive()
 }
 
-// finish moves r to the list of requests whose callbacks are due.
+// finish adds r, a request that never queued, to the finished ones: the
+// queue is empty, so it goes last.
 func (s *Stream) finish(r *writeReq) {
+	s.appendReq(r)
+	s.finishQueued(r)
+}
+
+// finishQueued settles r, already in the list before the unsent ones: its
+// callback is due in the pending phase.
+func (s *Stream) finishQueued(r *writeReq) {
 	if r.buf != nil {
 		s.Loop().Buffers().Put(r.buf)
 		r.buf = nil
 	}
-	if s.doneTail == nil {
-		s.doneHead = r
-	} else {
-		s.doneTail.next = r
-	}
-	s.doneTail = r
 	s.queuePending()
 }
 
@@ -348,11 +353,11 @@ func (s *Stream) runPending() {
 }
 
 func (s *Stream) runWriteCallbacks() {
-	for s.doneHead != nil {
-		r := s.doneHead
-		s.doneHead = r.next
-		if s.doneHead == nil {
-			s.doneTail = nil
+	for s.head != nil && s.head != s.wqHead {
+		r := s.head
+		s.head = r.next
+		if s.head == nil {
+			s.tail = nil
 		}
 		cb, err := r.cb, r.err
 		s.freeReq(r)

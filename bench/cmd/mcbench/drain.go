@@ -19,7 +19,7 @@ import (
 // drainOutcome counts what the clients of one drain run saw.
 type drainOutcome struct {
 	attempts, greeted, refused, reset, other, served int64
-	rate                                         float64 // connects started per second before Close
+	rate                                             float64 // connects started per second before Close
 }
 
 // drainCase: clients connect at -drain-rate per second (each reads the

@@ -23,16 +23,6 @@ func init() {
 			Deliver: s.onHandleRead,
 			Stream:  func() *transport.Stream { return s.st },
 			Drained: s.onHandleDrain,
-			Throttle: func(on bool) {
-				s.ext().layerHold = on
-				if on {
-					if s.st != nil {
-						s.st.ReadStop()
-					}
-					return
-				}
-				s.startReading()
-			},
 		}, nil
 	}
 }

@@ -45,7 +45,7 @@ func (s *Socket) startReading() {
 	}
 	// Pause stops the reading, except in paused mode ('readable'
 	// listeners), where Read drives it, as in Node.
-	if s.state&(sPaused|sReadableMode) == sPaused || s.bufSize >= s.readHighWaterMark() || s.layerHold {
+	if s.state&(sPaused|sReadableMode) == sPaused || s.bufSize >= s.readHighWaterMark() {
 		return
 	}
 	if err := s.st.ReadStart(s.allocFn, nil); err != nil {

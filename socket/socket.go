@@ -138,8 +138,7 @@ type sockExtra struct {
 
 	readHWM int // paused mode's readable high-water mark once Read(n) raised it (0: readableHighWaterMark)
 
-	layer     layer.Layer // a protocol layer (TLS) between the socket and its stream; see layer.go
-	layerHold bool        // the layer stopped reading (layer.Hooks.Throttle)
+	layer layer.Layer // a protocol layer (TLS) between the socket and its stream; see layer.go
 }
 
 // noExtra is the shared, never written, zero sockExtra.

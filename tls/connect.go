@@ -121,8 +121,8 @@ func clientSocket(s *socket.Socket, o ClientOptions, host string, listeners []fu
 	userVerify := cfg.VerifyConnection
 	cfg.InsecureSkipVerify = true // verified below, in Node's order and with its codes
 	cfg.VerifyConnection = func(cs gotls.ConnectionState) error {
-		// On the handshake goroutine; the loop reads authErr only after
-		// the handshake's outcome was posted to it.
+		// Inside the handshake's coroutine, which the loop resumes and
+		// waits for: the loop reads authErr once the handshake returned.
 		err := verifyChain(cs.PeerCertificates, roots, x509.ExtKeyUsageServerAuth, time.Now())
 		if err == nil {
 			err = check(name, newPeerCertificate(cs.PeerCertificates, false))

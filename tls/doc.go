@@ -29,10 +29,16 @@
 //
 // # How it runs on the loop
 //
-// The loop never blocks. A handshake runs crypto/tls's Handshake on a
-// short-lived goroutine whose connection reads from a buffer the loop
-// fills with what the socket receives; what it writes, and its outcome,
-// are posted back to the loop. From then on the loop drives the same
+// The loop never blocks. A handshake runs crypto/tls's Handshake as a
+// coroutine (iter.Pull) that the loop resumes on its own thread whenever
+// the socket has received something; when the handshake needs more than
+// it has, its connection yields back to the loop instead of blocking. What
+// it writes is queued on the socket's stream each time it yields, and its
+// outcome is handled as soon as it returns: no other thread is woken, so a
+// full handshake costs the server the CPU it costs crypto/tls over Go's
+// net (`cd bench && go run ./cmd/tlsbench`). The handshake's cryptography
+// runs on the loop's thread, as Node's does on its main thread; spread
+// handshake-heavy servers over a loop group. From then on the loop drives the same
 // tls.Conn itself: its connection hands crypto/tls the bytes just read and
 // then answers "would block" with a net.Error whose Temporary() is true,
 // which crypto/tls's record layer does not treat as fatal; records are
@@ -41,10 +47,7 @@
 // connection, and the decrypt and encrypt buffers are per loop.
 // crypto/tls keeps its own input buffer (about one record) inside each
 // tls.Conn; see the package's memory test for what an idle connection
-// costs. The hand-offs make a whole connection (dial, TLS 1.3 handshake, a
-// 1-byte echo, close) about 15% slower than crypto/tls over Go's net with
-// a goroutine per connection, with 20 more allocations (about 5 KB):
-// `go test -run x -bench TLSHandshake ./tls`.
+// costs.
 //
 // # Differences from Node
 //
@@ -52,7 +55,7 @@
 // (crypto/tls's default; Node allows a few client-initiated ones). The
 // 'session', 'keylog' and 'OCSPResponse' events, setSession, PSK and the
 // pfx option are not implemented (a Config gives session caches and
-// KeyLogWriter). SNICallback runs on the handshake goroutine. OnRead
+// KeyLogWriter). SNICallback runs inside the handshake's coroutine. OnRead
 // (caller-owned read buffers) and reconnecting a TLSSocket are not
 // supported. Windows is not supported yet: there the package holds only
 // this documentation.

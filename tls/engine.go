@@ -6,8 +6,8 @@ import (
 	gotls "crypto/tls"
 	"errors"
 	"io"
+	"iter"
 	"net"
-	"sync"
 	"time"
 
 	"github.com/netloop/netloop/errs"
@@ -18,11 +18,14 @@ import (
 
 // How TLS runs on the loop without blocking it (see doc.go):
 //
-//   - The handshake runs crypto/tls's Conn.Handshake on a short-lived
-//     goroutine whose net.Conn (adapter, in handshake mode) blocks on a
-//     feed the loop fills with what the stream reads; what the handshake
-//     writes is posted to the loop, which queues it on the stream. The
-//     goroutine posts the outcome and ends.
+//   - The handshake runs crypto/tls's Conn.Handshake as a coroutine
+//     (iter.Pull) that the loop resumes, on its own thread, each time the
+//     stream has read something: when the handshake needs more input than
+//     it has, adapter.Read yields back to the loop instead of blocking.
+//     What the handshake writes is gathered and queued on the stream when
+//     it yields; its outcome is handled as soon as it returns. No wake-up
+//     of another thread, no lock, no goroutine left waiting on the
+//     network.
 //   - Afterwards the same tls.Conn is driven on the loop: adapter.Read
 //     hands over the chunk the stream just read and then returns a
 //     net.Error whose Temporary() is true, which crypto/tls's record layer
@@ -36,7 +39,7 @@ import (
 
 // Engine flags.
 const (
-	eStarted        uint16 = 1 << iota // the handshake goroutine was started
+	eStarted        uint16 = 1 << iota // the handshake was started
 	eSecure                            // the handshake completed
 	eFailed                            // the handshake failed
 	eDestroyed                         // the socket was destroyed
@@ -45,7 +48,6 @@ const (
 	eShutdownDone                      // close_notify was sent
 	eServer                            // server side
 	ePumping                           // pump is running (no re-entry)
-	eThrottled                         // reading stopped until the handshake consumes its input
 )
 
 type engine struct {
@@ -62,8 +64,12 @@ type engine struct {
 	pendingSize int
 	shutdownCB  func(error)
 
-	release func()      // the loop hold taken while the handshake runs
-	timer   *time.Timer // the server's handshake timeout
+	// The handshake coroutine while it runs: resume it with hsNext, end it
+	// early with hsStop; hsErr is Handshake's result once it returned.
+	hsNext func() (struct{}, bool)
+	hsStop func()
+	hsErr  error
+	timer  *time.Timer // the server's handshake timeout
 }
 
 type heldWrite struct {
@@ -102,12 +108,6 @@ const maxPlain = 16 << 10
 // of expansion + header) plus what its reads ask for on top (MinRead).
 const maxRecord = 16<<10 + 2048 + 5 + 1024
 
-// maxHandshakeBuffered bounds what the loop reads for the handshake before
-// the handshake goroutine has consumed it: past it the socket stops
-// reading until the handshake ends. A TLS 1.3 client may send application
-// data right after its Finished, before the server's handshake returns.
-const maxHandshakeBuffered = 256 << 10
-
 // outFlush is how much encrypted output is gathered before it is handed
 // to the stream in the middle of a large write.
 const outFlush = 64 << 10
@@ -121,51 +121,16 @@ func scratchOf(l *core.Loop) *scratch {
 	return sc
 }
 
-// feed is how the loop hands bytes to the handshake goroutine.
-type feed struct {
-	mu   sync.Mutex
-	cond sync.Cond
-	buf  []byte
-	err  error // io.EOF, a read error, or errAborted
-}
-
-// put appends b (and err) for the handshake goroutine and returns how
-// many bytes wait now.
-func (f *feed) put(b []byte, err error) int {
-	f.mu.Lock()
-	f.buf = append(f.buf, b...)
-	if err != nil && f.err == nil {
-		f.err = err
-	}
-	n := len(f.buf)
-	f.mu.Unlock()
-	f.cond.Signal()
-	return n
-}
-
-func (f *feed) read(p []byte) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for len(f.buf) == 0 && f.err == nil {
-		f.cond.Wait()
-	}
-	if len(f.buf) > 0 {
-		n := copy(p, f.buf)
-		f.buf = f.buf[n:]
-		if len(f.buf) == 0 {
-			f.buf = nil
-		}
-		return n, nil
-	}
-	return 0, f.err
-}
-
 // adapter is the net.Conn under the engine's tls.Conn.
 type adapter struct {
 	e  *engine
-	hs *feed    // set while the handshake goroutine runs (handshake mode)
-	in []byte   // loop mode: ciphertext not handed to crypto/tls yet
+	in []byte   // ciphertext not handed to crypto/tls yet
 	sc *scratch // loop mode: set while encrypting, Write appends to sc.out
+	// Handshake mode: yield suspends the handshake coroutine until the loop
+	// has more input (false: the handshake is being abandoned); hsOut
+	// gathers what the handshake writes until it yields.
+	yield func(struct{}) bool
+	hsOut []byte
 	// eof: the stream reached EOF (or failed with rerr) and in is the last
 	// of it.
 	eof  bool
@@ -173,8 +138,10 @@ type adapter struct {
 }
 
 func (a *adapter) Read(p []byte) (int, error) {
-	if hs := a.hs; hs != nil {
-		return hs.read(p)
+	for len(a.in) == 0 && !a.eof && a.yield != nil {
+		if !a.yield(struct{}{}) {
+			return 0, errAborted
+		}
 	}
 	if len(a.in) == 0 {
 		if a.eof {
@@ -192,12 +159,9 @@ func (a *adapter) Read(p []byte) (int, error) {
 
 func (a *adapter) Write(b []byte) (int, error) {
 	e := a.e
-	if a.hs != nil {
-		// The handshake goroutine: the loop queues it, in order.
-		cp := append([]byte(nil), b...)
-		if err := e.l.Post(func() { e.writeRaw(cp, nil) }); err != nil {
-			return 0, err
-		}
+	if a.yield != nil {
+		// The handshake coroutine: the loop queues it when it yields.
+		a.hsOut = append(a.hsOut, b...)
 		return len(b), nil
 	}
 	if sc := a.sc; sc != nil {
@@ -241,21 +205,18 @@ func (e *engine) writeRaw(b []byte, cb func(error)) {
 	}
 }
 
-// start begins the handshake on its goroutine with conn already built.
+// start begins the handshake with conn already built: the coroutine runs
+// until it needs input from the peer.
 func (e *engine) start(conn *gotls.Conn, timeout time.Duration) {
 	e.conn = conn
 	e.flags |= eStarted
-	hs := &feed{}
-	hs.cond.L = &hs.mu
-	if len(e.ad.in) > 0 || e.ad.eof {
-		hs.buf, hs.err = e.ad.in, e.ad.rerr
-		if e.ad.eof && hs.err == nil {
-			hs.err = io.EOF
-		}
-		e.ad.in, e.ad.eof, e.ad.rerr = nil, false, nil
-	}
-	e.ad.hs = hs
-	e.release = e.l.Hold()
+	e.l.Unlocked(func() {
+		e.hsNext, e.hsStop = iter.Pull(func(yield func(struct{}) bool) {
+			e.ad.yield = yield
+			e.hsErr = conn.Handshake()
+			e.ad.yield = nil
+		})
+	})
 	if timeout > 0 {
 		l := e.l
 		e.timer = time.AfterFunc(timeout, func() {
@@ -266,18 +227,32 @@ func (e *engine) start(conn *gotls.Conn, timeout time.Duration) {
 			})
 		})
 	}
-	go func() {
-		err := conn.Handshake()
-		if e.l.Post(func() { e.handshakeDone(hs, err) }) != nil {
-			hs.put(nil, errAborted)
-		}
-	}()
+	e.resume()
 }
 
+// resume runs the handshake until it yields or returns, then sends what it
+// wrote and, once it returned, handles its outcome.
+func (e *engine) resume() {
+	running := false
+	e.l.Unlocked(func() { _, running = e.hsNext() })
+	if out := e.ad.hsOut; len(out) > 0 {
+		e.ad.hsOut = out[:0]
+		e.writeRaw(out, nil) // the stream copies what it cannot send now
+	}
+	if !running {
+		e.ad.hsOut = nil
+		e.stopHandshake()
+		e.handshakeDone(e.hsErr)
+	}
+}
+
+// stopHandshake ends the coroutine (a suspended one sees its Read fail)
+// and the timeout.
 func (e *engine) stopHandshake() {
-	if e.release != nil {
-		e.release()
-		e.release = nil
+	if stop := e.hsStop; stop != nil {
+		e.hsNext, e.hsStop = nil, nil
+		e.l.Unlocked(stop)
+		e.ad.hsOut = nil
 	}
 	if e.timer != nil {
 		e.timer.Stop()
@@ -285,29 +260,16 @@ func (e *engine) stopHandshake() {
 	}
 }
 
-// handshakeDone runs on the loop once the handshake goroutine has ended.
-func (e *engine) handshakeDone(hs *feed, err error) {
-	e.stopHandshake()
-	// What the stream read that the handshake did not consume stays for
-	// the record layer, now driven on the loop.
-	hs.mu.Lock()
-	rest, rerr := hs.buf, hs.err
-	hs.buf = nil
-	hs.mu.Unlock()
-	e.ad.hs = nil
+// handshakeDone handles the outcome of the handshake; what the stream read
+// that the handshake did not consume stays in the adapter for the record
+// layer, from now on driven by the loop.
+func (e *engine) handshakeDone(err error) {
 	if e.flags&(eDestroyed|eFailed) != 0 {
 		return
 	}
 	if err != nil {
 		e.fail(err)
 		return
-	}
-	e.ad.in = rest
-	if rerr != nil {
-		e.ad.eof = true
-		if !errors.Is(rerr, io.EOF) {
-			e.ad.rerr = rerr
-		}
 	}
 	e.flags |= eSecure
 	releaseHandshakeBuffers(e.conn)
@@ -317,10 +279,6 @@ func (e *engine) handshakeDone(hs *feed, err error) {
 	}
 	e.flushHeld()
 	e.pump()
-	if e.flags&(eThrottled|eDestroyed) == eThrottled {
-		e.flags &^= eThrottled
-		e.hooks.Throttle(false)
-	}
 }
 
 // fail ends a handshake that failed: a client socket is destroyed with
@@ -328,9 +286,6 @@ func (e *engine) handshakeDone(hs *feed, err error) {
 func (e *engine) fail(err error) {
 	e.flags |= eFailed
 	e.stopHandshake()
-	if hs := e.ad.hs; hs != nil {
-		hs.put(nil, errAborted)
-	}
 	e.t.handshakeFailed(nodeError(err, e.flags&eServer != 0))
 }
 
@@ -429,13 +384,6 @@ func (e *engine) Read(n int, buf []byte, err error) {
 	if e.flags&(eReadDone|eDestroyed|eFailed) != 0 {
 		return
 	}
-	if hs := e.ad.hs; hs != nil {
-		if hs.put(buf[:n], err) > maxHandshakeBuffered && e.flags&eThrottled == 0 {
-			e.flags |= eThrottled
-			e.hooks.Throttle(true)
-		}
-		return
-	}
 	if err != nil {
 		e.ad.eof = true
 		if !errors.Is(err, io.EOF) {
@@ -449,8 +397,14 @@ func (e *engine) Read(n int, buf []byte, err error) {
 		}
 	}
 	if e.flags&eSecure == 0 {
-		// Not started yet: keep it for the handshake.
-		e.ad.in = append([]byte(nil), e.ad.in...)
+		if e.hsNext != nil {
+			e.resume()
+		}
+		// Input the handshake has not taken (or, not started yet, all of
+		// it) outlives buf, the loop's read buffer.
+		if len(e.ad.in) > 0 && e.flags&eSecure == 0 {
+			e.ad.in = append([]byte(nil), e.ad.in...)
+		}
 		return
 	}
 	e.pump()
@@ -512,9 +466,6 @@ func (e *engine) Buffered() int { return e.pendingSize }
 func (e *engine) Destroyed() {
 	e.flags |= eDestroyed
 	e.stopHandshake()
-	if hs := e.ad.hs; hs != nil {
-		hs.put(nil, errAborted)
-	}
 	e.ad.in = nil
 	held := e.pending
 	e.pending, e.pendingSize = nil, 0

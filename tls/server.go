@@ -28,8 +28,9 @@ type ServerOptions struct {
 	RequestCert bool
 	// SNICallback picks the configuration for the server name a client
 	// asks for (Node's SNICallback returning a secure context); nil keeps
-	// the server's. It runs on the handshake's goroutine, not on the loop:
-	// it must not touch loop objects.
+	// the server's. It runs inside the handshake's coroutine (on the loop's
+	// thread, but not on its goroutine): it must not call loop-affine
+	// methods.
 	SNICallback func(servername string) (*gotls.Config, error)
 	// HandshakeTimeout drops a connection whose handshake has not
 	// completed in time with 'tlsClientError' ERR_TLS_HANDSHAKE_TIMEOUT;

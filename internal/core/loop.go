@@ -528,3 +528,18 @@ func (l *Loop) Walk(fn func(h *Handle)) {
 		}
 	}
 }
+
+// Unlocked runs f with the OS-thread lock that Run holds released, if Run
+// holds one (the caller is on the loop's goroutine). Coroutines
+// (iter.Pull) created and resumed inside f are then free of a thread: the
+// runtime requires a coroutine to be resumed on the thread it was created
+// on when the goroutine is locked, and Run's lock lasts one Run only.
+func (l *Loop) Unlocked(f func()) {
+	if !l.running.Load() {
+		f()
+		return
+	}
+	runtime.UnlockOSThread()
+	defer runtime.LockOSThread()
+	f()
+}

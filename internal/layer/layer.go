@@ -43,11 +43,6 @@ type Hooks struct {
 	// Drained tells the socket that the layer's held bytes went out
 	// ('drain' may follow).
 	Drained func()
-	// Throttle(true) stops reading from the stream whatever the socket's
-	// own flow state, so the kernel pushes back on the peer while the
-	// layer cannot consume (a handshake in progress); Throttle(false)
-	// lets the socket read again if it wants to.
-	Throttle func(on bool)
 }
 
 // Attach puts l between s (a *socket.Socket) and its stream and returns the

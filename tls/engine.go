@@ -241,8 +241,26 @@ func (e *engine) writeRaw(b []byte, cb func(error)) {
 	}
 }
 
-// start begins the handshake on its goroutine with conn already built.
-func (e *engine) start(conn *gotls.Conn, timeout time.Duration) {
+// start begins the handshake on its goroutine, with the socket's
+// configuration as its listeners left it (see session.go); a socket
+// destroyed meanwhile starts nothing.
+func (e *engine) start(timeout time.Duration) {
+	t := e.t
+	if e.flags&(eStarted|eDestroyed) != 0 {
+		return
+	}
+	cfg := t.cfg
+	t.cfg = nil
+	t.keylog = t.wantsKeylog()
+	var conn *gotls.Conn
+	if e.flags&eServer != 0 {
+		conn = gotls.Server(&e.ad, cfg) // keylog: see Server.setContext
+	} else {
+		if t.keylog {
+			cfg.KeyLogWriter = &keylogWriter{t: t, user: cfg.KeyLogWriter}
+		}
+		conn = gotls.Client(&e.ad, cfg)
+	}
 	e.conn = conn
 	e.flags |= eStarted
 	hs := &feed{}
@@ -367,6 +385,13 @@ func (e *engine) pump() {
 	lent := lendRecordBuffer(e.conn, sc)
 	for {
 		n, err := e.conn.Read(sc.plain)
+		if len(e.t.sess.fresh) > 0 {
+			// TLS 1.3 session tickets read meanwhile.
+			e.t.emitSessions()
+			if e.flags&eDestroyed != 0 {
+				break
+			}
+		}
 		if n > 0 {
 			e.hooks.Deliver(n, sc.plain, nil)
 			if e.flags&eDestroyed != 0 {

@@ -191,7 +191,8 @@ type TLSSocketOptions struct {
 
 // NewTLSSocket upgrades an existing socket to TLS (Node's new
 // tls.TLSSocket(socket, options)), the STARTTLS case: the handshake starts
-// at once on a connected socket, or on 'connect'. Bytes the socket reads
+// on the next tick on a connected socket (so that listeners and SetSession
+// added right after apply to it), or on 'connect'. Bytes the socket reads
 // from now on are TLS records. A server-side failure is the socket's
 // 'error' (there is no server to emit 'tlsClientError').
 func NewTLSSocket(s *socket.Socket, opts TLSSocketOptions) (*TLSSocket, error) {

@@ -16,6 +16,8 @@ import (
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/loop"
+	"github.com/netloop/netloop/server"
+	"github.com/netloop/netloop/socket"
 	"github.com/netloop/netloop/tls"
 )
 
@@ -413,4 +415,100 @@ func TestNodeClientResumesSession(t *testing.T) {
 			require.Equal(t, nodeLines, srvLines)
 		})
 	}
+}
+
+// TestSessionConfigCache: a Config's own ClientSessionCache still stores
+// and offers sessions (so a second connection resumes without Session),
+// keyed by the host connected to when the server has no name.
+func TestSessionConfigCache(t *testing.T) {
+	l := testutil.NewLoop(t)
+	_, port, srvReused := echoServer(t, l, serverOpts(t))
+	cache := gotls.NewLRUClientSessionCache(4)
+	co := clientOpts(t, l, port)
+	co.ServerName = "" // 127.0.0.1, which the certificate names: no SNI
+	co.Config = &gotls.Config{ClientSessionCache: cache}
+	first := runClient(t, l, co, false, nil)
+	require.False(t, first.reused)
+	_, ok := cache.Get("127.0.0.1")
+	require.True(t, ok, "the session is kept under the host's address")
+	second := runClient(t, l, co, true, nil)
+	require.True(t, second.reused)
+	require.Equal(t, []bool{false, true}, *srvReused)
+}
+
+// TestKeylogSNICallback: a server whose SNICallback picks the
+// configuration still logs its connections' secrets.
+func TestKeylogSNICallback(t *testing.T) {
+	l := testutil.NewLoop(t)
+	p := getPKI(t)
+	pair, err := gotls.X509KeyPair(p.Server.CertPEM, p.Server.KeyPEM)
+	require.NoError(t, err)
+	so := serverOpts(t)
+	so.SNICallback = func(string) (*gotls.Config, error) {
+		return &gotls.Config{Certificates: []gotls.Certificate{pair}}, nil
+	}
+	srv, port, _ := echoServer(t, l, so)
+	var lines []string
+	srv.OnKeylog(func(line []byte, _ *tls.TLSSocket) { lines = append(lines, string(line)) })
+	runClient(t, l, clientOpts(t, l, port), false, nil)
+	checkKeylog(t, "TLSv1.3", lines)
+}
+
+// TestKeylogUpgraded: on sockets upgraded after they connected (client
+// through Connect's Socket option, server through NewTLSSocket), 'keylog'
+// listeners and SetSession added right after the upgrade apply to the
+// handshake, which starts on the next tick.
+func TestKeylogUpgraded(t *testing.T) {
+	l := testutil.NewLoop(t)
+	p := getPKI(t)
+	// A session to resume, from a TLS server on the same certificate.
+	_, tlsPort, _ := echoServer(t, l, serverOpts(t))
+	session := runClient(t, l, clientOpts(t, l, tlsPort), false, nil).sessions[0]
+
+	var srvLines []string
+	var upgraded *tls.TLSSocket
+	srvClosed := false
+	srv := server.New(server.Options{Loop: l}, func(c *socket.Socket) {
+		var o tls.TLSSocketOptions
+		o.IsServer = true
+		o.Cert, o.Key = p.Server.CertPEM, p.Server.KeyPEM
+		ts, err := tls.NewTLSSocket(c, o)
+		require.NoError(t, err)
+		upgraded = ts
+		ts.OnKeylog(func(line []byte) { srvLines = append(srvLines, string(line)) })
+		ts.OnData(func(b []byte) { ts.End(b) })
+		ts.OnClose(func(bool) { srvClosed = true })
+	})
+	listening := false
+	require.NoError(t, srv.ListenOptions(server.ListenOptions{Port: 0, PortGiven: true, Host: "127.0.0.1"}, func() { listening = true }))
+	testutil.RunUntil(t, l, testTimeout, func() bool { return listening })
+	defer func() {
+		srv.Close(nil)
+		testutil.RunUntil(t, l, testTimeout, func() bool { return !srv.Listening() })
+	}()
+
+	plain, err := socket.New(socket.Options{Loop: l})
+	require.NoError(t, err)
+	connected := false
+	require.NoError(t, plain.Connect(socket.ConnectOptions{Port: srv.Address().Port, Host: "127.0.0.1"}, func() { connected = true }))
+	testutil.RunUntil(t, l, testTimeout, func() bool { return connected })
+	var co tls.ConnectOptions
+	co.Socket, co.ServerName, co.CA = plain, "localhost", p.CA.CertPEM
+	c, err := tls.Connect(co)
+	require.NoError(t, err)
+	var cliLines []string
+	c.OnKeylog(func(line []byte) { cliLines = append(cliLines, string(line)) })
+	require.NoError(t, c.SetSession(session))
+	reused, closed := false, false
+	c.OnError(func(err error) { t.Errorf("client: %v", err) })
+	c.OnSecureConnect(func() { reused = c.IsSessionReused(); c.Write([]byte("x")) })
+	c.OnClose(func(bool) { closed = true })
+	c.OnData(func([]byte) {})
+	testutil.RunUntil(t, l, testTimeout, func() bool { return closed && srvClosed })
+	checkKeylog(t, "TLSv1.3", cliLines)
+	require.ElementsMatch(t, cliLines, srvLines)
+	// The upgraded server is another crypto/tls Config, with other ticket
+	// keys: the session is offered and refused, a full handshake follows.
+	require.False(t, reused)
+	require.False(t, upgraded.IsSessionReused())
 }

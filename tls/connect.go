@@ -29,7 +29,9 @@ type ClientOptions struct {
 	CheckServerIdentity func(host string, cert *PeerCertificate) error
 	// Session is a session to resume (Node's session option): the bytes
 	// a 'session' listener received (see TLSSocket.OnSession and
-	// SetSession). A Config with SessionTicketsDisabled resumes nothing.
+	// SetSession). A Config with SessionTicketsDisabled resumes nothing
+	// and emits no 'session'; a Config's own ClientSessionCache still
+	// stores and offers sessions (Session, when given, is offered first).
 	Session []byte
 	// RequestOCSP emits 'OCSPResponse' with what the server stapled
 	// (Node's requestOCSP). crypto/tls asks servers for a stapled
@@ -109,11 +111,11 @@ func clientSocket(s *socket.Socket, o ClientOptions, host string, listeners []fu
 	if err != nil {
 		return nil, err
 	}
-	t.sess = sessionCache{t: t, user: cfg.ClientSessionCache, set: session}
+	t.sess = &sessionCache{t: t, user: cfg.ClientSessionCache, set: session}
 	if !cfg.SessionTicketsDisabled {
 		// Always offered, as Node's client does: the server's tickets
 		// become 'session' events.
-		cfg.ClientSessionCache = &t.sess
+		cfg.ClientSessionCache = t.sess
 	}
 	t.requestOCSP = o.RequestOCSP
 	name := o.ServerName

@@ -385,7 +385,7 @@ func (e *engine) pump() {
 	lent := lendRecordBuffer(e.conn, sc)
 	for {
 		n, err := e.conn.Read(sc.plain)
-		if len(e.t.sess.fresh) > 0 {
+		if ss := e.t.sess; ss != nil && len(ss.fresh) > 0 {
 			// TLS 1.3 session tickets read meanwhile.
 			e.t.emitSessions()
 			if e.flags&eDestroyed != 0 {

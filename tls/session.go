@@ -133,10 +133,11 @@ func (c *sessionCache) Put(key string, cs *gotls.ClientSessionState) {
 // emitSessions emits 'session' for each session received since the last
 // call (on the loop, once the handshake has completed).
 func (t *TLSSocket) emitSessions() {
-	for len(t.sess.fresh) > 0 && t.e.flags&eDestroyed == 0 {
-		cs := t.sess.fresh[0]
-		t.sess.fresh[0] = nil
-		t.sess.fresh = t.sess.fresh[1:]
+	c := t.sess
+	for len(c.fresh) > 0 && t.e.flags&eDestroyed == 0 {
+		cs := c.fresh[0]
+		c.fresh[0] = nil
+		c.fresh = c.fresh[1:]
 		if !t.ev.Has(evSession) {
 			continue
 		}
@@ -144,7 +145,7 @@ func (t *TLSSocket) emitSessions() {
 			emitter.Emit(&t.ev, evSession, b)
 		}
 	}
-	t.sess.fresh = nil
+	c.fresh = nil
 }
 
 // OnSession adds a 'session' listener (client sockets): the server sent a
@@ -183,7 +184,7 @@ func (t *TLSSocket) OnceSession(fn func(session []byte)) Listener {
 func (t *TLSSocket) SetSession(session []byte) error {
 	t.affine("TLSSocket.SetSession")
 	switch {
-	case t.e.flags&eServer != 0:
+	case t.sess == nil:
 		return &errs.Error{Code: codeInvalidState, Message: "setSession is for client sockets"}
 	case t.e.flags&(eStarted|eDestroyed) != 0:
 		return &errs.Error{Code: codeInvalidState, Message: "setSession after the TLS handshake started"}

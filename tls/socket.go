@@ -45,7 +45,7 @@ type TLSSocket struct {
 	authErr    error
 
 	cfg         *gotls.Config // the configuration of the handshake to start
-	sess        sessionCache  // client: its Config's ClientSessionCache
+	sess        *sessionCache // client: its Config's ClientSessionCache
 	requestOCSP bool          // client: emit 'OCSPResponse'
 	keylog      bool          // the handshake logs its secrets to 'keylog'
 }

@@ -27,6 +27,16 @@ type ClientOptions struct {
 	// CheckServerIdentity replaces Node's tls.checkServerIdentity (which
 	// see) for the name check, done once the chain verified.
 	CheckServerIdentity func(host string, cert *PeerCertificate) error
+	// Session is a session to resume (Node's session option): the bytes
+	// a 'session' listener received (see TLSSocket.OnSession and
+	// SetSession). A Config with SessionTicketsDisabled resumes nothing
+	// and emits no 'session'; a Config's own ClientSessionCache still
+	// stores and offers sessions (Session, when given, is offered first).
+	Session []byte
+	// RequestOCSP emits 'OCSPResponse' with what the server stapled
+	// (Node's requestOCSP). crypto/tls asks servers for a stapled
+	// response on every connection either way.
+	RequestOCSP bool
 }
 
 // ConnectOptions are Node's tls.connect options: where to connect (the
@@ -91,10 +101,23 @@ func clientSocket(s *socket.Socket, o ClientOptions, host string, listeners []fu
 	if err != nil {
 		return nil, err
 	}
+	var session *gotls.ClientSessionState
+	if len(o.Session) > 0 {
+		if session, err = unmarshalSession(o.Session); err != nil {
+			return nil, err
+		}
+	}
 	t, err := newTLSSocket(s, false)
 	if err != nil {
 		return nil, err
 	}
+	t.sess = &sessionCache{t: t, user: cfg.ClientSessionCache, set: session}
+	if !cfg.SessionTicketsDisabled {
+		// Always offered, as Node's client does: the server's tickets
+		// become 'session' events.
+		cfg.ClientSessionCache = t.sess
+	}
+	t.requestOCSP = o.RequestOCSP
 	name := o.ServerName
 	if name == "" {
 		name = cfg.ServerName
@@ -141,13 +164,20 @@ func clientSocket(s *socket.Socket, o ClientOptions, host string, listeners []fu
 			t.OnceSecureConnect(fn)
 		}
 	}
-	conn := gotls.Client(&t.e.ad, cfg)
-	if s.Connecting() || s.Pending() {
-		s.OnceConnect(func() { t.e.start(conn, 0) })
-	} else {
-		t.e.start(conn, 0)
-	}
+	t.cfg = cfg
+	t.startWhenConnected()
 	return t, nil
+}
+
+// startWhenConnected starts the handshake on 'connect', or on the next
+// tick for a connected socket, so that listeners and SetSession added
+// right after the socket was made apply to it.
+func (t *TLSSocket) startWhenConnected() {
+	if s := t.Socket; s.Connecting() || s.Pending() {
+		s.OnceConnect(func() { t.e.start(0) })
+	} else {
+		t.e.l.NextTick(func() { t.e.start(0) })
+	}
 }
 
 // TLSSocketOptions configure NewTLSSocket (Node's new tls.TLSSocket
@@ -163,7 +193,8 @@ type TLSSocketOptions struct {
 
 // NewTLSSocket upgrades an existing socket to TLS (Node's new
 // tls.TLSSocket(socket, options)), the STARTTLS case: the handshake starts
-// at once on a connected socket, or on 'connect'. Bytes the socket reads
+// on the next tick on a connected socket (so that listeners and SetSession
+// added right after apply to it), or on 'connect'. Bytes the socket reads
 // from now on are TLS records. A server-side failure is the socket's
 // 'error' (there is no server to emit 'tlsClientError').
 func NewTLSSocket(s *socket.Socket, opts TLSSocketOptions) (*TLSSocket, error) {
@@ -179,11 +210,7 @@ func NewTLSSocket(s *socket.Socket, opts TLSSocketOptions) (*TLSSocket, error) {
 		return nil, err
 	}
 	t.ctx = srv
-	conn := gotls.Server(&t.e.ad, srv.cfg)
-	if s.Connecting() || s.Pending() {
-		s.OnceConnect(func() { t.e.start(conn, 0) })
-	} else {
-		t.e.start(conn, 0)
-	}
+	t.cfg = srv.cfg
+	t.startWhenConnected()
 	return t, nil
 }

@@ -11,9 +11,14 @@
 // DEPTH_ZERO_SELF_SIGNED_CERT, UNABLE_TO_VERIFY_LEAF_SIGNATURE,
 // CERT_HAS_EXPIRED, ERR_TLS_CERT_ALTNAME_INVALID...), GetPeerCertificate,
 // GetProtocol, GetCipher, ALPNProtocol, Servername, IsSessionReused,
-// ExportKeyingMaterial and the crypto/tls ConnectionState. A Server is a
-// server.Server (its 'connection' still gives the raw socket) adding
-// 'secureConnection' and 'tlsClientError'.
+// ExportKeyingMaterial and the crypto/tls ConnectionState, and Node's
+// 'session' (OnSession: each session ticket the server sends, serialized;
+// the Session option or SetSession resume it), 'keylog' (OnKeylog: NSS
+// key log lines) and 'OCSPResponse' (OnOCSPResponse, with the RequestOCSP
+// option). A Server is a server.Server (its 'connection' still gives the
+// raw socket) adding 'secureConnection', 'tlsClientError' and 'keylog'.
+// Every event is emitted on the socket's loop, never from inside a
+// crypto/tls callback.
 //
 // # Options
 //
@@ -52,11 +57,20 @@
 // # Differences from Node
 //
 // A server never renegotiates and a client accepts no renegotiation
-// (crypto/tls's default; Node allows a few client-initiated ones). The
-// 'session', 'keylog' and 'OCSPResponse' events, setSession, PSK and the
-// pfx option are not implemented (a Config gives session caches and
-// KeyLogWriter). SNICallback runs inside the handshake's coroutine. OnRead
-// (caller-owned read buffers) and reconnecting a TLSSocket are not
-// supported. Windows is not supported yet: there the package holds only
-// this documentation.
+// (crypto/tls's default; Node allows a few client-initiated ones).
+// Sessions: the bytes 'session' gives are netloop's serialization of
+// crypto/tls's client state, not OpenSSL's, so sessions do not move
+// between Node and netloop processes (each resumes against any server,
+// Node's included); getSession, getTLSTicket, the server's 'newSession'
+// and 'resumeSession' events and the ticketKeys option are not
+// implemented (servers issue session tickets with crypto/tls's keys,
+// rotated daily; a Config's SetSessionTicketKeys sets them). Key log:
+// crypto/tls logs no EXPORTER_SECRET line, and nothing for a resumed
+// TLS 1.2 session, where OpenSSL logs CLIENT_RANDOM; 'keylog' listeners
+// must be added before the handshake starts. OCSP: a server staples the
+// OCSPStaple of its Config's certificate; Node's server 'OCSPRequest'
+// event is not implemented. PSK and the pfx option are not implemented.
+// SNICallback runs inside the handshake's coroutine. OnRead (caller-owned read
+// buffers) and reconnecting a TLSSocket are not supported. Windows is not
+// supported yet: there the package holds only this documentation.
 package tls

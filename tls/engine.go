@@ -205,9 +205,26 @@ func (e *engine) writeRaw(b []byte, cb func(error)) {
 	}
 }
 
-// start begins the handshake with conn already built: the coroutine runs
-// until it needs input from the peer.
-func (e *engine) start(conn *gotls.Conn, timeout time.Duration) {
+// start begins the handshake, with the socket's configuration as its
+// listeners left it (see session.go): the coroutine runs until it needs
+// input from the peer. A socket destroyed meanwhile starts nothing.
+func (e *engine) start(timeout time.Duration) {
+	t := e.t
+	if e.flags&(eStarted|eDestroyed) != 0 {
+		return
+	}
+	cfg := t.cfg
+	t.cfg = nil
+	t.keylog = t.wantsKeylog()
+	var conn *gotls.Conn
+	if e.flags&eServer != 0 {
+		conn = gotls.Server(&e.ad, cfg) // keylog: see Server.setContext
+	} else {
+		if t.keylog {
+			cfg.KeyLogWriter = &keylogWriter{t: t, user: cfg.KeyLogWriter}
+		}
+		conn = gotls.Client(&e.ad, cfg)
+	}
 	e.conn = conn
 	e.flags |= eStarted
 	e.l.Unlocked(func() {
@@ -238,6 +255,9 @@ func (e *engine) resume() {
 	if out := e.ad.hsOut; len(out) > 0 {
 		e.ad.hsOut = out[:0]
 		e.writeRaw(out, nil) // the stream copies what it cannot send now
+	}
+	if len(e.t.keylines) > 0 {
+		e.t.emitKeylines()
 	}
 	if !running {
 		e.ad.hsOut = nil
@@ -322,6 +342,13 @@ func (e *engine) pump() {
 	lent := lendRecordBuffer(e.conn, sc)
 	for {
 		n, err := e.conn.Read(sc.plain)
+		if ss := e.t.sess; ss != nil && len(ss.fresh) > 0 {
+			// TLS 1.3 session tickets read meanwhile.
+			e.t.emitSessions()
+			if e.flags&eDestroyed != 0 {
+				break
+			}
+		}
 		if n > 0 {
 			e.hooks.Deliver(n, sc.plain, nil)
 			if e.flags&eDestroyed != 0 {

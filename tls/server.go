@@ -56,6 +56,7 @@ type Server struct {
 const (
 	evSecureConnection emitter.Kind = iota
 	evTLSClientError
+	evServerKeylog
 )
 
 // CreateServer is Node's tls.createServer: secureConnectionListener, if
@@ -114,6 +115,7 @@ func (s *Server) setContext(o SecureOptions, sni func(string) (*gotls.Config, er
 			return c, nil
 		}
 	}
+	keylogConfig(cfg)
 	s.cfg, s.roots = cfg, roots
 	return nil
 }
@@ -141,8 +143,8 @@ func (s *Server) onConnection(c *socket.Socket) {
 		c.Destroy(err)
 		return
 	}
-	t.srv, t.ctx = s, s
-	t.e.start(gotls.Server(&t.e.ad, s.cfg), s.timeout)
+	t.srv, t.ctx, t.cfg = s, s, s.cfg
+	t.e.start(s.timeout)
 }
 
 // OnSecureConnection adds a 'secureConnection' listener: a client's

@@ -16,6 +16,9 @@ import (
 // Event kinds of a TLSSocket.
 const (
 	evSecureConnect emitter.Kind = iota
+	evSession
+	evKeylog
+	evOCSPResponse
 )
 
 // TLSSocket is Node's tls.TLSSocket: a socket.Socket whose bytes are
@@ -40,6 +43,12 @@ type TLSSocket struct {
 	host       string  // client: the name its certificate must carry
 	authorized bool
 	authErr    error
+
+	cfg         *gotls.Config // the configuration of the handshake to start
+	sess        *sessionCache // client: its Config's ClientSessionCache
+	requestOCSP bool          // client: emit 'OCSPResponse'
+	keylog      bool          // the handshake logs its secrets to 'keylog'
+	keylines    [][]byte      // key log lines the handshake wrote, not emitted yet
 }
 
 // Listener is returned by the TLS On/Once methods; Remove unregisters it.
@@ -85,7 +94,11 @@ func (t *TLSSocket) OnceSecureConnect(fn func()) Listener {
 func (t *TLSSocket) secured() {
 	if t.e.flags&eServer == 0 {
 		t.authorized = t.authErr == nil
+		if t.requestOCSP && t.emitOCSPResponse() {
+			return
+		}
 		emitter.Emit0(&t.ev, evSecureConnect)
+		t.emitSessions()
 		return
 	}
 	cs := t.e.conn.ConnectionState()

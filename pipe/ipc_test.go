@@ -23,7 +23,7 @@ import (
 // New refuses Write2.
 func TestPipeIPCWrite2AndAcceptPending(t *testing.T) {
 	l := testutil.NewLoop(t)
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	require.NoError(t, err)
 	a, err := pipe.OpenIPC(l, fds[0])
 	require.NoError(t, err)
@@ -35,7 +35,7 @@ func TestPipeIPCWrite2AndAcceptPending(t *testing.T) {
 	require.NoError(t, lst.Listen(16, func(error) {}))
 	addr, err := lst.SockName()
 	require.NoError(t, err)
-	pfds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	pfds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	require.NoError(t, err)
 	conn, err := pipe.Open(l, pfds[0])
 	require.NoError(t, err)

@@ -30,7 +30,7 @@ import (
 // socketPair returns the two ends of a Unix-domain stream pair.
 func socketPair(t *testing.T) (int, int) {
 	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM, 0)
 	require.NoError(t, err)
 	return fds[0], fds[1]
 }
@@ -218,7 +218,7 @@ func TestSendHandleQueuedBehindData(t *testing.T) {
 		oob := make([]byte, unix.CmsgSpace(4*4))
 		total := 0
 		for total < bulk+1 {
-			n, oobn, _, _, err := unix.Recvmsg(b, buf, oob, unix.MSG_CMSG_CLOEXEC)
+			n, oobn, _, _, err := unix.Recvmsg(b, buf, oob, 0)
 			if err != nil {
 				r.err = err
 				break
@@ -348,7 +348,7 @@ func TestSendHandleErrors(t *testing.T) {
 	assert.ErrorIs(t, err, errs.ErrSocketClosed, "a socket that never connected")
 
 	// IPC needs a Unix-domain socket.
-	tcp, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	tcp, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM, 0)
 	require.NoError(t, err)
 	_, err = socket.New(socket.Options{Loop: e.l, FD: tcp, IPC: true})
 	assert.Equal(t, errs.CodeInvalidArgValue, testutil.AsError(t, err).Code)

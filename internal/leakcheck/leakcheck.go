@@ -1,5 +1,3 @@
-//go:build !windows
-
 // Package leakcheck fails a test binary that leaves descriptors or
 // goroutines behind. It imports only the standard library, so every
 // package's tests can use it.

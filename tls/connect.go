@@ -209,8 +209,8 @@ func NewTLSSocket(s *socket.Socket, opts TLSSocketOptions) (*TLSSocket, error) {
 	if err != nil {
 		return nil, err
 	}
-	t.ctx = srv
-	t.cfg = srv.cfg
+	t.ctx = srv.ctx.Load()
+	t.cfg = t.ctx.cfg
 	t.startWhenConnected()
 	return t, nil
 }

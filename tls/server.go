@@ -5,6 +5,8 @@ package tls
 import (
 	gotls "crypto/tls"
 	"crypto/x509"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/netloop/netloop/internal/emitter"
@@ -41,15 +43,36 @@ type ServerOptions struct {
 // Server is Node's tls.Server: a server.Server (its 'connection' event
 // still gives the raw socket.Socket, as Node's does) whose connections
 // become TLSSockets, emitted with 'secureConnection' once their handshake
-// completed, or reported with 'tlsClientError' when it failed.
+// completed, or reported with 'tlsClientError' when it failed. On a loop
+// group (server.Options.Group) these events, like 'connection', run on the
+// connection's loop; listeners are added and removed on the server's loop.
 type Server struct {
 	*server.Server
+	requestCert bool
+	timeout     time.Duration
+	// ctx is the secure context new connections take (SetSecureContext
+	// replaces it); on a loop group they take it on their own loop.
+	ctx atomic.Pointer[secureContext]
+	// mu guards ev: on a loop group the server's events are emitted on
+	// every loop, while listeners come and go on the server's own.
+	mu sync.Mutex
+	ev emitter.Set
+}
+
+// secureContext is what a connection needs from its server's options,
+// never changed once made.
+type secureContext struct {
 	cfg         *gotls.Config
 	roots       *x509.CertPool
 	requestCert bool
 	allowUnauth bool
-	timeout     time.Duration
-	ev          emitter.Set
+}
+
+func (c *secureContext) clientRoots() *x509.CertPool {
+	if c.roots != nil {
+		return c.roots
+	}
+	return c.cfg.ClientCAs
 }
 
 // Server event kinds.
@@ -88,7 +111,6 @@ func (s *Server) setContext(o SecureOptions, sni func(string) (*gotls.Config, er
 	if roots != nil {
 		cfg.ClientCAs = roots
 	}
-	s.allowUnauth = o.AllowUnauthorized
 	switch {
 	case !s.requestCert:
 		cfg.ClientAuth = gotls.NoClientCert
@@ -116,7 +138,7 @@ func (s *Server) setContext(o SecureOptions, sni func(string) (*gotls.Config, er
 		}
 	}
 	keylogConfig(cfg)
-	s.cfg, s.roots = cfg, roots
+	s.ctx.Store(&secureContext{cfg: cfg, roots: roots, requestCert: s.requestCert, allowUnauth: o.AllowUnauthorized})
 	return nil
 }
 
@@ -129,13 +151,6 @@ func (s *Server) SetSecureContext(o SecureOptions) error {
 
 func (s *Server) affine(method string) { coreLoop(s.Server.Loop()).CheckAffinity(method) }
 
-func (s *Server) clientRoots() *x509.CertPool {
-	if s.roots != nil {
-		return s.roots
-	}
-	return s.cfg.ClientCAs
-}
-
 // onConnection starts the handshake of an accepted connection.
 func (s *Server) onConnection(c *socket.Socket) {
 	t, err := newTLSSocket(c, true)
@@ -143,7 +158,8 @@ func (s *Server) onConnection(c *socket.Socket) {
 		c.Destroy(err)
 		return
 	}
-	t.srv, t.ctx, t.cfg = s, s, s.cfg
+	ctx := s.ctx.Load()
+	t.srv, t.ctx, t.cfg = s, ctx, ctx.cfg
 	t.e.start(s.timeout)
 }
 
@@ -151,34 +167,57 @@ func (s *Server) onConnection(c *socket.Socket) {
 // handshake completed.
 func (s *Server) OnSecureConnection(fn func(*TLSSocket)) Listener {
 	s.affine("Server.OnSecureConnection")
-	return Listener{s.ev.On(evSecureConnection, fn, false)}
+	return s.on(evSecureConnection, fn, false)
 }
 
 // OnceSecureConnection adds a one-shot 'secureConnection' listener.
 func (s *Server) OnceSecureConnection(fn func(*TLSSocket)) Listener {
 	s.affine("Server.OnceSecureConnection")
-	return Listener{s.ev.On(evSecureConnection, fn, true)}
+	return s.on(evSecureConnection, fn, true)
 }
 
 // OnTLSClientError adds a 'tlsClientError' listener: a client's handshake
 // failed (the socket is destroyed right after, without an 'error' event).
 func (s *Server) OnTLSClientError(fn func(err error, t *TLSSocket)) Listener {
 	s.affine("Server.OnTLSClientError")
-	return Listener{s.ev.On(evTLSClientError, fn, false)}
+	return s.on(evTLSClientError, fn, false)
 }
 
 // OnceTLSClientError adds a one-shot 'tlsClientError' listener.
 func (s *Server) OnceTLSClientError(fn func(err error, t *TLSSocket)) Listener {
 	s.affine("Server.OnceTLSClientError")
-	return Listener{s.ev.On(evTLSClientError, fn, true)}
+	return s.on(evTLSClientError, fn, true)
+}
+
+// on adds a server listener under mu.
+func (s *Server) on(kind emitter.Kind, fn any, once bool) Listener {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return Listener{l: s.ev.On(kind, fn, once), mu: &s.mu}
+}
+
+// listeners takes kind's listeners (once-listeners fire for one call
+// only, whichever loop makes it).
+func listeners[F any](s *Server, kind emitter.Kind) []F {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return emitter.Funcs[F](&s.ev, kind)
+}
+
+func (s *Server) hasListeners(kind emitter.Kind) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ev.Has(kind)
 }
 
 func (s *Server) emitSecureConnection(t *TLSSocket) {
-	emitter.Emit(&s.ev, evSecureConnection, t)
+	for _, fn := range listeners[func(*TLSSocket)](s, evSecureConnection) {
+		fn(t)
+	}
 }
 
 func (s *Server) emitClientError(err error, t *TLSSocket) {
-	for _, fn := range emitter.Funcs[func(error, *TLSSocket)](&s.ev, evTLSClientError) {
+	for _, fn := range listeners[func(error, *TLSSocket)](s, evTLSClientError) {
 		fn(err, t)
 	}
 }

@@ -160,13 +160,13 @@ func (t *TLSSocket) emitSessions() {
 // such.
 func (t *TLSSocket) OnSession(fn func(session []byte)) Listener {
 	t.affine("TLSSocket.OnSession")
-	return Listener{t.ev.On(evSession, fn, false)}
+	return Listener{l: t.ev.On(evSession, fn, false)}
 }
 
 // OnceSession adds a one-shot 'session' listener.
 func (t *TLSSocket) OnceSession(fn func(session []byte)) Listener {
 	t.affine("TLSSocket.OnceSession")
-	return Listener{t.ev.On(evSession, fn, true)}
+	return Listener{l: t.ev.On(evSession, fn, true)}
 }
 
 // SetSession sets the session a client socket offers to resume (Node's
@@ -214,7 +214,7 @@ func (w *keylogWriter) Write(line []byte) (int, error) {
 // wantsKeylog reports whether the handshake about to start must log its
 // secrets: the socket or its server has 'keylog' listeners.
 func (t *TLSSocket) wantsKeylog() bool {
-	return t.ev.Has(evKeylog) || (t.srv != nil && t.srv.ev.Has(evServerKeylog))
+	return t.ev.Has(evKeylog) || (t.srv != nil && t.srv.hasListeners(evServerKeylog))
 }
 
 // keylogConfig wraps a server configuration's GetConfigForClient so that
@@ -261,7 +261,7 @@ func (t *TLSSocket) emitKeylines() {
 func (t *TLSSocket) emitKeylog(line []byte) {
 	emitter.Emit(&t.ev, evKeylog, line)
 	if t.srv != nil {
-		for _, fn := range emitter.Funcs[func([]byte, *TLSSocket)](&t.srv.ev, evServerKeylog) {
+		for _, fn := range listeners[func([]byte, *TLSSocket)](t.srv, evServerKeylog) {
 			fn(line, t)
 		}
 	}
@@ -279,13 +279,13 @@ func (t *TLSSocket) emitKeylog(line []byte) {
 // Node's do. A server's connections log to Server.OnKeylog.
 func (t *TLSSocket) OnKeylog(fn func(line []byte)) Listener {
 	t.affine("TLSSocket.OnKeylog")
-	return Listener{t.ev.On(evKeylog, fn, false)}
+	return Listener{l: t.ev.On(evKeylog, fn, false)}
 }
 
 // OnceKeylog adds a one-shot 'keylog' listener.
 func (t *TLSSocket) OnceKeylog(fn func(line []byte)) Listener {
 	t.affine("TLSSocket.OnceKeylog")
-	return Listener{t.ev.On(evKeylog, fn, true)}
+	return Listener{l: t.ev.On(evKeylog, fn, true)}
 }
 
 // OnKeylog adds a 'keylog' listener to the server (Node's server
@@ -294,13 +294,13 @@ func (t *TLSSocket) OnceKeylog(fn func(line []byte)) Listener {
 // listener log nothing.
 func (s *Server) OnKeylog(fn func(line []byte, t *TLSSocket)) Listener {
 	s.affine("Server.OnKeylog")
-	return Listener{s.ev.On(evServerKeylog, fn, false)}
+	return s.on(evServerKeylog, fn, false)
 }
 
 // OnceKeylog adds a one-shot server 'keylog' listener.
 func (s *Server) OnceKeylog(fn func(line []byte, t *TLSSocket)) Listener {
 	s.affine("Server.OnceKeylog")
-	return Listener{s.ev.On(evServerKeylog, fn, true)}
+	return s.on(evServerKeylog, fn, true)
 }
 
 // emitOCSPResponse emits 'OCSPResponse' as Node does: with the stapled
@@ -330,11 +330,11 @@ func (t *TLSSocket) emitOCSPResponse() bool {
 // OCSPStaple of its Config's Certificate.)
 func (t *TLSSocket) OnOCSPResponse(fn func(response []byte)) Listener {
 	t.affine("TLSSocket.OnOCSPResponse")
-	return Listener{t.ev.On(evOCSPResponse, fn, false)}
+	return Listener{l: t.ev.On(evOCSPResponse, fn, false)}
 }
 
 // OnceOCSPResponse adds a one-shot 'OCSPResponse' listener.
 func (t *TLSSocket) OnceOCSPResponse(fn func(response []byte)) Listener {
 	t.affine("TLSSocket.OnceOCSPResponse")
-	return Listener{t.ev.On(evOCSPResponse, fn, true)}
+	return Listener{l: t.ev.On(evOCSPResponse, fn, true)}
 }

@@ -5,6 +5,7 @@ package tls
 import (
 	gotls "crypto/tls"
 	"crypto/x509"
+	"sync"
 	"time"
 
 	"github.com/netloop/netloop/internal/core"
@@ -37,10 +38,10 @@ type TLSSocket struct {
 	e  engine
 	ev emitter.Set
 
-	srv        *Server // the server that accepted it, nil for clients
-	ctx        *Server // server side: the secure context it was accepted or upgraded with
-	servername string  // client: requested; server: what the client asked for
-	host       string  // client: the name its certificate must carry
+	srv        *Server        // the server that accepted it, nil for clients
+	ctx        *secureContext // server side: the secure context it was accepted or upgraded with
+	servername string         // client: requested; server: what the client asked for
+	host       string         // client: the name its certificate must carry
 	authorized bool
 	authErr    error
 
@@ -52,10 +53,19 @@ type TLSSocket struct {
 }
 
 // Listener is returned by the TLS On/Once methods; Remove unregisters it.
-type Listener struct{ l emitter.Listener }
+type Listener struct {
+	l  emitter.Listener
+	mu *sync.Mutex // a server's listener lock, nil for a socket's
+}
 
 // Remove unregisters the listener; removing it twice does nothing.
-func (l Listener) Remove() { l.l.Remove() }
+func (l Listener) Remove() {
+	if l.mu != nil {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+	}
+	l.l.Remove()
+}
 
 // newTLSSocket attaches the TLS layer to s.
 func newTLSSocket(s *socket.Socket, server bool) (*TLSSocket, error) {
@@ -81,13 +91,13 @@ func (t *TLSSocket) affine(method string) { t.e.l.CheckAffinity(method) }
 // server's certificate verified.
 func (t *TLSSocket) OnSecureConnect(fn func()) Listener {
 	t.affine("TLSSocket.OnSecureConnect")
-	return Listener{t.ev.On(evSecureConnect, fn, false)}
+	return Listener{l: t.ev.On(evSecureConnect, fn, false)}
 }
 
 // OnceSecureConnect adds a one-shot 'secureConnect' listener.
 func (t *TLSSocket) OnceSecureConnect(fn func()) Listener {
 	t.affine("TLSSocket.OnceSecureConnect")
-	return Listener{t.ev.On(evSecureConnect, fn, true)}
+	return Listener{l: t.ev.On(evSecureConnect, fn, true)}
 }
 
 // secured runs on the loop when the handshake has completed.

@@ -1,5 +1,6 @@
 // Package poller is a readiness poller over the operating system's event
-// API: epoll on Linux, kqueue on macOS and the BSDs. netloop's event loop is
+// API: epoll on Linux, kqueue on macOS and the BSDs, AFD poll requests on
+// an I/O completion port on Windows. netloop's event loop is
 // built on it, and it can be used on its own the way mio's Poll is in Rust:
 // register descriptors under tokens of your choosing, wait, and dispatch the
 // events by token.
@@ -18,7 +19,7 @@
 //		}
 //	}
 //
-// Windows has a stub whose methods return ErrNotSupported (see "Windows").
+// On Windows the fd arguments are Winsock SOCKET handles (see "Windows").
 //
 // # Tokens
 //
@@ -55,8 +56,7 @@
 //     registration with Read|Write interest can yield two events in one
 //     Wait, one carrying Read (and RdHup) and one carrying Write (and Hup),
 //     under the same token.
-//   - Windows (AFD, planned): at most one event per registration, as on
-//     epoll.
+//   - Windows (AFD): at most one event per registration, as on epoll.
 //
 // Callers must not assume one event per token per batch.
 //
@@ -136,14 +136,25 @@
 //
 // # Windows
 //
-// There is no Windows backend yet. New and every method return
-// ErrNotSupported. The planned backend polls sockets through AFD
-// (IOCTL_AFD_POLL completions on an I/O completion port, as wepoll and
-// libuv do), with the fd argument carrying the SOCKET handle. It will map
-// AFD_POLL_* bits onto this package's bits when it is written, along these
-// lines: RECEIVE and ACCEPT to Read, SEND to Write, DISCONNECT to
-// Read|RdHup, ABORT to Hup, CONNECT_FAIL to Err. Until then no mapping is
-// promised.
+// The Windows backend polls sockets the way wepoll, libuv and mio do: for
+// each registration one IOCTL_AFD_POLL request, issued on a handle to the
+// Ancillary Function Driver (\Device\Afd) for the socket's base handle
+// (SIO_BASE_HANDLE), completes on the poller's I/O completion port when an
+// event it names occurs; Wait collects completions with
+// GetQueuedCompletionStatusEx and issues each registration's request again
+// before the next wait, which makes the reports level-triggered as on
+// epoll. Wake posts a completion packet. Modify widening the interest of
+// an outstanding request cancels it (NtCancelIoFileEx) and issues a new
+// one; Delete cancels and keeps the request's memory until the kernel has
+// completed it. The fd arguments are SOCKET handles (Windows handles have
+// 32 significant bits, so they fit an int everywhere).
+//
+// AFD's events map onto this package's bits so: RECEIVE, RECEIVE_EXPEDITED
+// and ACCEPT to Read, SEND to Write, DISCONNECT (the peer shut down its
+// side) to Read|RdHup, ABORT (reset) to Hup, CONNECT_FAIL to Err (read the
+// cause with SO_ERROR). A registration whose socket is closed (LOCAL_CLOSE)
+// ends without an event. Under Wine 8.0, where the tests run, a reset peer
+// makes recv return 0 instead of WSAECONNRESET; the ABORT event is right.
 package poller
 
 import (

@@ -241,13 +241,14 @@ func (w *IOWatcher) enqueue() {
 // Close detaches the watcher from its descriptor: it is never called again,
 // not even for events of the batch being dispatched. fdClosing tells that
 // the caller closes the descriptor right after, which removes it from the
-// poller without a system call.
+// poller without a system call (not on Windows, where it is deleted
+// anyway).
 func (w *IOWatcher) Close(fdClosing bool) {
 	l := w.loop
 	if l == nil {
 		return
 	}
-	if w.kernel != 0 && !fdClosing {
+	if w.kernel != 0 && (!fdClosing || !closeRemovesRegistration) {
 		// An error means there is nothing left to remove (EBADF: the fd
 		// was closed already); the watcher goes away either way.
 		l.poller.Delete(int(w.fd))

@@ -12,8 +12,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// Iov is one buffer of a vectored write (Writev).
+type Iov = unix.Iovec
+
 // Iovec builds an iovec for p (p must be non-empty).
-func Iovec(p []byte) unix.Iovec {
+func Iovec(p []byte) Iov {
 	var v unix.Iovec
 	v.Base = &p[0]
 	v.SetLen(len(p))

@@ -37,7 +37,7 @@ func Write(fd int, p []byte) (int, error) {
 }
 
 // Writev writes the iovecs to a non-blocking fd; EINTR is retried.
-func Writev(fd int, iov []unix.Iovec) (int, error) {
+func Writev(fd int, iov []Iov) (int, error) {
 	for {
 		r, _, e := unix.RawSyscall(unix.SYS_WRITEV, uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)))
 		if e == unix.EINTR {

@@ -1,14 +1,11 @@
-//go:build !windows
-
 package transport
 
 import (
 	"errors"
 	"syscall"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/netloop/netloop/internal/errx"
+	"github.com/netloop/netloop/internal/sys"
 	"github.com/netloop/netloop/poller"
 )
 
@@ -29,7 +26,7 @@ func (s *Stream) trackConnect(err error, cb Callback) error {
 	s.ext().connectCb = cb
 	s.Loop().ReqStart()
 	s.updateActive()
-	if err == nil || errors.Is(err, unix.EINPROGRESS) {
+	if err == nil || errors.Is(err, sys.EINPROGRESS) {
 		if err == nil {
 			s.flags |= fConnectDone
 			s.queuePending()
@@ -48,11 +45,11 @@ func (s *Stream) trackConnect(err error, cb Callback) error {
 }
 
 func (s *Stream) connectReady() {
-	errno, err := unix.GetsockoptInt(int(s.fd), unix.SOL_SOCKET, unix.SO_ERROR)
+	errno, err := sys.GetsockoptInt(int(s.fd), sys.SOL_SOCKET, sys.SO_ERROR)
 	if err == nil && errno != 0 {
 		err = syscall.Errno(errno)
 	}
-	if err == unix.EINPROGRESS {
+	if err == sys.EINPROGRESS {
 		return
 	}
 	s.ext().connectErr = errx.Wrap("connect", err)

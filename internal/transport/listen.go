@@ -1,12 +1,8 @@
-//go:build !windows
-
 package transport
 
 import (
 	"net/netip"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/sys"
@@ -36,7 +32,7 @@ func (s *Stream) Listen(backlog int, onConnection func(err error)) error {
 		return errx.FromErrno("listen", syscall.EINVAL)
 	}
 	if s.flags&fListening == 0 {
-		if err := unix.Listen(int(s.fd), backlog); err != nil {
+		if err := sys.Listen(int(s.fd), backlog); err != nil {
 			return errx.Wrap("listen", err)
 		}
 	}
@@ -61,16 +57,16 @@ func (s *Stream) acceptReady() {
 			return
 		}
 		fd, err := sys.Accept(int(s.fd))
-		if err == unix.EAGAIN {
+		if err == sys.EAGAIN {
 			return
 		}
 		if err != nil {
-			if err == unix.EMFILE || err == unix.ENFILE {
+			if err == sys.EMFILE || err == sys.ENFILE {
 				serr := shedConnections(int(s.fd))
-				if serr == unix.EAGAIN {
+				if serr == sys.EAGAIN {
 					return // shed: nothing to report, as libuv and Node
 				}
-				if serr != unix.EMFILE {
+				if serr != sys.EMFILE {
 					err = serr
 				}
 				// No spare to shed with: report it, and stop watching

@@ -1,10 +1,6 @@
-//go:build !windows
-
 package transport
 
 import (
-	"golang.org/x/sys/unix"
-
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/errx"
@@ -28,17 +24,16 @@ func Open(l *core.Loop, fd int, k Kind) (*Stream, error) {
 // fd, as the function Open does. On error s keeps no descriptor and fd is
 // left open.
 func (s *Stream) Open(fd int) error {
-	if err := unix.SetNonblock(fd, true); err != nil {
+	if err := sys.SetNonblock(fd); err != nil {
 		return errx.Wrap("open", err)
 	}
-	unix.CloseOnExec(fd)
 	if err := s.setFd(fd); err != nil {
 		return err
 	}
 	// Close removes it from the poller explicitly: a duplicate of the
 	// descriptor may outlive this stream.
 	s.flags |= fForeignFd
-	if _, err := unix.Getpeername(fd); err == nil {
+	if _, err := sys.PeerName(fd); err == nil {
 		s.flags |= fConnected
 	}
 	return nil
@@ -48,12 +43,12 @@ func (s *Stream) Open(fd int) error {
 // Pipe for AF_UNIX, TCP otherwise. A descriptor that is not a socket gives
 // ERR_INVALID_FD_TYPE.
 func OpenFD(l *core.Loop, fd int) (*Stream, error) {
-	sa, err := unix.Getsockname(fd)
+	local, err := sys.IsLocal(fd)
 	if err != nil {
 		return nil, errx.New(errs.CodeInvalidFDType, "Unsupported fd type: "+err.Error())
 	}
 	k := TCP
-	if _, ok := sa.(*unix.SockaddrUnix); ok {
+	if local {
 		k = Pipe
 	}
 	return Open(l, fd, k)
@@ -68,7 +63,7 @@ func (s *Stream) ensureSocket(family int) error {
 	if s.IsClosing() {
 		return errClosed("socket")
 	}
-	fd, err := sys.Socket(family, unix.SOCK_STREAM, 0)
+	fd, err := sys.Socket(family, sys.SOCK_STREAM, 0)
 	if err != nil {
 		return err
 	}

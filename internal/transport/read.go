@@ -1,12 +1,8 @@
-//go:build !windows
-
 package transport
 
 import (
 	"io"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/errx"
@@ -89,7 +85,7 @@ func (s *Stream) read() {
 			n, err = sys.Read(int(s.fd), buf)
 		}
 		switch {
-		case err == unix.EAGAIN:
+		case err == sys.EAGAIN:
 			if s.allocFunc() != nil {
 				s.deliverRead(0, buf, nil)
 			}

@@ -1,5 +1,3 @@
-//go:build !windows
-
 package transport
 
 import (
@@ -7,11 +5,18 @@ import (
 	"syscall"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/sys"
 )
+
+// keepSeconds converts a keep-alive delay to whole seconds, at least 1.
+func keepSeconds(d time.Duration) int {
+	s := int(d / time.Second)
+	if s < 1 {
+		s = 1
+	}
+	return s
+}
 
 // BindFlags modify Bind.
 type BindFlags uint8
@@ -26,9 +31,9 @@ const (
 
 func family(a netip.Addr) int {
 	if a.Is4() {
-		return unix.AF_INET
+		return sys.AF_INET
 	}
-	return unix.AF_INET6
+	return sys.AF_INET6
 }
 
 // Bind binds a TCP stream to ip and port (port 0 lets the system choose).
@@ -38,15 +43,15 @@ func (s *Stream) Bind(ip netip.Addr, port int, flags BindFlags) error {
 	if port < 0 || port > 65535 || s.flags&fPipe != 0 {
 		return errx.FromErrno("bind", syscall.EINVAL)
 	}
-	sa, err := sys.Sockaddr(netip.AddrPortFrom(ip, uint16(port)))
-	if err != nil {
+	ap := netip.AddrPortFrom(ip, uint16(port))
+	if _, err := sys.Sockaddr(ap); err != nil {
 		return errx.Wrap("bind", err)
 	}
 	if err := s.ensureSocket(family(ip)); err != nil {
 		return errx.Wrap("bind", err)
 	}
 	fd := s.Fd()
-	if err := unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1); err != nil {
+	if err := sys.SetReuseAddr(fd); err != nil {
 		return errx.Wrap("bind", err)
 	}
 	if !ip.Is4() {
@@ -54,7 +59,7 @@ func (s *Stream) Bind(ip netip.Addr, port int, flags BindFlags) error {
 		if flags&IPv6Only != 0 {
 			v6only = 1
 		}
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v6only); err != nil {
+		if err := sys.SetsockoptInt(fd, sys.IPPROTO_IPV6, sys.IPV6_V6ONLY, v6only); err != nil {
 			return errx.Wrap("bind", err)
 		}
 	}
@@ -63,7 +68,7 @@ func (s *Stream) Bind(ip netip.Addr, port int, flags BindFlags) error {
 			return errx.Wrap("bind", err)
 		}
 	}
-	if err := unix.Bind(fd, sa); err != nil {
+	if err := sys.Bind(fd, ap); err != nil {
 		return errx.Wrap("bind", err)
 	}
 	return nil
@@ -76,8 +81,8 @@ func (s *Stream) Connect(ip netip.Addr, port int, cb Callback) error {
 	if port < 0 || port > 65535 || s.flags&fPipe != 0 {
 		return errx.FromErrno("connect", syscall.EINVAL)
 	}
-	sa, err := sys.Sockaddr(netip.AddrPortFrom(ip, uint16(port)))
-	if err != nil {
+	ap := netip.AddrPortFrom(ip, uint16(port))
+	if _, err := sys.Sockaddr(ap); err != nil {
 		return errx.Wrap("connect", err)
 	}
 	if err := s.ensureSocket(family(ip)); err != nil {
@@ -86,14 +91,7 @@ func (s *Stream) Connect(ip netip.Addr, port int, cb Callback) error {
 	if s.IsConnecting() {
 		return errx.FromErrno("connect", syscall.EALREADY)
 	}
-	var cerr error
-	for {
-		cerr = unix.Connect(s.Fd(), sa)
-		if cerr != unix.EINTR {
-			break
-		}
-	}
-	return s.trackConnect(cerr, cb)
+	return s.trackConnect(sys.Connect(s.Fd(), ap), cb)
 }
 
 // applyOptions sets the TCP options chosen before the socket existed (or
@@ -104,7 +102,7 @@ func (s *Stream) applyOptions() error {
 		return nil
 	}
 	if s.flags&fNoDelay != 0 {
-		if err := unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, 1); err != nil {
+		if err := sys.SetsockoptInt(fd, sys.IPPROTO_TCP, sys.TCP_NODELAY, 1); err != nil {
 			return err
 		}
 	}
@@ -127,7 +125,7 @@ func (s *Stream) SetNoDelay(enable bool) error {
 		if enable {
 			v = 1
 		}
-		return errx.Wrap("setsockopt", unix.SetsockoptInt(fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, v))
+		return errx.Wrap("setsockopt", sys.SetsockoptInt(fd, sys.IPPROTO_TCP, sys.TCP_NODELAY, v))
 	}
 	return nil
 }
@@ -154,11 +152,11 @@ func (s *Stream) SockName() (netip.AddrPort, error) {
 	if s.Fd() < 0 {
 		return netip.AddrPort{}, errClosed("getsockname")
 	}
-	sa, err := unix.Getsockname(s.Fd())
+	ap, err := sys.SockName(s.Fd())
 	if err != nil {
 		return netip.AddrPort{}, errx.Wrap("getsockname", err)
 	}
-	return sys.AddrPort(sa), nil
+	return ap, nil
 }
 
 // PeerName returns a TCP stream's remote address.
@@ -166,11 +164,11 @@ func (s *Stream) PeerName() (netip.AddrPort, error) {
 	if s.Fd() < 0 {
 		return netip.AddrPort{}, errClosed("getpeername")
 	}
-	sa, err := unix.Getpeername(s.Fd())
+	ap, err := sys.PeerName(s.Fd())
 	if err != nil {
 		return netip.AddrPort{}, errx.Wrap("getpeername", err)
 	}
-	return sys.AddrPort(sa), nil
+	return ap, nil
 }
 
 // CloseReset closes the stream with SO_LINGER set to zero, so the peer
@@ -182,7 +180,7 @@ func (s *Stream) CloseReset(cb func()) error {
 	}
 	var lerr error
 	if fd := s.Fd(); fd >= 0 {
-		lerr = unix.SetsockoptLinger(fd, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0})
+		lerr = sys.SetLingerZero(fd)
 	}
 	if err := s.Close(cb); err != nil {
 		return err

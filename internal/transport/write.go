@@ -1,12 +1,8 @@
-//go:build !windows
-
 package transport
 
 import (
 	"sync"
 	"syscall"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/sys"
@@ -94,7 +90,7 @@ func (s *Stream) write(bufs [][]byte, total, sendFd int, cb Callback) error {
 			n, err = s.writeNow(bufs)
 		}
 		s.Loop().AddBytesWritten(n)
-		if err != nil && err != unix.EAGAIN {
+		if err != nil && err != sys.EAGAIN {
 			s.flags |= fWriteFailed
 			r := s.newReq(cb)
 			r.setSendFd(sendFd)
@@ -156,7 +152,7 @@ func (s *Stream) writeNow(bufs [][]byte) (int, error) {
 	if nonEmpty == 1 {
 		return sys.Write(int(s.fd), one)
 	}
-	var iov [maxIovecs]unix.Iovec
+	var iov [maxIovecs]sys.Iov
 	done := 0
 	for len(bufs) > 0 {
 		k := 0
@@ -172,7 +168,7 @@ func (s *Stream) writeNow(bufs [][]byte) (int, error) {
 		n, err := sys.Writev(int(s.fd), iov[:k])
 		done += n
 		if err != nil {
-			if done > 0 && err == unix.EAGAIN {
+			if done > 0 && err == sys.EAGAIN {
 				return done, nil
 			}
 			return done, err
@@ -199,10 +195,10 @@ func (s *Stream) TryWrite(bufs [][]byte) (int, error) {
 	n, err := s.writeNow(bufs)
 	s.Loop().AddBytesWritten(n)
 	if err != nil {
-		if err == unix.EAGAIN && n == 0 {
+		if err == sys.EAGAIN && n == 0 {
 			return 0, errx.FromErrno("write", syscall.EAGAIN)
 		}
-		if err != unix.EAGAIN {
+		if err != sys.EAGAIN {
 			return n, errx.Wrap("write", err)
 		}
 	}
@@ -211,7 +207,7 @@ func (s *Stream) TryWrite(bufs [][]byte) (int, error) {
 
 // flush writes queued requests in order until the kernel pushes back.
 func (s *Stream) flush() {
-	var iov [maxIovecs]unix.Iovec
+	var iov [maxIovecs]sys.Iov
 	for s.wqHead != nil {
 		k := 0
 		for r := s.wqHead; r != nil && k < maxIovecs; r = r.next {
@@ -239,7 +235,7 @@ func (s *Stream) flush() {
 				n, err = sys.Writev(int(s.fd), iov[:k])
 			}
 			s.Loop().AddBytesWritten(n)
-			if err == unix.EAGAIN {
+			if err == sys.EAGAIN {
 				break
 			}
 			if err != nil {
@@ -393,7 +389,7 @@ func (s *Stream) Shutdown(cb Callback) error {
 
 func (s *Stream) doShutdown() {
 	s.flags = s.flags&^fShutting | fShut | fShutdownDone
-	if err := unix.Shutdown(int(s.fd), unix.SHUT_WR); err != nil {
+	if err := sys.ShutdownWrite(int(s.fd)); err != nil {
 		s.x.shutErr = errx.Wrap("shutdown", err)
 	}
 	s.updateActive()

@@ -1,0 +1,34 @@
+package transport
+
+import (
+	"time"
+
+	"golang.org/x/sys/windows"
+)
+
+// What the Unix build does that Windows does not (yet): Unix-domain
+// sockets and descriptor passing (Windows IPC is named pipes, not ported
+// yet), and the spare-descriptor EMFILE trick (Winsock has no per-process
+// descriptor table to run out of the same way).
+
+type ipcState struct{}
+
+func (s *Stream) readIPC(buf []byte) (int, error) { return 0, windows.WSAEOPNOTSUPP }
+
+func sendmsgRights(sock int, bufs [][]byte, fd int) (int, error) { return 0, windows.WSAEOPNOTSUPP }
+
+func (s *Stream) closePending() {}
+
+func (s *Stream) unlink() {}
+
+func reserveAcquire() {}
+
+func reserveRelease() {}
+
+func reserveRestore() {}
+
+// shedConnections cannot shed without a spare: report the error.
+func shedConnections(lfd int) error { return windows.WSAEMFILE }
+
+// emfileBackoff is how long a listener out of sockets stops accepting.
+const emfileBackoff = 100 * time.Millisecond

@@ -63,6 +63,8 @@
 // Errors are *errs.Error values with Node's code, syscall, errno, address
 // and port; errors.Is(err, syscall.ECONNREFUSED) works.
 //
-// Windows is not supported yet: there the package holds only this
-// documentation.
+// On Windows (Winsock sockets polled through AFD, see package poller) the
+// TCP side works; Unix-domain paths (Windows named pipes) and handle
+// passing do not yet. There errors carry Winsock's errno (errors.Is
+// against syscall's Unix names does not match); compare Code instead.
 package netloop

@@ -1,5 +1,3 @@
-//go:build !windows
-
 package netloop
 
 import "github.com/netloop/netloop/tls"

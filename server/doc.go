@@ -6,5 +6,6 @@
 // closes once its last connection has gone.
 //
 // Methods are loop-affine: call them from the server's loop (or before it
-// runs). Windows is not supported yet: there the package is empty.
+// runs). On Windows servers listen on TCP only (named pipes are not
+// supported yet) and BalanceReusePort is refused (no SO_REUSEPORT).
 package server

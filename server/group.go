@@ -1,10 +1,6 @@
-//go:build !windows
-
 package server
 
 import (
-	"golang.org/x/sys/unix"
-
 	"github.com/netloop/netloop/internal/accept"
 	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/emitter"
@@ -139,7 +135,7 @@ func (s *Server) handOffFd(fd int) {
 		return
 	}
 	if bl := s.opts.BlockList; bl != nil && k == transport.TCP {
-		if sa, err := unix.Getpeername(fd); err == nil && bl.CheckAddr(sys.AddrPort(sa).Addr()) {
+		if ap, err := sys.PeerName(fd); err == nil && bl.CheckAddr(ap.Addr()) {
 			sys.Close(fd)
 			return
 		}
@@ -175,10 +171,10 @@ func (s *Server) handOffFd(fd int) {
 
 // dropInfoFd is dropInfo for a descriptor not yet in a stream.
 func dropInfoFd(fd int) *DropInfo {
-	lsa, lerr := unix.Getsockname(fd)
-	rsa, rerr := unix.Getpeername(fd)
+	local, lerr := sys.SockName(fd)
+	remote, rerr := sys.PeerName(fd)
 	if lerr != nil || rerr != nil {
 		return nil
 	}
-	return dropInfoOf(sys.AddrPort(lsa), sys.AddrPort(rsa))
+	return dropInfoOf(local, remote)
 }

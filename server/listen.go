@@ -1,5 +1,3 @@
-//go:build !windows
-
 package server
 
 import (
@@ -14,7 +12,6 @@ import (
 	"github.com/netloop/netloop/internal/emitter"
 	"github.com/netloop/netloop/internal/errx"
 	"github.com/netloop/netloop/internal/transport"
-	"github.com/netloop/netloop/pipe"
 	"github.com/netloop/netloop/socket"
 )
 
@@ -108,7 +105,7 @@ func (s *Server) listen(o ListenOptions, portGiven bool, cb []func()) error {
 	if !portGiven && !o.PortGiven && o.Path == "" && o.FD == 0 && o.Port == 0 {
 		return errx.New(errs.CodeInvalidArgValue, `The argument 'options' must have the property "port" or "path". Received {}`)
 	}
-	if o.Path != "" && pipe.IsAbstract(o.Path) && (o.ReadableAll || o.WritableAll) {
+	if o.Path != "" && transport.IsAbstract(o.Path) && (o.ReadableAll || o.WritableAll) {
 		return errx.New(errs.CodeInvalidArgValue, "The argument 'options' can not set readableAll or writableAll to true when path is abstract unix socket.")
 	}
 	if o.Backlog <= 0 {

@@ -1,12 +1,7 @@
-//go:build !windows
-
 package server
 
 import (
-	"net/netip"
 	"sync/atomic"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/accept"
@@ -126,45 +121,6 @@ func (s *Server) startReusePort(gs *groupState, o ListenOptions) error {
 	return nil
 }
 
-// reusePortListener creates a listening TCP socket bound to ap with
-// SO_REUSEADDR and SO_REUSEPORT, as transport.Stream.Bind would.
-func reusePortListener(ap netip.AddrPort, v6only bool, backlog int) (int, error) {
-	sa, err := sys.Sockaddr(ap)
-	if err != nil {
-		return -1, err
-	}
-	fam := unix.AF_INET6
-	if ap.Addr().Is4() {
-		fam = unix.AF_INET
-	}
-	fd, err := sys.Socket(fam, unix.SOCK_STREAM, 0)
-	if err != nil {
-		return -1, err
-	}
-	err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEADDR, 1)
-	if err == nil && fam == unix.AF_INET6 {
-		v := 0
-		if v6only {
-			v = 1
-		}
-		err = unix.SetsockoptInt(fd, unix.IPPROTO_IPV6, unix.IPV6_V6ONLY, v)
-	}
-	if err == nil {
-		err = unix.SetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_REUSEPORT, 1)
-	}
-	if err == nil {
-		err = unix.Bind(fd, sa)
-	}
-	if err == nil {
-		err = unix.Listen(fd, backlog)
-	}
-	if err != nil {
-		sys.Close(fd)
-		return -1, err
-	}
-	return fd, nil
-}
-
 // refresh takes the 'connection' listeners again when they changed, for
 // the other loops to call. On the first loop.
 func (rp *reusePort) refresh(s *Server) {
@@ -203,7 +159,7 @@ func (gs *groupState) serveHere(i, fd int) {
 		return
 	}
 	if bl := s.opts.BlockList; bl != nil {
-		if sa, err := unix.Getpeername(fd); err == nil && bl.CheckAddr(sys.AddrPort(sa).Addr()) {
+		if ap, err := sys.PeerName(fd); err == nil && bl.CheckAddr(ap.Addr()) {
 			sys.Close(fd)
 			gs.unreserve()
 			return

@@ -39,5 +39,6 @@
 //
 // A Socket belongs to one loop. Its methods are loop-affine: call them from
 // that loop's callbacks (use loop.Loop.Post from other goroutines).
-// Windows is not supported yet: there the package is empty.
+// On Windows sockets are TCP only: connecting to a Path fails with
+// EAFNOSUPPORT until named pipes are supported, and Options.IPC is refused.
 package socket

@@ -1,5 +1,3 @@
-//go:build !windows
-
 package socket
 
 // Inbound is the bytes a protocol handler has received and not consumed

@@ -1,14 +1,11 @@
-//go:build !windows
-
 package socket
 
 import (
-	"golang.org/x/sys/unix"
-
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/accept"
 	"github.com/netloop/netloop/internal/emitter"
 	"github.com/netloop/netloop/internal/errx"
+	"github.com/netloop/netloop/internal/sys"
 	"github.com/netloop/netloop/internal/transport"
 	"github.com/netloop/netloop/loop"
 )
@@ -91,22 +88,7 @@ func (h *Handle) Close() error {
 	}
 	fd := h.fd
 	h.fd = -1
-	return unix.Close(fd)
-}
-
-// newHandle classifies a received descriptor.
-func newHandle(l *loop.Loop, fd int) *Handle {
-	h := &Handle{fd: fd, typ: HandleSocket, l: l}
-	if v, err := unix.GetsockoptInt(fd, unix.SOL_SOCKET, unix.SO_ACCEPTCONN); err == nil && v != 0 {
-		h.typ = HandleServer
-	}
-	if sa, err := unix.Getsockname(fd); err == nil {
-		switch sa.(type) {
-		case *unix.SockaddrInet4, *unix.SockaddrInet6:
-			h.tcp = true
-		}
-	}
-	return h
+	return sys.Close(fd)
 }
 
 // OnHandle adds a 'handle' listener to an IPC socket (Options.IPC): fn
@@ -135,7 +117,7 @@ func (s *Socket) deliverHandles() {
 	for s.st != nil && s.st.PendingCount() > 0 {
 		fd := s.st.TakePending()
 		if s.state&sDestroyed != 0 {
-			unix.Close(fd)
+			sys.Close(fd)
 			continue
 		}
 		h := newHandle(s.l, fd)

@@ -1,14 +1,11 @@
-//go:build !windows
-
 package socket
 
 import (
-	"golang.org/x/sys/unix"
-
 	"net/netip"
 	"time"
 
 	"github.com/netloop/netloop/addr"
+	"github.com/netloop/netloop/internal/sys"
 	"github.com/netloop/netloop/internal/transport"
 )
 
@@ -266,10 +263,8 @@ func (s *Socket) Unref() *Socket {
 // openFD adopts an existing connected descriptor (Options.FD).
 func (s *Socket) openFD(fd int, readable, writable bool) error {
 	if s.state&sIPC != 0 {
-		if sa, err := unix.Getsockname(fd); err == nil {
-			if _, ok := sa.(*unix.SockaddrUnix); !ok {
-				return errIPCNeedsPipe()
-			}
+		if local, err := sys.IsLocal(fd); err == nil && !local {
+			return errIPCNeedsPipe()
 		}
 	}
 	st, err := transport.OpenFD(s.core(), fd)

@@ -1,14 +1,11 @@
-//go:build !windows
-
 package socket
 
 import (
-	"golang.org/x/sys/unix"
-
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/emitter"
 	"github.com/netloop/netloop/internal/encoding"
 	"github.com/netloop/netloop/internal/errx"
+	"github.com/netloop/netloop/internal/sys"
 )
 
 // errEndDestroyed is End's callback error on a destroyed socket.
@@ -82,7 +79,7 @@ func (s *Socket) writeFD(data []byte, fd int, cb func(error)) bool {
 		// with it unless the write reaches the stream.
 		defer func() {
 			if fd >= 0 {
-				unix.Close(fd)
+				sys.Close(fd)
 			}
 		}()
 	}
@@ -229,7 +226,7 @@ func (s *Socket) failPending(err error) {
 	s.ext().pending, s.ext().pendingSize = nil, 0
 	for _, w := range p {
 		if w.fd1 != 0 {
-			unix.Close(w.fd1 - 1)
+			sys.Close(w.fd1 - 1)
 		}
 		if w.cb != nil {
 			cb := w.cb

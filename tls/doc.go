@@ -71,6 +71,5 @@
 // OCSPStaple of its Config's certificate; Node's server 'OCSPRequest'
 // event is not implemented. PSK and the pfx option are not implemented.
 // SNICallback runs inside the handshake's coroutine. OnRead (caller-owned read
-// buffers) and reconnecting a TLSSocket are not supported. Windows is not
-// supported yet: there the package holds only this documentation.
+// buffers) and reconnecting a TLSSocket are not supported.
 package tls

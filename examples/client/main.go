@@ -1,5 +1,3 @@
-//go:build !windows
-
 // Command client is the client from Node's net.createConnection
 // documentation: it connects to the echo server, writes a line, prints
 // what comes back and then destroys the connection.

@@ -1,5 +1,3 @@
-//go:build !windows
-
 // Command echo is the echo server from Node's net.createServer documentation:
 // it greets each client with "hello\r\n" and sends back whatever it receives.
 //

@@ -1,5 +1,3 @@
-//go:build !windows
-
 // Command http is a small HTTP/1.1 server: GET / answers "hello world\n",
 // POST /echo sends the request body back, anything else is 404. It keeps
 // connections alive (HTTP/1.1's default, HTTP/1.0's with "Connection:

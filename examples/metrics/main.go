@@ -1,5 +1,3 @@
-//go:build !windows
-
 // Command metrics is the echo server of examples/echo with the default
 // loop's metrics (Loop.Metrics: utilization, loop delay, events, handles,
 // bytes) published by the standard library's expvar, as JSON under

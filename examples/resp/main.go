@@ -1,5 +1,3 @@
-//go:build !windows
-
 // Command resp is a small Redis server: the RESP2 protocol with PING, ECHO,
 // SET, GET, DEL and INCR (plus COMMAND and CONFIG GET, answered just enough
 // for redis-cli and redis-benchmark), inline commands ("PING\r\n" from nc),

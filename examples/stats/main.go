@@ -1,5 +1,3 @@
-//go:build !windows
-
 // Command stats is the connection-statistics server from Node's net
 // documentation: for each client it reports the server's connection count
 // (getConnections) and the socket's bytesRead, bytesWritten and bufferSize.

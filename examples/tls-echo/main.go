@@ -1,5 +1,3 @@
-//go:build !windows
-
 // Command tls-echo is the echo server of Node's tls documentation on
 // netloop: it greets each client with "hello\r\n" over TLS and sends back
 // whatever it receives. Without -cert and -key it makes a self-signed

@@ -1,5 +1,3 @@
-//go:build !windows
-
 // Package layer lets a protocol layer sit between a socket.Socket and its
 // stream, the way Node's TLSWrap sits between net.Socket and TCPWrap: the
 // socket keeps every net.Socket behaviour (events, backpressure, pause,

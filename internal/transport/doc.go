@@ -6,6 +6,7 @@
 // named, never how it reads, writes, listens or closes (uv__stream_open
 // serves both).
 //
-// Everything here is loop-affine. Windows has no transport yet: there the
-// package is empty.
+// Everything here is loop-affine. On Windows streams are TCP only (the
+// Unix-domain and descriptor-passing methods fail, see stubs_windows.go),
+// and the system calls are Winsock's (package sys).
 package transport

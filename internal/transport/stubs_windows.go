@@ -1,9 +1,13 @@
 package transport
 
 import (
+	"syscall"
 	"time"
 
 	"golang.org/x/sys/windows"
+
+	"github.com/netloop/netloop/internal/errx"
+	"github.com/netloop/netloop/internal/sys"
 )
 
 // What the Unix build does that Windows does not (yet): Unix-domain
@@ -32,3 +36,61 @@ func shedConnections(lfd int) error { return windows.WSAEMFILE }
 
 // emfileBackoff is how long a listener out of sockets stops accepting.
 const emfileBackoff = 100 * time.Millisecond
+
+// Mode selects what Chmod grants to everyone (Unix-domain sockets only).
+type Mode uint8
+
+const (
+	// Readable lets every user read (connect to) the socket.
+	Readable Mode = 1 << iota
+	// Writable lets every user write (connect to) the socket.
+	Writable
+)
+
+// errNoPipes is what the Unix-domain operations give on Windows.
+func errNoPipes(op string) error { return errx.FromErrno(op, syscall.EAFNOSUPPORT) }
+
+// IsAbstract reports whether name is a Linux abstract-namespace name.
+func IsAbstract(name string) bool { return len(name) > 0 && (name[0] == 0 || name[0] == '@') }
+
+// BindPath fails on Windows: named pipes are not supported yet.
+func (p *Stream) BindPath(name string, noTruncate bool) error { return errNoPipes("bind") }
+
+// ConnectPath fails on Windows: named pipes are not supported yet.
+func (p *Stream) ConnectPath(name string, noTruncate bool, cb Callback) error {
+	return errNoPipes("connect")
+}
+
+// Chmod fails on Windows.
+func (p *Stream) Chmod(mode Mode) error { return errNoPipes("chmod") }
+
+// PathName fails on Windows.
+func (p *Stream) PathName() (string, error) { return "", errNoPipes("getsockname") }
+
+// PeerPathName fails on Windows.
+func (p *Stream) PeerPathName() (string, error) { return "", errNoPipes("getpeername") }
+
+// SetIPC fails on Windows: descriptor passing is Unix-only.
+func (s *Stream) SetIPC() error { return errNoPipes("open") }
+
+// IsIPC is false on Windows.
+func (s *Stream) IsIPC() bool { return false }
+
+// PendingCount is 0 on Windows.
+func (s *Stream) PendingCount() int { return 0 }
+
+// TakePending returns -1 on Windows.
+func (s *Stream) TakePending() int { return -1 }
+
+// Write2 fails on Windows; it closes fd as on Unix.
+func (s *Stream) Write2(bufs [][]byte, fd int, cb Callback) error {
+	sys.Close(fd)
+	return errNoPipes("write")
+}
+
+// Dup fails on Windows.
+func (s *Stream) Dup() (int, error) { return -1, errNoPipes("dup") }
+
+// MarkShared does nothing on Windows, where every close deletes its
+// registration anyway.
+func (s *Stream) MarkShared() {}

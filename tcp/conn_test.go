@@ -178,3 +178,39 @@ func TestTryWrite(t *testing.T) {
 	testutil.RunUntil(t, l, waitLimit, func() bool { return len(accepted) == 1 })
 	testutil.CloseAll(t, l, c, accepted[0], srv)
 }
+
+// Closing a stream with writes still queued (the peer reads nothing)
+// fails them with ECANCELED, in order, before the close callback.
+func TestCloseCancelsQueuedWrites(t *testing.T) {
+	l := testutil.NewLoop(t)
+	var accepted []*tcp.TCP
+	srv, port := listen(t, l, v4, 0, &accepted)
+	c, err := connect(t, l, v4, port)
+	require.NoError(t, err)
+	chunk := make([]byte, 1<<20)
+	var got []string
+	for i := 0; i < 32; i++ {
+		i := i
+		require.NoError(t, c.Write([][]byte{chunk}, func(err error) {
+			if err != nil {
+				got = append(got, testutil.AsError(t, err).Code)
+			} else if i == 0 {
+				got = append(got, "ok")
+			}
+		}))
+	}
+	require.Positive(t, c.WriteQueueSize())
+	require.NoError(t, c.Close(func() { got = append(got, "close") }))
+	testutil.RunUntil(t, l, waitLimit, func() bool { return len(got) > 0 && got[len(got)-1] == "close" })
+	assert.Contains(t, got, "ECANCELED")
+	for i, g := range got[:len(got)-1] {
+		if g == "ECANCELED" {
+			for _, h := range got[i : len(got)-1] {
+				assert.Equal(t, "ECANCELED", h, "a write completed after a cancelled one")
+			}
+			break
+		}
+	}
+	testutil.RunUntil(t, l, waitLimit, func() bool { return len(accepted) == 1 })
+	testutil.CloseAll(t, l, accepted[0], srv)
+}

@@ -65,6 +65,7 @@
 //
 // On Windows (Winsock sockets polled through AFD, see package poller) the
 // TCP side works; Unix-domain paths (Windows named pipes) and handle
-// passing do not yet. There errors carry Winsock's errno (errors.Is
-// against syscall's Unix names does not match); compare Code instead.
+// passing do not yet. Errors there carry Winsock's errno, and errors.Is
+// against syscall's names (syscall.ECONNREFUSED) still matches: it
+// compares Node's names.
 package netloop

@@ -89,13 +89,22 @@ func (e *Error) Unwrap() error {
 }
 
 // Is reports whether target is an *Error with the same non-empty Code, so
-// errors.Is(err, errs.ErrSocketClosed) matches any ERR_SOCKET_CLOSED error.
+// errors.Is(err, errs.ErrSocketClosed) matches any ERR_SOCKET_CLOSED error;
+// or a syscall.Errno with the same Node name as e's errno, so that
+// errors.Is(err, syscall.ECONNREFUSED) also holds on Windows, where the
+// errno is Winsock's WSAECONNREFUSED.
 func (e *Error) Is(target error) bool {
-	t, ok := target.(*Error)
-	if !ok || t == nil {
-		return false
+	switch t := target.(type) {
+	case *Error:
+		return t != nil && e.Code != "" && e.Code == t.Code
+	case syscall.Errno:
+		if e.Errno == 0 || t == e.Errno {
+			return false // equal errnos match through Unwrap already
+		}
+		name := Name(t)
+		return name != "" && name != "UNKNOWN" && name == Name(e.Errno)
 	}
-	return e.Code != "" && e.Code == t.Code
+	return false
 }
 
 // UVErrno returns Node's err.errno: the negative libuv error number

@@ -213,3 +213,15 @@ func TestErrnoOf(t *testing.T) {
 	assert.Equal(t, syscall.EINVAL, errs.ErrnoOf(errx.New(errs.CodeSocketClosed, "Socket is closed")))
 	assert.Equal(t, syscall.EINVAL, errs.ErrnoOf(nil))
 }
+
+// errors.Is against a syscall errno matches by Node's name, so the same
+// check holds whatever number the platform gives the errno (Winsock's
+// WSAECONNREFUSED on Windows); different names and unknown errnos do not
+// match.
+func TestIsMatchesErrnoByName(t *testing.T) {
+	err := errx.FromErrno("connect", syscall.ECONNREFUSED)
+	assert.ErrorIs(t, err, syscall.ECONNREFUSED)
+	assert.NotErrorIs(t, err, syscall.ECONNRESET)
+	unknown := &errs.Error{Errno: syscall.Errno(4000)}
+	assert.NotErrorIs(t, unknown, syscall.Errno(4001))
+}

@@ -214,3 +214,17 @@ func TestCloseCancelsQueuedWrites(t *testing.T) {
 	testutil.RunUntil(t, l, waitLimit, func() bool { return len(accepted) == 1 })
 	testutil.CloseAll(t, l, accepted[0], srv)
 }
+
+// TryWrite of empty buffers writes nothing and fails nothing.
+func TestTryWriteEmpty(t *testing.T) {
+	l := testutil.NewLoop(t)
+	var accepted []*tcp.TCP
+	srv, port := listen(t, l, v4, 0, &accepted)
+	c, err := connect(t, l, v4, port)
+	require.NoError(t, err)
+	n, err := c.TryWrite([][]byte{nil, {}})
+	assert.NoError(t, err)
+	assert.Zero(t, n)
+	testutil.RunUntil(t, l, waitLimit, func() bool { return len(accepted) == 1 })
+	testutil.CloseAll(t, l, c, accepted[0], srv)
+}

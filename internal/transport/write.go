@@ -149,7 +149,10 @@ func (s *Stream) writeNow(bufs [][]byte) (int, error) {
 			one = b
 		}
 	}
-	if nonEmpty == 1 {
+	switch nonEmpty {
+	case 0:
+		return 0, nil // nothing to send (TryWrite of empty buffers)
+	case 1:
 		return sys.Write(int(s.fd), one)
 	}
 	var iov [maxIovecs]sys.Iov

@@ -40,13 +40,18 @@ func TestTransferAndHalfClose(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, local, peer)
 
-	const size = 4 << 20
-	data := make([]byte, size)
-	rand.Read(data)
-	for off := 0; off < size; off += 64 << 10 {
-		require.NoError(t, c.Write([][]byte{data[off : off+64<<10]}, nil))
+	// Write 64 KiB chunks until the kernel stops taking them at once (at
+	// least 4 MiB, at most 64 MiB), so the queue holds some.
+	chunk := make([]byte, 64<<10)
+	rand.Read(chunk)
+	var data []byte
+	for len(data) < 4<<20 || (c.WriteQueueSize() == 0 && len(data) < 64<<20) {
+		require.NoError(t, c.Write([][]byte{chunk}, nil))
+		data = append(data, chunk...)
+		chunk[0]++ // every chunk differs
 	}
-	assert.Positive(t, c.WriteQueueSize(), "the kernel did not take 4 MiB at once")
+	size := len(data)
+	assert.Positive(t, c.WriteQueueSize(), "the kernel took 64 MiB at once")
 	shut := false
 	require.NoError(t, c.Shutdown(func(err error) { assert.NoError(t, err); shut = true }))
 

@@ -368,9 +368,9 @@ func Example_idleTimeout() {
 
 // ---- 6. Writing with backpressure
 
-// rows of 1 KiB make a reply of 4 MiB, more than the kernel and the
+// rows of 1 KiB make a reply of 16 MiB, more than the kernel and the
 // high-water mark take at once.
-const rows = 4096
+const rows = 16384
 
 var filler = strings.Repeat("x", 1016)
 
@@ -398,7 +398,7 @@ func serveRows(c *netloop.Socket) {
 	produce()
 }
 
-// Example_backpressure streams 4 MiB to a client on the same loop, which
+// Example_backpressure streams 16 MiB to a client on the same loop, which
 // cannot read while the server writes: the server has to wait for drain.
 func Example_backpressure() {
 	l, _ := loop.New()
@@ -414,7 +414,7 @@ func Example_backpressure() {
 	l.Run(loop.RunDefault)
 	// Output:
 	// server: all rows queued, waited for drain: true
-	// client: rows: 4096
+	// client: rows: 16384
 }
 
 // TestGuideSnippetsAreTested keeps docs/guide.md honest: the text of

@@ -272,11 +272,13 @@ func TestPollerWake(t *testing.T) {
 	if time.Since(start) > time.Second {
 		t.Fatal("Wait(0) blocked")
 	}
+	woke := make(chan struct{})
 	go func() {
 		time.Sleep(50 * time.Millisecond)
 		for i := 0; i < 10; i++ {
 			p.Wake()
 		}
+		close(woke)
 	}()
 	done := make(chan int, 1)
 	go func() {
@@ -291,7 +293,9 @@ func TestPollerWake(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Wake did not end Wait")
 	}
-	// The ten Wakes were one: at most one more empty return, then quiet.
+	// Once all ten are sent, at most one is still pending (they
+	// coalesce): one more empty return at most, then quiet.
+	<-woke
 	p.Wait(evs, 0)
 	start = time.Now()
 	if n, _ := p.Wait(evs, 100); n != 0 {

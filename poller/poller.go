@@ -1,9 +1,9 @@
 // Package poller is a readiness poller over the operating system's event
-// API: epoll on Linux, kqueue on macOS and the BSDs, AFD poll requests on
-// an I/O completion port on Windows. netloop's event loop is
-// built on it, and it can be used on its own the way mio's Poll is in Rust:
-// register descriptors under tokens of your choosing, wait, and dispatch the
-// events by token.
+// API: epoll on Linux, kqueue on macOS and the BSDs, AFD polls on an I/O
+// completion port on Windows. netloop's event loop is built on it, and it
+// can be used on its own the way mio's Poll is in Rust: register
+// descriptors under tokens of your choosing, wait, and dispatch the events
+// by token.
 //
 //	p, err := poller.New()
 //	if err != nil { ... }
@@ -19,7 +19,8 @@
 //		}
 //	}
 //
-// On Windows the fd arguments are Winsock SOCKET handles (see "Windows").
+// On Windows the fd argument carries a SOCKET handle, and only sockets can
+// be registered (see "Windows").
 //
 // # Tokens
 //
@@ -46,8 +47,8 @@
 //     a Wake, or when a signal interrupts the wait (EINTR is reported as
 //     0, nil).
 //   - Extra bits: Hup, Err and RdHup are reported whenever they apply,
-//     whatever the interest. On epoll, Hup and Err are reported even for a
-//     registration whose interest is empty.
+//     whatever the interest. On epoll and Windows, Hup and Err are
+//     reported even for a registration whose interest is empty.
 //
 // How many events one registration yields per Wait differs by backend:
 //
@@ -132,29 +133,55 @@
 // registration keeps the part of the change that succeeded. kqueue cannot
 // tell a registration that close(2) removed from a live one, so Add on an
 // fd it still has a record for replaces that registration instead of
-// failing with EEXIST.
+// failing with EEXIST. On Windows the errors are windows.Errno values:
+// ERROR_ALREADY_EXISTS, ERROR_NOT_FOUND, or the Winsock error of
+// WSAIoctl(SIO_BASE_HANDLE) (WSAENOTSOCK) when Add is given a handle that
+// is not a socket.
 //
 // # Windows
 //
-// The Windows backend polls sockets the way wepoll, libuv and mio do: for
-// each registration one IOCTL_AFD_POLL request, issued on a handle to the
-// Ancillary Function Driver (\Device\Afd) for the socket's base handle
-// (SIO_BASE_HANDLE), completes on the poller's I/O completion port when an
-// event it names occurs; Wait collects completions with
-// GetQueuedCompletionStatusEx and issues each registration's request again
-// before the next wait, which makes the reports level-triggered as on
-// epoll. Wake posts a completion packet. Modify widening the interest of
-// an outstanding request cancels it (NtCancelIoFileEx) and issues a new
-// one; Delete cancels and keeps the request's memory until the kernel has
-// completed it. The fd arguments are SOCKET handles (Windows handles have
-// 32 significant bits, so they fit an int everywhere).
+// The Windows backend polls sockets through AFD, the driver under Winsock,
+// the way wepoll, libuv and mio do: each registration has one
+// IOCTL_AFD_POLL outstanding on the poller's \Device\Afd handle, and Wait
+// collects the completions from the poller's I/O completion port
+// (GetQueuedCompletionStatusEx). The fd argument of Add, Modify and Delete
+// is a SOCKET handle converted to int (int(s) for a windows.Handle s);
+// the poller polls its base provider socket (SIO_BASE_HANDLE). Other
+// handles (files, pipes) cannot be registered.
 //
-// AFD's events map onto this package's bits so: RECEIVE, RECEIVE_EXPEDITED
-// and ACCEPT to Read, SEND to Write, DISCONNECT (the peer shut down its
-// side) to Read|RdHup, ABORT (reset) to Hup, CONNECT_FAIL to Err (read the
-// cause with SO_ERROR). A registration whose socket is closed (LOCAL_CLOSE)
-// ends without an event. Under Wine 8.0, where the tests run, a reset peer
-// makes recv return 0 instead of WSAECONNRESET; the ABORT event is right.
+// A completed poll is re-issued at the start of the next Wait, after the
+// caller has had its chance to drain the socket, so registrations are
+// level-triggered as on epoll: a socket still readable completes its new
+// poll at once and is reported again. Add and Modify take effect at the
+// next Wait; a Modify that changes the events an outstanding poll waits
+// for cancels it, and a cancelled poll reports nothing. Delete cancels
+// the outstanding poll; the poller keeps the memory the kernel writes into
+// until the cancellation completes, and Close waits for those
+// completions.
+//
+// AFD event bits map onto this package's bits as follows:
+//
+//	AFD_POLL_*                     bit
+//	RECEIVE, RECEIVE_EXPEDITED,    Read
+//	ACCEPT
+//	SEND                           Write
+//	DISCONNECT (peer shut down     Read|RdHup (asked for with Read)
+//	its writing side)
+//	ABORT (connection reset)       Hup
+//	CONNECT_FAIL                   Err (read the error with SO_ERROR)
+//	LOCAL_CLOSE (the socket was    nothing: the registration ends, as
+//	closed)                        if Delete had been called
+//
+// ABORT, CONNECT_FAIL and LOCAL_CLOSE are asked for whatever the
+// interest, so a registration with empty interest reports Hup and Err
+// only. Events with no bit left after filtering by interest are not
+// reported.
+//
+// The suite runs under Wine 8.0 on Linux (make wine-test). Wine differs
+// from Windows in two ways worth knowing: SIO_BASE_HANDLE succeeds on
+// handles that are not sockets, so Add does not refuse them there; and
+// recv after a peer's reset returns 0 (EOF) instead of WSAECONNRESET,
+// although the ABORT event (Hup) is reported as on Windows.
 package poller
 
 import (
@@ -198,7 +225,8 @@ type Event struct {
 var ErrClosed = errors.New("poller: closed")
 
 // ErrNotSupported is returned by New and every method on platforms without
-// a backend (Windows, for now).
+// a backend. Every platform the package builds for has one now (epoll,
+// kqueue, AFD on Windows); the value stays for callers that check it.
 var ErrNotSupported = errors.New("poller: not supported on this platform yet")
 
 // ErrReservedToken is returned by Add and Modify when given ReservedToken.

@@ -172,6 +172,11 @@
 //	LOCAL_CLOSE (the socket was    nothing: the registration ends, as
 //	closed)                        if Delete had been called
 //
+// Closing a socket ends its registration when a Wait handles the
+// LOCAL_CLOSE completion. Windows may hand the same handle value to a new
+// socket before that, and Add of the new socket then fails with
+// ERROR_ALREADY_EXISTS: Delete a socket before closing it.
+//
 // ABORT, CONNECT_FAIL and LOCAL_CLOSE are asked for whatever the
 // interest, so a registration with empty interest reports Hup and Err
 // only. Events with no bit left after filtering by interest are not

@@ -253,8 +253,8 @@ func (p *Poller) issue(r *afdReg) {
 		unsafe.Pointer(&r.info), uint32(unsafe.Sizeof(r.info)))
 	if st != windows.STATUS_SUCCESS && st != windows.STATUS_PENDING {
 		// The request failed without queueing a completion (a socket
-		// closed behind the poller's back, for one): report it as an
-		// error the way a failed completion is, on the next pass.
+		// closed before its first poll, for one): Wait reports Err, as
+		// for a failed completion, and tries again at the next Wait.
 		if !r.failed {
 			r.failed = true
 			p.failed = append(p.failed, r)
@@ -319,11 +319,14 @@ func (p *Poller) Wait(events []Event, timeoutMs int) (int, error) {
 		deadline = time.Now().Add(time.Duration(timeoutMs) * time.Millisecond)
 	}
 	for pass := 0; ; pass++ {
-		j := p.reportFailed(events[:room])
-		if j == room {
-			return j, nil
-		}
 		p.flush()
+		j := 0
+		if pass == 0 { // once per Wait: at most one event per registration
+			j = p.reportFailed(events[:room])
+			if j == room {
+				return j, nil
+			}
+		}
 		ms := uint32(windows.INFINITE)
 		switch {
 		case j > 0:

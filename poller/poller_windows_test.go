@@ -463,3 +463,22 @@ func TestWaitAllocsNothing(t *testing.T) {
 	assert.Zero(t, allocs)
 	assert.Positive(t, got)
 }
+
+// TestClosedBeforeFirstPollIsErr: a socket closed before any Wait issued
+// its poll cannot be polled; Wait reports Err (every Wait, level-triggered)
+// until the registration is deleted.
+func TestClosedBeforeFirstPollIsErr(t *testing.T) {
+	p := newPoller(t)
+	s, err := windows.WSASocket(windows.AF_INET, windows.SOCK_STREAM, windows.IPPROTO_TCP, nil, 0, windows.WSA_FLAG_OVERLAPPED)
+	require.NoError(t, err)
+	require.NoError(t, p.Add(fd(s), 9, Read))
+	require.NoError(t, windows.Closesocket(s))
+	for i := 0; i < 2; i++ {
+		evs := waitFor(t, p)
+		require.Len(t, evs, 1)
+		assert.Equal(t, Token(9), evs[0].Token)
+		assert.NotZero(t, evs[0].Events&(Err|Hup), "got %b", evs[0].Events)
+	}
+	require.NoError(t, p.Delete(fd(s)))
+	assert.Empty(t, wait(t, p, 100))
+}

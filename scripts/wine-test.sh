@@ -14,6 +14,11 @@ fi
 CACHE=${NETLOOP_WINE_CACHE:-$HOME/.cache/netloop-wine}
 export WINEPREFIX="$CACHE/prefix" WINEDLLOVERRIDES="mscoree,mshtml=" WINEDEBUG=-all
 mkdir -p "$CACHE/bin"
+# One run at a time per prefix: the exit trap's wineserver -k would end
+# another run's Wine session.
+if [ -z "${NETLOOP_WINE_LOCKED:-}" ] && command -v flock >/dev/null 2>&1; then
+	NETLOOP_WINE_LOCKED=1 exec flock "$CACHE/lock" "$0" "$@"
+fi
 # Stop this prefix's wineserver however we leave (go test keeps no Wine
 # process alive past its binaries, but the server lingers for a while).
 trap '"$WINEBIN/wineserver" -k >/dev/null 2>&1 || true' EXIT

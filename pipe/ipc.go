@@ -31,9 +31,10 @@ func OpenIPC(l *loop.Loop, fd int) (*Pipe, error) {
 
 // Write2 writes bufs, at least one byte, with send's socket attached to
 // their first bytes (libuv's uv_write2; SCM_RIGHTS). send is the Stream of
-// a connected or listening tcp.TCP or pipe.Pipe on this loop, and stays
-// open: close it once cb has run if only the receiver should use it. A
-// pipe from New (not NewIPC) gives EINVAL.
+// a connected or listening tcp.TCP or pipe.Pipe on this loop; what is sent
+// is a duplicate of its socket, so send stays open here and may be closed
+// as soon as Write2 returns if only the receiver should use it. A pipe
+// from New (not NewIPC) gives EINVAL.
 func (p *Pipe) Write2(bufs [][]byte, send *stream.Stream, cb stream.Callback) error {
 	p.s().Loop().CheckAffinity("Pipe.Write2")
 	st := (*transport.Stream)(send)

@@ -50,6 +50,8 @@ var peerTable = []Peer{
 		Build: "node --check peers/node/echo.js", Run: "node peers/node/echo.js {port}"},
 	{Name: "c", Desc: "C yardstick: single-threaded level-triggered epoll, 64 KiB static buffer", Source: "peers/c/echo.c",
 		Build: "cc -O2 -o .bin/c-echo peers/c/echo.c", Run: ".bin/c-echo -port {port}"},
+	{Name: "c-uring", Desc: "C io_uring yardstick: multishot accept and receive into a provided buffer ring, sends in order, one io_uring_enter per turn, no SQPOLL", Source: "peers/c/echo_uring.c",
+		Build: "cc -O2 -o .bin/c-echo-uring peers/c/echo_uring.c", Run: ".bin/c-echo-uring -port {port}"},
 }
 
 var allCases = []report.Case{

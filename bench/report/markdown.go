@@ -241,19 +241,19 @@ func (res *Results) Markdown() string {
 			if c.Kind == "churn" {
 				rate = "conns/s"
 			}
-			w("| peer | server CPU / %s median [min–max] | × C | × gnet | %s | MB/s | p50 / p99 / p99.9 | loadgen busy | steal max | other load max | TCP retrans | disturbed rounds |\n", unit, rate)
-			w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
+			w("| peer | server CPU / %s median [min–max] | × C | × C io_uring | × gnet | %s | MB/s | p50 / p99 / p99.9 | loadgen busy | steal max | other load max | TCP retrans | disturbed rounds |\n", unit, rate)
+			w("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|\n")
 			for _, ps := range sum {
 				if !ps.Built {
-					w("| %s | not built | | | | | | | | | | |\n", ps.Peer)
+					w("| %s | not built | | | | | | | | | | | |\n", ps.Peer)
 					continue
 				}
 				lat := "–"
 				if ps.P50.Valid() {
 					lat = fmt.Sprintf("%s / %s / %s", fmtNs(ps.P50.Median), fmtNs(ps.P99.Median), fmtNs(ps.P999.Median))
 				}
-				w("| %s | %s | %s | %s | %s | %s | %s | %s | %.1f%% | %.0f%% | %d | %s |\n", ps.Peer+dagger(ps),
-					spread(ps.Headline, fmtNs), spread(ps.VsC, ratio), spread(ps.VsGnet, ratio),
+				w("| %s | %s | %s | %s | %s | %s | %s | %s | %s | %.1f%% | %.0f%% | %d | %s |\n", ps.Peer+dagger(ps),
+					spread(ps.Headline, fmtNs), spread(ps.VsC, ratio), spread(ps.VsURing, ratio), spread(ps.VsGnet, ratio),
 					med(ps.MsgsPerS, fmtCount), med(ps.MBPerS, func(v float64) string { return fmt.Sprintf("%.1f", v) }),
 					lat, med(ps.Busy, func(v float64) string { return fmt.Sprintf("%.0f%%", v) }),
 					ps.StealMax, ps.OtherMax, ps.Retrans, disturbed(ps))

@@ -9,7 +9,9 @@ import (
 // Yardstick and Reference name the peers ratios are computed against.
 const (
 	Yardstick = "c"
-	Reference = "gnet"
+	// UringYardstick is the C io_uring server, the second floor.
+	UringYardstick = "c-uring"
+	Reference      = "gnet"
 	// DisturbedSteal is the hypervisor steal (percent of all CPU time during
 	// the run) above which a run is flagged as disturbed.
 	DisturbedSteal = 10.0
@@ -141,6 +143,7 @@ type PeerSummary struct {
 	Disturbed []string // "round (why)"
 	Headline  Summary
 	VsC       Summary
+	VsURing   Summary // ratio to the C io_uring server (UringYardstick), when it ran
 	VsGnet    Summary
 	CleanOnly bool // some disturbed rounds were left out of the ratios
 	MsgsPerS  Summary
@@ -212,6 +215,10 @@ func (res *Results) Summarize(c Case) []PeerSummary {
 		ps.VsC = Summarize(q)
 		if c.Kind == "idle" && Summarize(Values(samples[Yardstick], MinClean)).Median < IdleRatioFloor {
 			ps.VsC, droppedC = Summary{}, false
+		}
+		if c.Kind != "idle" {
+			q, _ = RoundRatios(samples[p.Name], samples[UringYardstick], MinClean)
+			ps.VsURing = Summarize(q)
 		}
 		q, droppedG := RoundRatios(samples[p.Name], samples[Reference], MinClean)
 		ps.VsGnet = Summarize(q)

@@ -512,22 +512,25 @@ func (h *harness) printSummary() {
 		if c.Kind == "idle" {
 			head = "RSS bytes/conn"
 		}
-		fmt.Fprintf(os.Stderr, "\n%s\n  %-8s %-26s %-22s %-10s %s\n", c.Title, "peer", head+" med [min-max]", "x C median [min-max]", "x gnet", "msgs/s")
+		fmt.Fprintf(os.Stderr, "\n%s\n  %-8s %-26s %-22s %-10s %-10s %s\n", c.Title, "peer", head+" med [min-max]", "x C median [min-max]", "x C-uring", "x gnet", "msgs/s")
 		for _, ps := range h.res.Summarize(c) {
 			if !ps.Built {
 				fmt.Fprintf(os.Stderr, "  %-8s not built\n", ps.Peer)
 				continue
 			}
-			vsC, vsG := "n/a", "n/a"
+			vsC, vsU, vsG := "n/a", "n/a", "n/a"
 			if ps.VsC.Valid() {
 				vsC = fmt.Sprintf("%.2f [%.2f-%.2f]", ps.VsC.Median, ps.VsC.Min, ps.VsC.Max)
+			}
+			if ps.VsURing.Valid() {
+				vsU = fmt.Sprintf("%.2f", ps.VsURing.Median)
 			}
 			if ps.VsGnet.Valid() {
 				vsG = fmt.Sprintf("%.2f", ps.VsGnet.Median)
 			}
-			fmt.Fprintf(os.Stderr, "  %-8s %-26s %-22s %-10s %.0f\n", ps.Peer,
+			fmt.Fprintf(os.Stderr, "  %-8s %-26s %-22s %-10s %-10s %.0f\n", ps.Peer,
 				fmt.Sprintf("%.0f [%.0f-%.0f]", ps.Headline.Median, ps.Headline.Min, ps.Headline.Max),
-				vsC, vsG, ps.MsgsPerS.Median)
+				vsC, vsU, vsG, ps.MsgsPerS.Median)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 // Package sys wraps the system calls netloop's streams make on
 // non-blocking sockets. On Windows they are Winsock's, on SOCKET handles
-// passed as ints (handles have 32 significant bits).
+// passed as ints (handles have 32 significant bits), called through
+// syscall.SyscallN: LazyProc.Call's variadic slice would cost the read and
+// write paths an allocation each.
 package sys
 
 import (
@@ -18,7 +20,12 @@ var (
 	procSend        = ws2.NewProc("send")
 	procAccept      = ws2.NewProc("accept")
 	procIoctlsocket = ws2.NewProc("ioctlsocket")
+	procWSASend     = ws2.NewProc("WSASend")
 )
+
+// errWouldBlock is WSAEWOULDBLOCK already in an interface, so the
+// would-block result of the hot paths allocates nothing.
+var errWouldBlock error = windows.WSAEWOULDBLOCK
 
 const fionbio = 0x8004667e
 
@@ -28,16 +35,21 @@ type Iov = windows.WSABuf
 // Iovec builds a WSABUF for p (p must be non-empty).
 func Iovec(p []byte) Iov { return Iov{Len: uint32(len(p)), Buf: &p[0]} }
 
-func sockErr(err error) error {
-	if e, ok := err.(syscall.Errno); ok && e == 0 {
+// sockErr is the error of a failed Winsock call (0 should not happen:
+// reported as WSAEINVAL rather than as success).
+func sockErr(e syscall.Errno) error {
+	switch e {
+	case 0:
 		return windows.WSAEINVAL
+	case windows.WSAEWOULDBLOCK:
+		return errWouldBlock
 	}
-	return err
+	return e
 }
 
 // Read receives from a non-blocking socket: 0, nil at EOF.
 func Read(fd int, p []byte) (int, error) {
-	r, _, err := procRecv.Call(uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0)
+	r, _, err := syscall.SyscallN(procRecv.Addr(), uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0)
 	if int32(r) < 0 {
 		return 0, sockErr(err)
 	}
@@ -49,7 +61,7 @@ func Write(fd int, p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	r, _, err := procSend.Call(uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0)
+	r, _, err := syscall.SyscallN(procSend.Addr(), uintptr(fd), uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)), 0)
 	if int32(r) < 0 {
 		return 0, sockErr(err)
 	}
@@ -59,15 +71,17 @@ func Write(fd int, p []byte) (int, error) {
 // Writev sends the buffers in one WSASend.
 func Writev(fd int, iov []Iov) (int, error) {
 	var n uint32
-	if err := windows.WSASend(windows.Handle(fd), &iov[0], uint32(len(iov)), &n, 0, nil, nil); err != nil {
-		return 0, err
+	r, _, err := syscall.SyscallN(procWSASend.Addr(), uintptr(fd), uintptr(unsafe.Pointer(&iov[0])), uintptr(len(iov)),
+		uintptr(unsafe.Pointer(&n)), 0, 0, 0)
+	if r != 0 {
+		return 0, sockErr(err)
 	}
 	return int(n), nil
 }
 
 // Accept accepts a connection as a non-blocking socket.
 func Accept(fd int) (int, error) {
-	r, _, err := procAccept.Call(uintptr(fd), 0, 0)
+	r, _, err := syscall.SyscallN(procAccept.Addr(), uintptr(fd), 0, 0)
 	if windows.Handle(r) == windows.InvalidHandle {
 		return -1, sockErr(err)
 	}
@@ -98,7 +112,7 @@ func Socket(domain, typ, proto int) (int, error) {
 // SetNonblock makes a socket non-blocking.
 func SetNonblock(fd int) error {
 	on := uint32(1)
-	if r, _, err := procIoctlsocket.Call(uintptr(fd), fionbio, uintptr(unsafe.Pointer(&on))); r != 0 {
+	if r, _, err := syscall.SyscallN(procIoctlsocket.Addr(), uintptr(fd), fionbio, uintptr(unsafe.Pointer(&on))); r != 0 {
 		return sockErr(err)
 	}
 	return nil

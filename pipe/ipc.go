@@ -14,7 +14,9 @@ import (
 // wait for AcceptPending. Open or Connect it like any pipe.
 func NewIPC(l *loop.Loop) *Pipe {
 	p := New(l)
-	p.s().SetIPC()
+	if err := p.s().SetIPC(); err != nil {
+		panic("pipe: SetIPC on a new pipe: " + err.Error()) // a pipe from New is always a Unix-domain stream
+	}
 	return p
 }
 

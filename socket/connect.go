@@ -86,10 +86,13 @@ func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 	if o.Path != "" {
 		s.ext().path = o.Path
 		p := transport.New(s.core(), transport.Pipe)
-		if s.state&sIPC != 0 {
-			p.SetIPC()
-		}
 		s.attach(p)
+		if s.state&sIPC != 0 {
+			if err := p.SetIPC(); err != nil { // Windows: no descriptor passing
+				s.l.NextTick(func() { s.destroyWith(err) })
+				return nil
+			}
+		}
 		s.emitAttempt(evConnectionAttempt, o.Path, 0, 0)
 		if s.state&sDestroyed != 0 {
 			return nil

@@ -7,7 +7,8 @@
 //
 // On Windows the handles are Winsock sockets polled through AFD (see
 // package poller), and Fd returns the SOCKET. SO_REUSEADDR is not set there
-// (on Windows it would let another socket take a port in use, which libuv
-// avoids too), ReusePort is refused (WSAEOPNOTSUPP), and keep-alive uses
-// SIO_KEEPALIVE_VALS (the delay, then a probe every second).
+// (on Windows it would let another socket take a port in use; libuv's
+// Windows bind does not set it either), ReusePort is refused
+// (WSAEOPNOTSUPP), and keep-alive uses SIO_KEEPALIVE_VALS (the delay, then
+// a probe every second; the probe count is the system's).
 package tcp

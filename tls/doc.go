@@ -40,8 +40,9 @@
 // it has, its connection yields back to the loop instead of blocking. What
 // it writes is queued on the socket's stream each time it yields, and its
 // outcome is handled as soon as it returns: no other thread is woken, so a
-// full handshake costs the server the CPU it costs crypto/tls over Go's
-// net (`cd bench && go run ./cmd/tlsbench`). The handshake's cryptography
+// full handshake costs the server about what it costs crypto/tls over Go's
+// net (0.97x its handshakes per core in `cd bench && go run ./cmd/tlsbench`,
+// docs/bench/tls.md). The handshake's cryptography
 // runs on the loop's thread, as Node's does on its main thread; spread
 // handshake-heavy servers over a loop group. From then on the loop drives the same
 // tls.Conn itself: its connection hands crypto/tls the bytes just read and

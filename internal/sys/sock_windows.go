@@ -97,6 +97,6 @@ func SetLingerZero(fd int) error {
 }
 
 // SetReuseAddr does nothing on Windows: SO_REUSEADDR there lets another
-// socket take over a port in use, which libuv avoids too; a port whose
-// connections are in TIME_WAIT can be bound again without it.
+// socket take over a port in use, and libuv's Windows bind does not set
+// it either.
 func SetReuseAddr(fd int) error { return nil }

@@ -19,8 +19,10 @@ type tcpKeepaliveVals struct {
 const sioKeepaliveVals = 0x98000004
 
 // setKeepAlive turns keep-alive on or off; when on, probes start after
-// delay (whole seconds, at least 1) and repeat every second, as libuv does
-// on Windows (which leaves the probe count to the system: 10 since Vista).
+// delay (whole seconds, at least 1) and repeat every second, as netloop's
+// Unix side does. (libuv on Windows sets only the delay, with
+// TCP_KEEPALIVE; SIO_KEEPALIVE_VALS sets both, and the probe count stays
+// the system's.)
 func setKeepAlive(fd int, enable bool, delay time.Duration) error {
 	v := 0
 	if enable {

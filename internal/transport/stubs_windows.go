@@ -37,21 +37,8 @@ func shedConnections(lfd int) error { return windows.WSAEMFILE }
 // emfileBackoff is how long a listener out of sockets stops accepting.
 const emfileBackoff = 100 * time.Millisecond
 
-// Mode selects what Chmod grants to everyone (Unix-domain sockets only).
-type Mode uint8
-
-const (
-	// Readable lets every user read (connect to) the socket.
-	Readable Mode = 1 << iota
-	// Writable lets every user write (connect to) the socket.
-	Writable
-)
-
 // errNoPipes is what the Unix-domain operations give on Windows.
 func errNoPipes(op string) error { return errx.FromErrno(op, syscall.EAFNOSUPPORT) }
-
-// IsAbstract reports whether name is a Linux abstract-namespace name.
-func IsAbstract(name string) bool { return len(name) > 0 && (name[0] == 0 || name[0] == '@') }
 
 // BindPath fails on Windows: named pipes are not supported yet.
 func (p *Stream) BindPath(name string, noTruncate bool) error { return errNoPipes("bind") }

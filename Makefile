@@ -51,7 +51,7 @@ race:
 ## and invariant checks) under the race detector
 race-debug:
 	$(GO) vet -tags netloopdebug ./...
-	$(GO) test -race -count=1 -timeout 5m -tags netloopdebug ./socket
+	$(GO) test -race -count=1 -timeout 5m -tags netloopdebug ./socket ./internal/emitter
 
 ## wine-test: GOOS=windows go test of WINE_PKGS under Wine (installs
 ## Debian's wine64 when missing; prefix cached in $$HOME/.cache/netloop-wine)

@@ -7,7 +7,10 @@
 // from the next emission (the slice is copied on write), as in Node.
 package emitter
 
-import "unsafe"
+import (
+	"reflect"
+	"unsafe"
+)
 
 // Kind identifies an event within one object.
 type Kind uint8
@@ -31,12 +34,21 @@ func funcPointer(fn any) unsafe.Pointer {
 	return (*[2]unsafe.Pointer)(unsafe.Pointer(&fn))[1]
 }
 
-// as reinterprets a stored func value as the func type T.
-func as[T any](p *unsafe.Pointer) T { return *(*T)(unsafe.Pointer(p)) }
+// as reinterprets l's stored func value as the func type T. Builds with
+// -tags netloopdebug check T against the type l was added with and panic
+// on a mismatch, which would otherwise call a function with the wrong
+// arguments.
+func as[T any](s *Set, l *listener) T {
+	if debug {
+		s.checkType(l.id, reflect.TypeFor[T]())
+	}
+	return *(*T)(unsafe.Pointer(&l.fn))
+}
 
 // Set holds the listeners of one object. Its zero value is empty. Not safe
 // for concurrent use.
 type Set struct {
+	tc typeCheck // netloopdebug builds only (zero size otherwise)
 	ls []listener
 	// idShared holds the last id given out in its low 31 bits and, in its
 	// top bit, whether ls is being iterated by an Emit (copy it before
@@ -72,7 +84,7 @@ func Funcs[T any](s *Set, kind Kind) []T {
 		if l.kind != kind {
 			continue
 		}
-		fns = append(fns, as[T](&l.fn))
+		fns = append(fns, as[T](s, &l))
 		if l.once {
 			s.removeAt(i)
 			i--
@@ -112,6 +124,9 @@ func (s *Set) Add(kind Kind, fn any, once bool) uint32 {
 	} else if s.ls == nil {
 		// Most objects get two or three listeners: skip the 1-element array.
 		s.ls = make([]listener, 0, 2)
+	}
+	if debug {
+		s.recordType(id, fn)
 	}
 	s.ls = append(s.ls, listener{fn: funcPointer(fn), id: id, kind: kind, once: once})
 	return id
@@ -206,7 +221,7 @@ func Emit0(s *Set, kind Kind) bool {
 		found = true
 		l := ls[i]
 		s.fire(&l)
-		as[func()](&l.fn)()
+		as[func()](s, &l)()
 	}
 	s.end(ls, was)
 	return found
@@ -224,7 +239,7 @@ func Emit[T any](s *Set, kind Kind, v T) bool {
 		found = true
 		l := ls[i]
 		s.fire(&l)
-		as[func(T)](&l.fn)(v)
+		as[func(T)](s, &l)(v)
 	}
 	s.end(ls, was)
 	return found
@@ -241,7 +256,7 @@ func Emit4[A, B, C, D any](s *Set, kind Kind, a A, b B, c C, d D) bool {
 		found = true
 		l := ls[i]
 		s.fire(&l)
-		as[func(A, B, C, D)](&l.fn)(a, b, c, d)
+		as[func(A, B, C, D)](s, &l)(a, b, c, d)
 	}
 	s.end(ls, was)
 	return found

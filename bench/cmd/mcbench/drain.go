@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/netloop/netloop/bench/internal/measure"
+
 	"errors"
 	"fmt"
 	"io"
@@ -54,7 +56,7 @@ func drainCase(rep *strings.Builder, rate, loops, trials int) {
 			tot.other += o.other
 			rates = append(rates, o.rate)
 		}
-		fmt.Fprintf(rep, "| %s | %.0f | %d | %d | %d | %d | %d |\n", m.name, median(rates), tot.attempts, tot.greeted, tot.refused, tot.reset, tot.other)
+		fmt.Fprintf(rep, "| %s | %.0f | %d | %d | %d | %d | %d |\n", m.name, measure.Median(rates), tot.attempts, tot.greeted, tot.refused, tot.reset, tot.other)
 	}
 	rep.WriteString("\n")
 }

@@ -19,6 +19,8 @@
 package main
 
 import (
+	"github.com/netloop/netloop/bench/internal/measure"
+
 	"bufio"
 	"encoding/json"
 	"flag"
@@ -132,7 +134,7 @@ func balanceCase(rep *strings.Builder, trials int) {
 		}
 		sort.Float64s(cs)
 		sort.Float64s(es)
-		fmt.Fprintf(rep, "| %s | %.2f | %.2f | %.2f | %.2f |\n", m.name, cs[0], median(cs), es[0], median(es))
+		fmt.Fprintf(rep, "| %s | %.2f | %.2f | %.2f | %.2f |\n", m.name, cs[0], measure.Median(cs), es[0], measure.Median(es))
 		progress("balance %s: connections %v echoes %v", m.name, round2(cs), round2(es))
 	}
 	rep.WriteString("\n")
@@ -290,7 +292,7 @@ func scalingCase(rep *strings.Builder, sel []peer, rounds, gens, conns int, warm
 			fmt.Fprintf(rep, "| %s | failed: %s | | | | | |\n", p.name, rs[0].err)
 			continue
 		}
-		fmt.Fprintf(rep, "| %s | %.0f | %s | %.0f | %s | %.2f | %.2f |\n", p.name, median(cpu), ratio(vsBase), median(tput), ratio(vsOne), median(scpu), median(gcpu))
+		fmt.Fprintf(rep, "| %s | %.0f | %s | %.0f | %s | %.2f | %.2f |\n", p.name, measure.Median(cpu), ratio(vsBase), measure.Median(tput), ratio(vsOne), measure.Median(scpu), measure.Median(gcpu))
 	}
 	rep.WriteString("\nPeers:\n\n")
 	for _, p := range built {
@@ -303,7 +305,7 @@ func ratio(xs []float64) string {
 	if len(xs) == 0 {
 		return "n/a"
 	}
-	return fmt.Sprintf("%.2f×", median(xs))
+	return fmt.Sprintf("%.2f×", measure.Median(xs))
 }
 
 func runScaling(p peer, gens, conns int, warm, dur time.Duration) (x result) {
@@ -466,29 +468,16 @@ func treeCPU(root int) int64 {
 const clkTck = 100 // USER_HZ on Linux
 
 func freePort() int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	port, err := measure.FreePort()
 	if err != nil {
 		fatalf("no free port: %v", err)
 	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 func sh(cmd string) (string, error) {
 	out, err := exec.Command("sh", "-c", cmd).CombinedOutput()
 	return string(out), err
-}
-
-func median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func round2(xs []float64) []string {

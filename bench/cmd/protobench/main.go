@@ -17,6 +17,8 @@
 package main
 
 import (
+	"github.com/netloop/netloop/bench/internal/measure"
+
 	"bytes"
 	"flag"
 	"fmt"
@@ -26,7 +28,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -131,7 +132,7 @@ func main() {
 	for r := 0; r < *rounds; r++ {
 		for _, c := range cases {
 			for _, p := range peers {
-				x, err := measure(c, p)
+				x, err := runCase(c, p)
 				check(err)
 				fmt.Fprintf(os.Stderr, "protobench: round %d/%d %-9s %-8s %8.0f ns/req %10.0f req/s\n", r+1, *rounds, c.id, p.name, x.cpuPerReq, x.rate)
 				if res[c.id] == nil {
@@ -165,29 +166,17 @@ func render(cases []testCase, res map[string]map[string][]result, rounds, n1, n1
 				rc = append(rc, x.cpuPerReq/base[i].cpuPerReq)
 				rr = append(rr, x.rate/base[i].rate)
 			}
-			fmt.Fprintf(&b, "| %s | %s | %.0f | %.2f× | %.0f | %.2f× |\n", c.id, p.name, median(cpu), median(rc), median(rate), median(rr))
+			fmt.Fprintf(&b, "| %s | %s | %.0f | %.2f× | %.0f | %.2f× |\n", c.id, p.name, measure.Median(cpu), measure.Median(rc), measure.Median(rate), measure.Median(rr))
 		}
 	}
 	b.WriteString("\nPeers: netloop is examples/resp and examples/http (full request parsing, as a user would write them); gnet v2.10.0 is peers/gnetproto (one loop, the same replies); Node 20 is peers/node/resp.js (net module) and peers/node/http.js (node:http).\n")
 	return b.String()
 }
 
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
-}
-
-// measure starts p's server for c on CPU 0, runs c's client on CPU 1 and
+// runCase starts p's server for c on CPU 0, runs c's client on CPU 1 and
 // returns the server's CPU per request and the client's rate.
-func measure(c testCase, p peer) (result, error) {
-	port, err := freePort()
+func runCase(c testCase, p peer) (result, error) {
+	port, err := measure.FreePort()
 	if err != nil {
 		return result{}, err
 	}
@@ -203,7 +192,7 @@ func measure(c testCase, p peer) (result, error) {
 	if err := waitPort(port, 10*time.Second); err != nil {
 		return result{}, fmt.Errorf("%s: %v", p.name, err)
 	}
-	before, err := cpuTicks(srv.Process.Pid)
+	before, err := measure.CPUTicks(srv.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -212,7 +201,7 @@ func measure(c testCase, p peer) (result, error) {
 	if err != nil {
 		return result{}, fmt.Errorf("%s: client: %v\n%s", p.name, err, outb)
 	}
-	after, err := cpuTicks(srv.Process.Pid)
+	after, err := measure.CPUTicks(srv.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -220,29 +209,7 @@ func measure(c testCase, p peer) (result, error) {
 	if err != nil {
 		return result{}, fmt.Errorf("%s: %v", p.name, err)
 	}
-	const tick = 1e9 / 100 // USER_HZ
-	return result{cpuPerReq: float64(after-before) * tick / float64(n), rate: rate}, nil
-}
-
-// cpuTicks returns utime+stime of pid (all its threads) in clock ticks.
-func cpuTicks(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s, nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+	return result{cpuPerReq: float64(after-before) * measure.TickNs / float64(n), rate: rate}, nil
 }
 
 func waitPort(port int, limit time.Duration) error {

@@ -21,6 +21,8 @@
 package main
 
 import (
+	"github.com/netloop/netloop/bench/internal/measure"
+
 	"bufio"
 	"bytes"
 	"crypto/ecdsa"
@@ -40,7 +42,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,7 +133,7 @@ func main() {
 			for _, name := range c.peers {
 				p := peerNamed(name)
 				progress("round %d/%d %s %s", r, *rounds, c.id, p.name)
-				x, err := measure(c, p)
+				x, err := runCase(c, p)
 				if err != nil {
 					fatalf("%s %s: %v", c.id, p.name, err)
 				}
@@ -192,9 +193,9 @@ func peerNamed(name string) peer {
 	return peer{}
 }
 
-// measure runs one case against a fresh server of p.
-func measure(c caseSpec, p peer) (result, error) {
-	port, err := freePort()
+// runCase runs one case against a fresh server of p.
+func runCase(c caseSpec, p peer) (result, error) {
+	port, err := measure.FreePort()
 	if err != nil {
 		return result{}, err
 	}
@@ -245,7 +246,7 @@ func measure(c caseSpec, p peer) (result, error) {
 		return result{}, err
 	}
 	cl.Stderr = os.Stderr
-	rss0, err := rssBytes(srv.Process.Pid)
+	rss0, err := measure.RSSBytes(srv.Process.Pid)
 	if err != nil {
 		return result{}, err
 	}
@@ -261,12 +262,12 @@ func measure(c caseSpec, p peer) (result, error) {
 		line := sc.Text()
 		switch {
 		case line == "measure-start":
-			cpu0, _ = cpuTicks(srv.Process.Pid)
+			cpu0, _ = measure.CPUTicks(srv.Process.Pid)
 		case line == "measure-end":
-			cpu1, _ = cpuTicks(srv.Process.Pid)
+			cpu1, _ = measure.CPUTicks(srv.Process.Pid)
 		case line == "held":
 			time.Sleep(500 * time.Millisecond) // let the server settle
-			rss1, err := rssBytes(srv.Process.Pid)
+			rss1, err := measure.RSSBytes(srv.Process.Pid)
 			if err != nil {
 				return result{}, err
 			}
@@ -285,8 +286,7 @@ func measure(c caseSpec, p peer) (result, error) {
 		if rep.Units == 0 {
 			return result{}, fmt.Errorf("client completed nothing")
 		}
-		const tick = 1e9 / 100 // USER_HZ
-		x.cpuPer = float64(cpu1-cpu0) * tick / float64(rep.Units)
+		x.cpuPer = float64(cpu1-cpu0) * measure.TickNs / float64(rep.Units)
 		x.rate = rep.Rate
 	}
 	return x, nil
@@ -444,14 +444,14 @@ func render(cases []caseSpec, res map[string]map[string][]result, rounds, conns,
 				rs = append(rs, f(a[i])/f(bb[i]))
 			}
 		}
-		return median(rs)
+		return measure.Median(rs)
 	}
 	med := func(id, p string, f func(result) float64) float64 {
 		var v []float64
 		for _, x := range res[id][p] {
 			v = append(v, f(x))
 		}
-		return median(v)
+		return measure.Median(v)
 	}
 	cpu := func(x result) float64 { return x.cpuPer }
 	rate := func(x result) float64 { return x.rate }
@@ -511,54 +511,6 @@ func selfSigned() (certPEM, keyPEM []byte) {
 	}
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kd})
-}
-
-// cpuTicks returns utime+stime of pid (all its threads) in clock ticks.
-func cpuTicks(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
-	u, _ := strconv.ParseInt(f[11], 10, 64)
-	s, _ := strconv.ParseInt(f[12], 10, 64)
-	return u + s, nil
-}
-
-// rssBytes returns pid's resident set size.
-func rssBytes(pid int) (int64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0, err
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if strings.HasPrefix(l, "VmRSS:") {
-			kb, err := strconv.ParseInt(strings.Fields(l)[1], 10, 64)
-			return kb * 1024, err
-		}
-	}
-	return 0, fmt.Errorf("no VmRSS for %d", pid)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func median(v []float64) float64 {
-	s := append([]float64(nil), v...)
-	sort.Float64s(s)
-	if len(s) == 0 {
-		return 0
-	}
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
 
 func progress(format string, args ...any) {

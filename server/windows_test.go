@@ -3,13 +3,10 @@
 package server_test
 
 import (
-	"bytes"
-	"crypto/rand"
 	"fmt"
 	"io"
 	"net"
 	"os"
-	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -56,7 +53,7 @@ func TestWindowsEchoServer(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs <- echoOnce(port, 256<<10)
+			errs <- echoClient(port, 256<<10, "")
 		}()
 	}
 	done := 0
@@ -79,38 +76,6 @@ func TestWindowsEchoServer(t *testing.T) {
 	srv.OnClose(func() { closed = true })
 	srv.Close(nil)
 	testutil.RunUntil(t, l, winTimeout, func() bool { return closed })
-}
-
-// echoOnce writes size random bytes to port, half-closes, and checks that
-// exactly those bytes come back before EOF.
-func echoOnce(port, size int) error {
-	c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), 5*time.Second)
-	if err != nil {
-		return err
-	}
-	defer c.Close()
-	c.SetDeadline(time.Now().Add(15 * time.Second))
-	data := make([]byte, size)
-	rand.Read(data)
-	werr := make(chan error, 1)
-	go func() {
-		_, err := c.Write(data)
-		if err == nil {
-			err = c.(*net.TCPConn).CloseWrite()
-		}
-		werr <- err
-	}()
-	got, err := io.ReadAll(c)
-	if err != nil {
-		return err
-	}
-	if err := <-werr; err != nil {
-		return err
-	}
-	if !bytes.Equal(got, data) {
-		return fmt.Errorf("echo: %d bytes back of %d", len(got), len(data))
-	}
-	return nil
 }
 
 // A client Socket connects to a Go listener, gets 'connect', exchanges

@@ -14,8 +14,21 @@ import (
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/sys"
 	"github.com/netloop/netloop/internal/testutil"
+	"github.com/netloop/netloop/loop"
 	"github.com/netloop/netloop/tcp"
 )
+
+// pair returns a connected client handle, the server side of it, and the
+// listener.
+func pair(t *testing.T, l *loop.Loop) (c, s, srv *tcp.TCP) {
+	t.Helper()
+	var accepted []*tcp.TCP
+	srv, port := listen(t, l, v4, 0, &accepted)
+	c, err := connect(t, l, v4, port)
+	require.NoError(t, err)
+	testutil.RunUntil(t, l, waitLimit, func() bool { return len(accepted) == 1 })
+	return c, accepted[0], srv
+}
 
 // These tests run on every platform, Windows (under Wine in make test)
 // included; errors are checked by their Node code, which is the same
@@ -27,12 +40,7 @@ import (
 // the other side as EOF, and names agree.
 func TestTransferAndHalfClose(t *testing.T) {
 	l := testutil.NewLoop(t)
-	var accepted []*tcp.TCP
-	srv, port := listen(t, l, v4, 0, &accepted)
-	c, err := connect(t, l, v4, port)
-	require.NoError(t, err)
-	testutil.RunUntil(t, l, waitLimit, func() bool { return len(accepted) == 1 })
-	s := accepted[0]
+	c, s, srv := pair(t, l)
 
 	local, err := c.SockName()
 	require.NoError(t, err)
@@ -133,13 +141,9 @@ func TestNoDelayAndKeepAlive(t *testing.T) {
 // seeing EOF, and closes the handle either way.
 func TestCloseResetEndsPeer(t *testing.T) {
 	l := testutil.NewLoop(t)
-	var accepted []*tcp.TCP
-	srv, port := listen(t, l, v4, 0, &accepted)
-	c, err := connect(t, l, v4, port)
-	require.NoError(t, err)
-	testutil.RunUntil(t, l, waitLimit, func() bool { return len(accepted) == 1 })
+	c, s, srv := pair(t, l)
 	var readErr error
-	require.NoError(t, accepted[0].ReadStart(nil, func(n int, buf []byte, err error) {
+	require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {
 		if err != nil {
 			readErr = err
 		}
@@ -156,16 +160,13 @@ func TestCloseResetEndsPeer(t *testing.T) {
 	} else {
 		t.Fatalf("read after the peer's reset: %v, want ECONNRESET", readErr)
 	}
-	testutil.CloseAll(t, l, accepted[0], srv)
+	testutil.CloseAll(t, l, s, srv)
 }
 
 // TryWrite writes at once or says EAGAIN, never queues.
 func TestTryWrite(t *testing.T) {
 	l := testutil.NewLoop(t)
-	var accepted []*tcp.TCP
-	srv, port := listen(t, l, v4, 0, &accepted)
-	c, err := connect(t, l, v4, port)
-	require.NoError(t, err)
+	c, s, srv := pair(t, l)
 	n, err := c.TryWrite([][]byte{[]byte("abc"), []byte("def")})
 	require.NoError(t, err)
 	assert.Equal(t, 6, n)
@@ -178,18 +179,14 @@ func TestTryWrite(t *testing.T) {
 		}
 	}
 	assert.Zero(t, c.WriteQueueSize())
-	testutil.RunUntil(t, l, waitLimit, func() bool { return len(accepted) == 1 })
-	testutil.CloseAll(t, l, c, accepted[0], srv)
+	testutil.CloseAll(t, l, c, s, srv)
 }
 
 // Closing a stream with writes still queued (the peer reads nothing)
 // fails them with ECANCELED, in order, before the close callback.
 func TestCloseCancelsQueuedWrites(t *testing.T) {
 	l := testutil.NewLoop(t)
-	var accepted []*tcp.TCP
-	srv, port := listen(t, l, v4, 0, &accepted)
-	c, err := connect(t, l, v4, port)
-	require.NoError(t, err)
+	c, s, srv := pair(t, l)
 	chunk := make([]byte, 1<<20)
 	var got []string
 	for i := 0; i < 32; i++ {
@@ -214,20 +211,15 @@ func TestCloseCancelsQueuedWrites(t *testing.T) {
 			break
 		}
 	}
-	testutil.RunUntil(t, l, waitLimit, func() bool { return len(accepted) == 1 })
-	testutil.CloseAll(t, l, accepted[0], srv)
+	testutil.CloseAll(t, l, s, srv)
 }
 
 // TryWrite of empty buffers writes nothing and fails nothing.
 func TestTryWriteEmpty(t *testing.T) {
 	l := testutil.NewLoop(t)
-	var accepted []*tcp.TCP
-	srv, port := listen(t, l, v4, 0, &accepted)
-	c, err := connect(t, l, v4, port)
-	require.NoError(t, err)
+	c, s, srv := pair(t, l)
 	n, err := c.TryWrite([][]byte{nil, {}})
 	assert.NoError(t, err)
 	assert.Zero(t, n)
-	testutil.RunUntil(t, l, waitLimit, func() bool { return len(accepted) == 1 })
-	testutil.CloseAll(t, l, c, accepted[0], srv)
+	testutil.CloseAll(t, l, c, s, srv)
 }

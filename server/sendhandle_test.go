@@ -133,15 +133,7 @@ func TestSendHandleServer(t *testing.T) {
 	testutil.RunUntil(t, e.l, safetyTimeout, func() bool { return srv2 != nil && srv2.Listening() && !srv.Listening() })
 	errc := make(chan error, 1)
 	go func() { errc <- echoClient(port, 1000, "second:") }()
-	var err error
-	testutil.RunUntil(t, e.l, safetyTimeout, func() bool {
-		select {
-		case err = <-errc:
-			return true
-		default:
-			return false
-		}
-	})
+	err := testutil.Receive(t, e.l, safetyTimeout, errc)
 	assert.NoError(t, err)
 	srv2.Close(nil)
 	parent.End(nil)
@@ -193,15 +185,7 @@ func TestSendHandleQueuedBehindData(t *testing.T) {
 		}
 		res <- r
 	}()
-	var r result
-	testutil.RunUntil(t, e.l, safetyTimeout, func() bool {
-		select {
-		case r = <-res:
-			return true
-		default:
-			return false
-		}
-	})
+	r := testutil.Receive(t, e.l, safetyTimeout, res)
 	require.NoError(t, r.err)
 	require.Len(t, r.fds, 1)
 	// The read that brings a descriptor ends with the bytes it was sent
@@ -265,15 +249,7 @@ func TestSendHandleWhileConnecting(t *testing.T) {
 		assert.NoError(t, err)
 		s2.Destroy(nil)
 	})
-	fd := -1
-	testutil.RunUntil(t, e.l, safetyTimeout, func() bool {
-		select {
-		case fd = <-got:
-			return true
-		default:
-			return false
-		}
-	})
+	fd := testutil.Receive(t, e.l, safetyTimeout, got)
 	require.GreaterOrEqual(t, fd, 0)
 	unix.Close(fd)
 	srv.Close(nil)

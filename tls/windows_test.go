@@ -89,16 +89,7 @@ func TestWindowsTLSEcho(t *testing.T) {
 		}
 		result <- nil
 	}()
-	var cerr error
-	done := false
-	testutil.RunUntil(t, l, 20*time.Second, func() bool {
-		select {
-		case cerr = <-result:
-			done = true
-		default:
-		}
-		return done
-	})
+	cerr := testutil.Receive(t, l, 20*time.Second, result)
 	assert.NoError(t, cerr)
 	assert.Equal(t, "TLSv1.3", protocol)
 	closed := false

@@ -67,6 +67,22 @@ func RunUntil(t testing.TB, l *loop.Loop, timeout time.Duration, cond func() boo
 	}
 }
 
+// Receive runs l until a value arrives on ch (sent by another goroutine)
+// and returns it, failing the test after timeout.
+func Receive[T any](t testing.TB, l *loop.Loop, timeout time.Duration, ch <-chan T) T {
+	t.Helper()
+	var v T
+	RunUntil(t, l, timeout, func() bool {
+		select {
+		case v = <-ch:
+			return true
+		default:
+			return false
+		}
+	})
+	return v
+}
+
 // Run runs l until cond holds or timeout passes and reports whether cond
 // held.
 func Run(l *loop.Loop, timeout time.Duration, cond func() bool) bool {

@@ -8,23 +8,15 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/windows"
+
+	"github.com/netloop/netloop/internal/sys"
 )
 
-var (
-	modws2         = windows.NewLazySystemDLL("ws2_32.dll")
-	procIoctlsock  = modws2.NewProc("ioctlsocket")
-	procAccept     = modws2.NewProc("accept")
-	procSend       = modws2.NewProc("send")
-	procRecv       = modws2.NewProc("recv")
-	procWineVerion = modntdll.NewProc("wine_get_version")
-)
-
-const fionbio = 0x8004667e
+var procWineVerion = modntdll.NewProc("wine_get_version")
 
 func newPoller(t *testing.T) *Poller {
 	t.Helper()
@@ -37,18 +29,11 @@ func newPoller(t *testing.T) *Poller {
 // tcpSocket returns a non-blocking TCP socket closed at the end of the test.
 func tcpSocket(t *testing.T) windows.Handle {
 	t.Helper()
-	s, err := windows.WSASocket(windows.AF_INET, windows.SOCK_STREAM, windows.IPPROTO_TCP, nil, 0, windows.WSA_FLAG_OVERLAPPED)
+	fd, err := sys.Socket(sys.AF_INET, sys.SOCK_STREAM, 0)
 	require.NoError(t, err)
+	s := windows.Handle(fd)
 	t.Cleanup(func() { windows.Closesocket(s) })
-	setNonblock(t, s)
 	return s
-}
-
-func setNonblock(t *testing.T, s windows.Handle) {
-	t.Helper()
-	one := uint32(1)
-	r, _, e := procIoctlsock.Call(uintptr(s), fionbio, uintptr(unsafe.Pointer(&one)))
-	require.Zero(t, r, "ioctlsocket: %v", e)
 }
 
 // listener returns a listening socket on 127.0.0.1 and its address.
@@ -77,14 +62,13 @@ func dial(t *testing.T, sa *windows.SockaddrInet4) windows.Handle {
 func accept(t *testing.T, l windows.Handle) windows.Handle {
 	t.Helper()
 	for i := 0; i < 500; i++ {
-		r, _, e := procAccept.Call(uintptr(l), 0, 0)
-		if windows.Handle(r) != windows.InvalidHandle {
-			s := windows.Handle(r)
+		fd, err := sys.Accept(int(l))
+		if err == nil {
+			s := windows.Handle(fd)
 			t.Cleanup(func() { windows.Closesocket(s) })
-			setNonblock(t, s)
 			return s
 		}
-		require.ErrorIs(t, e, windows.WSAEWOULDBLOCK)
+		require.ErrorIs(t, err, windows.WSAEWOULDBLOCK)
 		time.Sleep(10 * time.Millisecond)
 	}
 	t.Fatal("accept: no connection")
@@ -102,14 +86,18 @@ func pair(t *testing.T) (c, s windows.Handle) {
 
 func send(t *testing.T, s windows.Handle, b []byte) {
 	t.Helper()
-	r, _, e := procSend.Call(uintptr(s), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0)
-	require.Equal(t, uintptr(len(b)), r, "send: %v", e)
+	n, err := sys.Write(int(s), b)
+	require.NoError(t, err, "send")
+	require.Equal(t, len(b), n, "send")
 }
 
 // recv reads what is there; -1 means it would block.
 func recv(s windows.Handle, b []byte) int {
-	r, _, _ := procRecv.Call(uintptr(s), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0)
-	return int(int32(r))
+	n, err := sys.Read(int(s), b)
+	if err != nil {
+		return -1
+	}
+	return n
 }
 
 func wait(t *testing.T, p *Poller, timeoutMs int) []Event {

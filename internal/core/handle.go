@@ -213,37 +213,36 @@ func (l *Loop) runClosing() {
 }
 
 // handleList is the registry of a loop's open handles, in the order they
-// were initialised: a slice with holes where handles closed, compacted when
-// the holes outnumber the handles (an intrusive list would cost every handle
-// two more pointers).
+// were initialised: an array with holes where handles closed, compacted
+// when the holes outnumber the handles (an intrusive list would cost every
+// handle two more pointers). It is chunked so that growing it leaves no
+// garbage behind.
 type handleList struct {
-	slots []*Handle
+	slots chunkedSlice[*Handle]
 	n     int // live handles
 }
 
 func (hl *handleList) add(h *Handle) {
-	h.slot = int32(len(hl.slots))
-	hl.slots = append(hl.slots, h)
+	h.slot = int32(hl.slots.push(h))
 	hl.n++
 }
 
 func (hl *handleList) remove(h *Handle) {
-	hl.slots[h.slot] = nil
+	*hl.slots.at(int(h.slot)) = nil
 	hl.n--
-	if holes := len(hl.slots) - hl.n; holes > 32 && holes > hl.n {
+	if holes := hl.slots.len() - hl.n; holes > 32 && holes > hl.n {
 		hl.compact()
 	}
 }
 
 func (hl *handleList) compact() {
 	j := 0
-	for _, h := range hl.slots {
-		if h != nil {
+	for i, n := 0, hl.slots.len(); i < n; i++ {
+		if h := *hl.slots.at(i); h != nil {
 			h.slot = int32(j)
-			hl.slots[j] = h
+			*hl.slots.at(j) = h
 			j++
 		}
 	}
-	clear(hl.slots[j:])
-	hl.slots = hl.slots[:j]
+	hl.slots.truncate(j)
 }

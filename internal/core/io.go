@@ -49,13 +49,13 @@ var errTooManyWatchers = errors.New("loop: too many IO watchers")
 // so a token collected before the release matches no watcher afterwards:
 // the dispatcher drops such events without knowing why they are stale.
 type ioTable struct {
-	slots []ioSlot
+	slots chunkedSlice[ioSlot]
 	free  uint32 // index+1 of the first free slot; 0: none
 
 	// fds maps a descriptor to its watcher's slot index+1 (0: none), to
 	// refuse a second watcher for one descriptor. Indexed by fd, which
 	// suits unix descriptors; Windows socket handles will want a map.
-	fds []uint32
+	fds chunkedSlice[uint32]
 
 	queue  []*IOWatcher   // watchers whose interest changed since the last poll
 	failed []poller.Token // watchers owed an Err event for a failed change
@@ -93,26 +93,25 @@ func (t *ioTable) acquire(w *IOWatcher) (poller.Token, error) {
 	var i uint32
 	if t.free != 0 {
 		i = t.free - 1
-		t.free = t.slots[i].next
+		t.free = t.slots.at(int(i)).next
 	} else {
-		if uint64(len(t.slots)) >= maxIOSlots {
+		if uint64(t.slots.len()) >= maxIOSlots {
 			return 0, errTooManyWatchers
 		}
-		i = uint32(len(t.slots))
-		t.slots = append(t.slots, ioSlot{})
+		i = uint32(t.slots.push(ioSlot{}))
 	}
-	s := &t.slots[i]
+	s := t.slots.at(int(i))
 	s.w, s.next = w, 0
 	return poller.Token(i) | poller.Token(s.gen)<<32, nil
 }
 
 func (t *ioTable) release(w *IOWatcher) {
 	i := uint32(w.tok)
-	s := &t.slots[i]
+	s := t.slots.at(int(i))
 	*s = ioSlot{gen: s.gen + 1, next: t.free}
 	t.free = i + 1
-	if fd := int(w.fd); fd < len(t.fds) && t.fds[fd] == i+1 {
-		t.fds[fd] = 0
+	if fd := int(w.fd); fd < t.fds.len() && *t.fds.at(fd) == i+1 {
+		*t.fds.at(fd) = 0
 	}
 	t.setErr(w, nil)
 }
@@ -121,10 +120,10 @@ func (t *ioTable) release(w *IOWatcher) {
 // released since tok was handed out.
 func (t *ioTable) lookup(tok poller.Token) *IOWatcher {
 	i := uint64(uint32(tok))
-	if i >= uint64(len(t.slots)) {
+	if i >= uint64(t.slots.len()) {
 		return nil
 	}
-	s := &t.slots[i]
+	s := t.slots.at(int(i))
 	if s.gen != uint32(tok>>32) {
 		return nil
 	}
@@ -132,23 +131,17 @@ func (t *ioTable) lookup(tok poller.Token) *IOWatcher {
 }
 
 func (t *ioTable) owner(fd int) *IOWatcher {
-	if fd < len(t.fds) && t.fds[fd] != 0 {
-		return t.slots[t.fds[fd]-1].w
+	if fd < t.fds.len() {
+		if i := *t.fds.at(fd); i != 0 {
+			return t.slots.at(int(i - 1)).w
+		}
 	}
 	return nil
 }
 
 func (t *ioTable) setOwner(fd int, tok poller.Token) {
-	if fd >= len(t.fds) {
-		n := max(2*len(t.fds), 64)
-		for n <= fd {
-			n *= 2
-		}
-		fds := make([]uint32, n)
-		copy(fds, t.fds)
-		t.fds = fds
-	}
-	t.fds[fd] = uint32(tok) + 1
+	t.fds.grow(fd + 1)
+	*t.fds.at(fd) = uint32(tok) + 1
 }
 
 // InitIOWatcher prepares w to watch fd, calling cb with the events that

@@ -488,8 +488,8 @@ var ErrBusy = errors.New("resource busy")
 
 func (l *Loop) describeOpen() string {
 	counts := map[string]int{}
-	for _, h := range l.handles.slots {
-		if h != nil {
+	for i := 0; i < l.handles.slots.len(); i++ {
+		if h := *l.handles.slots.at(i); h != nil {
 			counts[h.Kind()]++
 		}
 	}
@@ -522,8 +522,8 @@ func (l *Loop) kindIndex(kind string) uint8 {
 func (l *Loop) Walk(fn func(h *Handle)) {
 	// Handles that fn creates are not visited; no slot is removed or moved
 	// during the walk (that happens in the closing phase).
-	for i, n := 0, len(l.handles.slots); i < n; i++ {
-		if h := l.handles.slots[i]; h != nil {
+	for i, n := 0, l.handles.slots.len(); i < n; i++ {
+		if h := *l.handles.slots.at(i); h != nil {
 			fn(h)
 		}
 	}

@@ -30,9 +30,6 @@ const (
 	SO_ERROR     = unix.SO_ERROR
 )
 
-// SetsockoptInt sets an integer socket option.
-func SetsockoptInt(fd, level, opt, value int) error { return unix.SetsockoptInt(fd, level, opt, value) }
-
 // GetsockoptInt reads an integer socket option.
 func GetsockoptInt(fd, level, opt int) (int, error) { return unix.GetsockoptInt(fd, level, opt) }
 

@@ -64,6 +64,9 @@ func Accept(fd int) (int, error) {
 	}
 }
 
+// SetsockoptInt sets an integer socket option.
+func SetsockoptInt(fd, level, opt, value int) error { return unix.SetsockoptInt(fd, level, opt, value) }
+
 // Close closes fd.
 func Close(fd int) error { return unix.Close(fd) }
 

@@ -98,7 +98,7 @@ func (s *Server) onConnection(err error) {
 		return
 	}
 	k := s.st.Transport()
-	c := transport.New(s.core(), k)
+	sock, c := accept.NewConn(s.core(), k)
 	if err := s.st.Accept(c); err != nil {
 		c.Close(nil)
 		s.emitError(err)
@@ -116,9 +116,8 @@ func (s *Server) onConnection(err error) {
 			return
 		}
 	}
-	sock := accept.NewSocket(s.core(), c, s.acceptOptions()).(*socket.Socket)
 	s.connections.Add(1)
-	emitter.Emit(&s.ev, evConnection, sock)
+	emitter.Emit(&s.ev, evConnection, accept.NewSocket(sock, c, s.acceptOptions()).(*socket.Socket))
 }
 
 // dropInfo describes a dropped TCP connection (nil for pipes, as in Node).

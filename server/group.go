@@ -149,7 +149,7 @@ func (s *Server) handOffFd(fd int) {
 		s.release(&s.connections)
 	}
 	err := target.Post(func() {
-		st := transport.New(target, k)
+		conn, st := accept.NewConn(target, k)
 		if err := st.Adopt(fd); err != nil {
 			if st.Fd() != fd {
 				sys.Close(fd)
@@ -158,7 +158,7 @@ func (s *Server) handOffFd(fd int) {
 			release()
 			return
 		}
-		sock := accept.NewSocket(target, st, opts).(*socket.Socket)
+		sock := accept.NewSocket(conn, st, opts).(*socket.Socket)
 		for _, fn := range fns {
 			fn(sock)
 		}

@@ -167,7 +167,7 @@ func (gs *groupState) serveHere(i, fd int) {
 	}
 	l := gs.loops[i]
 	gs.g.AddLoad(i, 1)
-	st := transport.New(l, transport.TCP)
+	conn, st := accept.NewConn(l, transport.TCP)
 	if err := st.Adopt(fd); err != nil {
 		if st.Fd() != fd {
 			sys.Close(fd)
@@ -177,7 +177,7 @@ func (gs *groupState) serveHere(i, fd int) {
 		gs.unreserve()
 		return
 	}
-	sock := accept.NewSocket(l, st, &gs.opts[i]).(*socket.Socket)
+	sock := accept.NewSocket(conn, st, &gs.opts[i]).(*socket.Socket)
 	for _, fn := range *gs.rp.fns.Load() {
 		fn(sock)
 	}

@@ -29,10 +29,17 @@ type Options struct {
 	Owner          Owner
 }
 
-// NewSocket wraps an accepted stream in a *socket.Socket (returned as any,
-// since this package cannot name the type) that starts reading at once
-// unless PauseOnConnect. Package socket sets it in its init.
-var NewSocket func(l *core.Loop, st *transport.Stream, o *Options) any
+// NewConn allocates an accepted connection's *socket.Socket (returned as
+// any, since this package cannot name the type) together with its stream
+// of kind k, initialised on l, in one allocation. The server accepts into
+// the stream, then passes both to NewSocket; if the accept fails it closes
+// the stream and drops the socket. Package socket sets it in its init.
+var NewConn func(l *core.Loop, k transport.Kind) (sock any, st *transport.Stream)
+
+// NewSocket sets up sock, from NewConn, around its accepted stream st and
+// returns it: it starts reading at once unless PauseOnConnect. Package
+// socket sets it in its init.
+var NewSocket func(sock any, st *transport.Stream, o *Options) any
 
 // ServerStream returns the loop and listening stream of a *server.Server
 // given as any (nil stream when it is not listening), for

@@ -1,6 +1,8 @@
 package handle
 
 import (
+	"unsafe"
+
 	"sync/atomic"
 
 	"github.com/netloop/netloop/internal/core"
@@ -27,10 +29,14 @@ func NewAsync(l *loop.Loop, cb func()) (*Async, error) {
 	}
 	a := &Async{cb: cb}
 	a.fire = a.onFire
-	a.c().Init((*core.Loop)(l), "async", &core.CloseFuncs{OnClose: func() { a.closed.Store(true) }})
+	a.c().Init((*core.Loop)(l), "async", &asyncHooks)
 	a.c().SetActive(true)
 	return a, nil
 }
+
+var asyncHooks = core.KindHooks{Close: func(h *core.Handle) { (*Async)(owner(h)).closed.Store(true) }}
+
+var _ [0]struct{} = [unsafe.Offsetof(Async{}.Handle)]struct{}{} // see owner
 
 // Send asks the loop to run the callback. It is safe from any goroutine.
 // Sends to a closed handle return ErrClosing; sends that find a call

@@ -7,6 +7,8 @@
 package handle
 
 import (
+	"unsafe"
+
 	"errors"
 
 	"github.com/netloop/netloop/internal/core"
@@ -19,6 +21,11 @@ import (
 type Handle core.Handle
 
 func (h *Handle) c() *core.Handle { return (*core.Handle)(h) }
+
+// owner returns the handle (Timer, Async, ...) whose Handle h is, for the
+// kinds' close hooks: each embeds Handle as its first field, which a
+// compile-time check beside each kind's hooks keeps true.
+func owner(h *core.Handle) unsafe.Pointer { return unsafe.Pointer(h) }
 
 // ErrClosing is returned by Close on a handle that is already closing or
 // closed, and by the start methods of a closing handle.

@@ -1,6 +1,8 @@
 package handle
 
 import (
+	"unsafe"
+
 	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/loop"
 )
@@ -14,8 +16,12 @@ type hookHandle struct {
 
 func (h *hookHandle) init(l *loop.Loop, kind string, phase core.Phase) {
 	h.phase = phase
-	h.c().Init((*core.Loop)(l), kind, &core.CloseFuncs{OnClose: h.Stop})
+	h.c().Init((*core.Loop)(l), kind, &hookHandleHooks)
 }
+
+var hookHandleHooks = core.KindHooks{Close: func(h *core.Handle) { (*hookHandle)(owner(h)).Stop() }}
+
+var _ [0]struct{} = [unsafe.Offsetof(hookHandle{}.Handle)]struct{}{} // see owner
 
 // Start runs cb once per loop iteration in the handle's phase.
 func (h *hookHandle) Start(cb func()) error {

@@ -1,6 +1,8 @@
 package handle
 
 import (
+	"unsafe"
+
 	"os"
 	"os/signal"
 	"sync"
@@ -28,9 +30,13 @@ type Signal struct {
 // NewSignal creates a stopped signal handle on l.
 func NewSignal(l *loop.Loop) *Signal {
 	s := &Signal{}
-	s.c().Init((*core.Loop)(l), "signal", &core.CloseFuncs{OnClose: s.Stop})
+	s.c().Init((*core.Loop)(l), "signal", &signalHooks)
 	return s
 }
+
+var signalHooks = core.KindHooks{Close: func(h *core.Handle) { (*Signal)(owner(h)).Stop() }}
+
+var _ [0]struct{} = [unsafe.Offsetof(Signal{}.Handle)]struct{}{} // see owner
 
 // Start delivers sig to cb on the loop until stopped. Starting a started
 // handle replaces its signal and callback.

@@ -1,6 +1,8 @@
 package handle
 
 import (
+	"unsafe"
+
 	"time"
 
 	"github.com/netloop/netloop/internal/core"
@@ -23,9 +25,13 @@ type Timer struct {
 func NewTimer(l *loop.Loop) *Timer {
 	t := &Timer{}
 	t.fire = t.onFire
-	t.c().Init((*core.Loop)(l), "timer", &core.CloseFuncs{OnClose: t.stop})
+	t.c().Init((*core.Loop)(l), "timer", &timerHooks)
 	return t
 }
+
+var timerHooks = core.KindHooks{Close: func(h *core.Handle) { (*Timer)(owner(h)).stop() }}
+
+var _ [0]struct{} = [unsafe.Offsetof(Timer{}.Handle)]struct{}{} // see owner
 
 // Start arms the timer to call cb after timeout and, if repeat is positive,
 // every repeat afterwards. Starting an active timer restarts it.

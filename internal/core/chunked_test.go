@@ -20,12 +20,12 @@ func TestChunkedSlicePushGrowTruncate(t *testing.T) {
 	c.grow(5 * chunkLen) // growing never moves what is there
 	require.Same(t, first, c.chunks[0])
 	require.Equal(t, 5*chunkLen, c.len())
-	require.Zero(t, *c.at(4*chunkLen))
+	require.Zero(t, *c.at(4 * chunkLen))
 
 	c.truncate(chunkLen + 3)
 	require.Equal(t, chunkLen+3, c.len())
 	require.Len(t, c.chunks, 2)
-	require.Equal(t, chunkLen+3, *c.at(chunkLen+2))
+	require.Equal(t, chunkLen+3, *c.at(chunkLen + 2))
 	c.grow(chunkLen + 10) // the truncated elements come back zero
 	require.Zero(t, *c.at(chunkLen + 3))
 	require.Zero(t, *c.at(chunkLen + 9))

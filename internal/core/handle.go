@@ -11,7 +11,7 @@ const (
 	flagUnref
 	flagClosing
 	flagClosed
-	flagCloseHook // the close callback is hooks' HandleClosed (see CloseToHooks)
+	flagCloseHook // the close callback is the kind's Closed hook (see CloseToHooks)
 )
 
 // Handle is the base every netloop handle embeds (libuv's uv_handle_t): it
@@ -22,58 +22,48 @@ const (
 // Handle methods are loop-affine.
 type Handle struct {
 	loop    *Loop
-	kind    uint8 // index into the loop's kind names
+	kind    uint8 // index into the loop's kinds: the name and the KindHooks
 	flags   uint8
-	slot    int32      // index in the loop's handle registry
-	hooks   CloseHooks // the implementation's close hooks, may be nil
+	slot    int32 // index in the loop's handle registry
 	closeCb func()
 }
 
-// CloseHooks are a handle implementation's part in closing: CloseHandle
-// runs synchronously inside Close (stop watchers and timers, close the
-// descriptor); FinishClose runs in the closing phase just before the
-// user's close callback (deliver the callbacks of requests cancelled by
-// the close).
-type CloseHooks interface {
-	CloseHandle()
-	FinishClose()
-}
-
-// CloseFuncs adapts two functions to CloseHooks; either may be nil.
-type CloseFuncs struct{ OnClose, OnFinish func() }
-
-// CloseHandle calls OnClose, if any.
-func (f *CloseFuncs) CloseHandle() {
-	if f.OnClose != nil {
-		f.OnClose()
-	}
-}
-
-// FinishClose calls OnFinish, if any.
-func (f *CloseFuncs) FinishClose() {
-	if f.OnFinish != nil {
-		f.OnFinish()
-	}
+// KindHooks are a handle implementation's part in closing, shared by every
+// handle of the kind (one table per kind, not an interface per handle,
+// keeps Handle three words). Each hook receives the handle being closed;
+// an implementation embeds Handle as its first field and converts the
+// pointer back to its own type. Any hook may be nil.
+type KindHooks struct {
+	// Close runs synchronously inside Close: stop watchers and timers,
+	// close the descriptor.
+	Close func(h *Handle)
+	// Finish runs in the closing phase just before the close callback:
+	// deliver the callbacks of requests cancelled by the close.
+	Finish func(h *Handle)
+	// Closed is the close callback of CloseToHooks.
+	Closed func(h *Handle)
 }
 
 // Init ties h to l and registers it among the loop's open handles. kind
-// names the handle type in Loop.Close's error ("tcp", "timer", ...); hooks
-// (may be nil) is the implementation's part in closing. An implementation
-// passes a pointer it already has (or a *CloseFuncs), so Init allocates
-// nothing.
-func (h *Handle) Init(l *Loop, kind string, hooks CloseHooks) {
+// names the handle type in Loop.Close's error and the metrics ("tcp",
+// "timer", ...); hooks (may be nil) is the kind's part in closing, a
+// pointer that stays the same for every handle of the kind (a package
+// variable), so Init allocates nothing.
+func (h *Handle) Init(l *Loop, kind string, hooks *KindHooks) {
 	h.loop = l
-	h.kind = l.kindIndex(kind)
-	h.hooks = hooks
+	h.kind = l.kindIndex(kind, hooks)
 	l.handles.add(h)
 	l.metricsHandleOpened(h.kind)
 }
+
+// hooks returns the KindHooks of h's kind, nil if it has none.
+func (h *Handle) hooks() *KindHooks { return h.loop.kinds[h.kind].hooks }
 
 // Loop returns the loop the handle belongs to.
 func (h *Handle) Loop() *Loop { return h.loop }
 
 // Kind names the handle type.
-func (h *Handle) Kind() string { return h.loop.kinds[h.kind] }
+func (h *Handle) Kind() string { return h.loop.kinds[h.kind].name }
 
 // IsActive reports whether the handle is doing something (a started timer,
 // a reading or listening stream...).
@@ -150,26 +140,18 @@ func (h *Handle) Close(cb func()) error {
 	h.SetActive(false)
 	h.flags |= flagClosing
 	h.closeCb = cb
-	if h.hooks != nil {
-		h.hooks.CloseHandle()
+	if k := h.hooks(); k != nil && k.Close != nil {
+		k.Close(h)
 	}
 	h.loop.closing = append(h.loop.closing, h)
 	return nil
 }
 
-// ClosedHook is implemented by CloseHooks whose handle is closed with
-// CloseToHooks: HandleClosed runs in place of a close callback.
-type ClosedHook interface {
-	HandleClosed()
-}
-
-// CloseToHooks is Close with the hooks' HandleClosed method (the hooks
-// must implement ClosedHook) as the close callback: an implementation
-// that already has a pointer to itself closes without allocating a
-// callback.
+// CloseToHooks is Close with the kind's Closed hook as the close
+// callback: an implementation closes without allocating a callback.
 func (h *Handle) CloseToHooks() error {
-	if _, ok := h.hooks.(ClosedHook); !ok {
-		panic("core: CloseToHooks on a handle whose hooks have no HandleClosed")
+	if k := h.hooks(); k == nil || k.Closed == nil {
+		panic("core: CloseToHooks on a handle whose kind has no Closed hook")
 	}
 	if err := h.Close(nil); err != nil {
 		return err
@@ -191,8 +173,9 @@ func (l *Loop) runClosing() {
 		h.flags = h.flags&^flagClosing | flagClosed
 		l.handles.remove(h)
 		l.metricsHandleClosed(h.kind)
-		if h.hooks != nil {
-			h.hooks.FinishClose()
+		k := h.hooks()
+		if k != nil && k.Finish != nil {
+			k.Finish(h)
 			l.drainTicks()
 		}
 		if cb := h.closeCb; cb != nil {
@@ -201,7 +184,7 @@ func (l *Loop) runClosing() {
 			l.drainTicks()
 		} else if h.flags&flagCloseHook != 0 {
 			h.flags &^= flagCloseHook
-			h.hooks.(ClosedHook).HandleClosed()
+			k.Closed(h)
 			l.drainTicks()
 		}
 	}

@@ -72,8 +72,8 @@ type Loop struct {
 	hooks   [3][]*Hook // idle, prepare, check
 	scratch []*Hook
 
-	closing []*Handle // handles whose close callback is due
-	kinds   []string  // handle kind names, indexed by Handle.kind
+	closing []*Handle    // handles whose close callback is due
+	kinds   []handleKind // indexed by Handle.kind
 	handles handleList
 	active  int // active and referenced handles
 	reqs    int // active requests
@@ -501,19 +501,30 @@ func (l *Loop) describeOpen() string {
 	return fmt.Sprintf("%d handles still open (%s)", l.handles.n, strings.Join(names, ", "))
 }
 
-// kindIndex returns the index of a handle kind's name, adding it on first
-// use (a loop sees a handful of kinds; at most 256 are kept apart).
-func (l *Loop) kindIndex(kind string) uint8 {
+// handleKind is one kind of handle a loop has seen: its name and hooks.
+type handleKind struct {
+	name  string
+	hooks *KindHooks
+}
+
+// kindIndex returns the index of a handle kind, adding it on first use (a
+// loop sees a handful of kinds). Past 256 kinds, those without hooks share
+// the last index under the name "other"; kinds with hooks cannot share
+// one, and that panics.
+func (l *Loop) kindIndex(name string, hooks *KindHooks) uint8 {
 	for i, k := range l.kinds {
-		if k == kind {
+		if k.name == name && k.hooks == hooks {
 			return uint8(i)
 		}
 	}
 	if len(l.kinds) == 256 {
-		l.kinds[255] = "other"
+		if hooks != nil || l.kinds[255].hooks != nil {
+			panic("core: more than 256 handle kinds on one loop, some with hooks")
+		}
+		l.kinds[255] = handleKind{name: "other"}
 		return 255
 	}
-	l.kinds = append(l.kinds, kind)
+	l.kinds = append(l.kinds, handleKind{name, hooks})
 	return uint8(len(l.kinds) - 1)
 }
 

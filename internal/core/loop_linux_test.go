@@ -412,9 +412,15 @@ func TestHandleCloseHooksOrder(t *testing.T) {
 	l := newLoop(t)
 	var log []string
 	h := &core.Handle{}
-	h.Init(l, "test", &core.CloseFuncs{
-		OnClose:  func() { log = append(log, "onClose") },
-		OnFinish: func() { log = append(log, "onFinish") },
+	h.Init(l, "test", &core.KindHooks{
+		Close: func(got *core.Handle) {
+			assert.Same(t, h, got)
+			log = append(log, "onClose")
+		},
+		Finish: func(got *core.Handle) {
+			assert.Same(t, h, got)
+			log = append(log, "onFinish")
+		},
 	})
 	require.NoError(t, h.Close(func() { log = append(log, "cb") }))
 	assert.Equal(t, []string{"onClose"}, log)

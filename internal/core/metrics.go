@@ -2,7 +2,6 @@ package core
 
 import (
 	"math/bits"
-	"slices"
 	"sync/atomic"
 	"time"
 )
@@ -182,10 +181,13 @@ func (l *Loop) metricsIteration() {
 // metricsHandleOpened counts a handle of kind index k that Init registered.
 func (l *Loop) metricsHandleOpened(k uint8) {
 	m := &l.m
-	if int(k) >= len(m.names) || m.names[k] != l.kinds[k] {
+	if int(k) >= len(m.names) || m.names[k] != l.kinds[k].name {
 		// A kind seen for the first time (or slot 255 renamed "other"):
 		// publish a new copy of the names, the readers' view of l.kinds.
-		names := slices.Clone(l.kinds)
+		names := make([]string, len(l.kinds))
+		for i, kind := range l.kinds {
+			names[i] = kind.name
+		}
 		m.names = names
 		m.kindNames.Store(&names)
 	}

@@ -2,6 +2,7 @@ package transport
 
 import (
 	"syscall"
+	"unsafe"
 
 	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/errx"
@@ -146,8 +147,23 @@ func (s *Stream) Init(l *core.Loop, k Kind) {
 	if k == Pipe {
 		s.flags |= fPipe
 	}
-	s.Handle.Init(l, k.String(), (*streamCore)(s))
+	s.Handle.Init(l, k.String(), &streamHooks)
 }
+
+// streamHooks are every stream's part in closing. Handle is Stream's first
+// field (checked below), so a *core.Handle the loop passes back is the
+// *Stream.
+var streamHooks = core.KindHooks{
+	Close:  func(h *core.Handle) { streamOf(h).onClose() },
+	Finish: func(h *core.Handle) { streamOf(h).onFinish() },
+	Closed: func(h *core.Handle) { streamOf(h).h.OnStreamClose() }, // see CloseToHandler
+}
+
+// streamOf returns the Stream whose Handle h is.
+func streamOf(h *core.Handle) *Stream { return (*Stream)(unsafe.Pointer(h)) }
+
+// Compiles only while Handle is at offset 0 in Stream, as streamOf needs.
+var _ [0]struct{} = [unsafe.Offsetof(Stream{}.Handle)]struct{}{}
 
 // Transport returns the stream's kind.
 func (s *Stream) Transport() Kind {
@@ -158,7 +174,7 @@ func (s *Stream) Transport() Kind {
 }
 
 // streamCore carries the Stream's callbacks from the loop (IO readiness,
-// pending work, close hooks) without a bound-method allocation each.
+// pending work) without a bound-method allocation each.
 type streamCore Stream
 
 // HandleIO implements core.IOHandler.
@@ -166,15 +182,6 @@ func (c *streamCore) HandleIO(ev poller.Interest) { (*Stream)(c).onIO(ev) }
 
 // RunTask implements core.Task: the stream's deferred callbacks.
 func (c *streamCore) RunTask() { (*Stream)(c).runPending() }
-
-// CloseHandle implements core.CloseHooks.
-func (c *streamCore) CloseHandle() { (*Stream)(c).onClose() }
-
-// FinishClose implements core.CloseHooks.
-func (c *streamCore) FinishClose() { (*Stream)(c).onFinish() }
-
-// HandleClosed implements core.ClosedHook (see CloseToHandler).
-func (c *streamCore) HandleClosed() { c.h.OnStreamClose() }
 
 // CloseToHandler is Close with the Handler's OnStreamClose as the close
 // callback, which costs no allocation (a method value would). The stream

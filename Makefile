@@ -5,7 +5,7 @@ CROSS := darwin/amd64 darwin/arm64 freebsd/amd64 netbsd/amd64 openbsd/amd64 drag
 # The public packages whose exported API is snapshotted in api/.
 API_PKGS := . ./addr ./errs ./handle ./loop ./pipe ./poller ./server ./socket ./stream ./tcp ./tls
 
-.PHONY: test fmt-check vet api-check api-update cross race race-debug wine-test bench bench-quick lint tls-tools
+.PHONY: test fmt-check vet api-check api-update cross race race-debug wine-test wine-echo bench bench-quick lint tls-tools
 
 ## test: everything CI checks (format, vet, the API snapshot, race tests,
 ## the netloopdebug build of the socket suite, cross-compile + vet, the
@@ -58,6 +58,12 @@ race-debug:
 WINE_PKGS := ./addr ./errs ./internal/cmd/bcryptfwd ./internal/sys ./poller ./loop ./handle ./stream ./tcp ./socket ./server ./tls .
 wine-test:
 	./scripts/wine-test.sh $(WINE_PKGS)
+
+## wine-echo: the bench's netloop echo peer built for Windows, under Wine,
+## against the Linux load generator (a correctness run with a rough
+## round-trip figure; not part of test)
+wine-echo:
+	./scripts/wine-echo.sh
 
 lint: fmt-check vet
 

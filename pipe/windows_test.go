@@ -375,3 +375,25 @@ func allClosing(ps []*pipe.Pipe) bool {
 	}
 	return true
 }
+
+// What is not ported to named pipes is refused with ENOTSUP: Open of an
+// existing handle, Chmod; TryWrite never writes (EAGAIN).
+func TestWindowsPipeUnportedCallsRefused(t *testing.T) {
+	l := testutil.NewLoop(t)
+	ev, err := windows.CreateEvent(nil, 0, 0, nil)
+	require.NoError(t, err)
+	defer windows.CloseHandle(ev)
+	_, err = pipe.Open(l, int(ev))
+	assert.ErrorIs(t, err, syscall.ENOTSUP)
+
+	name := pipeName()
+	var accepted []*pipe.Pipe
+	srv := winListen(t, l, name, &accepted, nil)
+	assert.ErrorIs(t, srv.Chmod(pipe.Readable), syscall.ENOTSUP)
+	c, err := winConnect(t, l, name)
+	require.NoError(t, err)
+	_, err = c.TryWrite([][]byte{[]byte("x")})
+	assert.ErrorIs(t, err, syscall.EAGAIN)
+	testutil.RunUntil(t, l, winLimit, func() bool { return len(accepted) == 1 })
+	testutil.CloseAll(t, l, c, accepted[0], srv)
+}

@@ -10,9 +10,9 @@ import (
 	"github.com/netloop/netloop/internal/sys"
 )
 
-// What the Unix build does that Windows does not (yet): Unix-domain
-// sockets and descriptor passing (Windows IPC is named pipes, not ported
-// yet), and the spare-descriptor EMFILE trick (Winsock has no per-process
+// What the Unix build does that Windows does not (yet): descriptor
+// passing over pipes (Windows pipes are named pipes, npipe_windows.go),
+// and the spare-descriptor EMFILE trick (Winsock has no per-process
 // descriptor table to run out of the same way).
 
 type ipcState struct{}

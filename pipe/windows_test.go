@@ -64,8 +64,9 @@ func winConnect(t *testing.T, l *loop.Loop, name string) (*pipe.Pipe, error) {
 }
 
 // echoBack makes p write back everything it reads, pausing its reads while
-// more than 1 MiB waits to be written, and closing at EOF.
-func echoBack(t *testing.T, p *pipe.Pipe) {
+// more than 1 MiB waits to be written (counted in *pauses, if not nil),
+// and closing at EOF.
+func echoBack(t *testing.T, p *pipe.Pipe, pauses ...*int) {
 	const hwm = 1 << 20
 	var onRead func(n int, buf []byte, err error)
 	onRead = func(n int, buf []byte, err error) {
@@ -83,65 +84,99 @@ func echoBack(t *testing.T, p *pipe.Pipe) {
 				require.NoError(t, p.ReadStart(nil, onRead))
 			}
 		}))
-		if p.WriteQueueSize() > hwm {
+		if p.WriteQueueSize() > hwm && p.IsReading() {
 			p.ReadStop()
+			for _, n := range pauses {
+				*n++
+			}
 		}
 	}
 	require.NoError(t, p.ReadStart(nil, onRead))
 }
 
+// 4 MiB go to an echo server and come back checksummed. "64KiB" writes
+// 64 KiB pieces and reads at once; "mixed" writes pieces of 1 byte to
+// 48 KiB (several queued writes then share one WriteFile) and starts
+// reading only after 300 ms, so the server's write queue passes its
+// high-water mark and it pauses its reads, which in turn holds the
+// client's writes back.
 func TestWindowsPipeEcho4MiBWithBackpressure(t *testing.T) {
-	l := testutil.NewLoop(t)
-	name := pipeName()
-	var accepted []*pipe.Pipe
-	srv := winListen(t, l, name, &accepted, func(p *pipe.Pipe) { echoBack(t, p) })
-	defer testutil.CloseAll(t, l, srv)
-	name2, err := srv.SockName()
-	require.NoError(t, err)
-	assert.Equal(t, name, name2)
+	for _, tc := range []struct {
+		name      string
+		size      func(r *rand.Rand) int
+		readDelay time.Duration
+	}{
+		{"64KiB", func(*rand.Rand) int { return 64 << 10 }, 0},
+		{"mixed", func(r *rand.Rand) int { return 1 + r.Intn(48<<10) }, 300 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := testutil.NewLoop(t)
+			name := pipeName()
+			var accepted []*pipe.Pipe
+			pauses := 0
+			srv := winListen(t, l, name, &accepted, func(p *pipe.Pipe) { echoBack(t, p, &pauses) })
+			defer testutil.CloseAll(t, l, srv)
+			name2, err := srv.SockName()
+			require.NoError(t, err)
+			assert.Equal(t, name, name2)
 
-	c, err := winConnect(t, l, name)
-	require.NoError(t, err)
-	defer testutil.CloseAll(t, l, c)
-	peer, err := c.PeerName()
-	require.NoError(t, err)
-	assert.Equal(t, name, peer)
+			c, err := winConnect(t, l, name)
+			require.NoError(t, err)
+			defer testutil.CloseAll(t, l, c)
+			peer, err := c.PeerName()
+			require.NoError(t, err)
+			assert.Equal(t, name, peer)
 
-	const total = 4 << 20
-	data := make([]byte, total)
-	rand.New(rand.NewSource(1)).Read(data)
-	want := sha256.Sum256(data)
+			const total = 4 << 20
+			r := rand.New(rand.NewSource(1))
+			data := make([]byte, total)
+			r.Read(data)
+			want := sha256.Sum256(data)
 
-	got := sha256.New()
-	received := 0
-	require.NoError(t, c.ReadStart(nil, func(n int, buf []byte, err error) {
-		require.NoError(t, err)
-		got.Write(buf[:n])
-		received += n
-	}))
-	// Write in 64 KiB pieces, never more than 512 KiB ahead of the
-	// kernel: each write's callback lets the next ones go.
-	sent, callbacks, maxQueued := 0, 0, 0
-	var pump func()
-	pump = func() {
-		for sent < total && c.WriteQueueSize() < 512<<10 {
-			chunk := data[sent:min(sent+64<<10, total)]
-			sent += len(chunk)
-			require.NoError(t, c.Write([][]byte{chunk}, func(err error) {
-				require.NoError(t, err)
-				callbacks++
-				pump()
-			}))
-			maxQueued = max(maxQueued, c.WriteQueueSize())
-		}
+			got := sha256.New()
+			received := 0
+			startReading := func() {
+				require.NoError(t, c.ReadStart(nil, func(n int, buf []byte, err error) {
+					require.NoError(t, err)
+					got.Write(buf[:n])
+					received += n
+				}))
+			}
+			if tc.readDelay == 0 {
+				startReading()
+			} else {
+				testutil.After(t, l, tc.readDelay, startReading)
+			}
+			// Never more than 512 KiB ahead of the kernel: each write's
+			// callback lets the next ones go, in order.
+			sent, writes, callbacks := 0, 0, 0
+			var pump func()
+			pump = func() {
+				for sent < total && c.WriteQueueSize() < 512<<10 {
+					chunk := data[sent:min(sent+tc.size(r), total)]
+					sent += len(chunk)
+					k := writes
+					writes++
+					require.NoError(t, c.Write([][]byte{chunk}, func(err error) {
+						require.NoError(t, err)
+						assert.Equal(t, callbacks, k, "write callbacks out of order")
+						callbacks++
+						pump()
+					}))
+				}
+			}
+			pump()
+			testutil.RunUntil(t, l, winLimit, func() bool { return received == total })
+			assert.Equal(t, want[:], got.Sum(nil), "echoed bytes differ")
+			assert.Equal(t, writes, callbacks)
+			assert.Zero(t, c.WriteQueueSize())
+			require.Len(t, accepted, 1)
+			if tc.readDelay > 0 {
+				assert.Positive(t, pauses, "the server never paused: backpressure untested")
+			}
+			t.Logf("%d writes, server paused %d times", writes, pauses)
+		})
 	}
-	pump()
-	testutil.RunUntil(t, l, winLimit, func() bool { return received == total })
-	assert.Equal(t, want[:], got.Sum(nil), "echoed bytes differ")
-	assert.Equal(t, total/(64<<10), callbacks)
-	assert.Positive(t, maxQueued, "writes never queued: backpressure untested")
-	assert.Zero(t, c.WriteQueueSize())
-	require.Len(t, accepted, 1)
 }
 
 func TestWindowsPipeEOFOnPeerClose(t *testing.T) {
@@ -363,7 +398,9 @@ func TestWindowsPipeNoHandleLeakOverConnectCloseCycles(t *testing.T) {
 	after, _ := handleCount(t)
 	t.Logf("%s: before %d, after %d", how, before, after)
 	assert.Len(t, accepted, cycles+5)
-	assert.LessOrEqual(t, after-before, 8, "handles before %d, after %d cycles %d", before, cycles, after)
+	// The runtime's own threads come and go (a few handles); one handle
+	// leaked per cycle would add 200.
+	assert.LessOrEqual(t, after-before, cycles/4, "handles before %d, after %d cycles %d", before, cycles, after)
 	testutil.CloseAll(t, l, srv)
 }
 

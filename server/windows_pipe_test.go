@@ -35,7 +35,8 @@ func winPipeName() string {
 // libuv, the client takes its side to have ended once its read has found
 // nothing for a while after end(): its 'end' and 'close' come first, and
 // the server sees EOF when the client's handle closes ('end', then its
-// own 'close'). 'finish' precedes the client's 'end'.
+// own 'close'). 'finish' precedes the client's 'end'. The 1 MiB write is
+// past the high-water mark: Write returns false and 'drain' follows.
 func TestWindowsPipeEchoEndCloseOrder(t *testing.T) {
 	l := testutil.NewLoop(t)
 	name := winPipeName()
@@ -59,10 +60,13 @@ func TestWindowsPipeEchoEndCloseOrder(t *testing.T) {
 	c, err := socket.New(socket.Options{Loop: l})
 	require.NoError(t, err)
 	var got []byte
+	wrote := true
+	drains := 0
 	c.OnConnect(func() {
 		ev.Add("client connect")
-		c.Write(data)
+		wrote = c.Write(data)
 	})
+	c.OnDrain(func() { drains++ })
 	c.OnData(func(b []byte) {
 		got = append(got, b...)
 		if len(got) == len(data) {
@@ -80,6 +84,8 @@ func TestWindowsPipeEchoEndCloseOrder(t *testing.T) {
 		return len(e) > 0 && e[len(e)-1] == "server close false"
 	})
 	assert.True(t, bytes.Equal(data, got), "echo differs (%d of %d bytes)", len(got), len(data))
+	assert.False(t, wrote, "Write of 1 MiB returned true: past the high-water mark it must say wait")
+	assert.Equal(t, 1, drains, "'drain' after the queue emptied")
 	client := testutil.Without(ev.Get(), "server connection")
 	client = testutil.Without(client, "server end")
 	client = testutil.Without(client, "server close false")

@@ -51,11 +51,13 @@ type namedPipe struct {
 	name string         // as given to BindPath or ConnectPath
 	wide *uint16        // name in UTF-16 (listeners)
 
-	rd, wr npOp
-	rbuf   []byte // the read buffer the kernel fills
-	rOff   int    // rbuf[rOff:rEnd] was read and not delivered yet
-	rEnd   int
-	rErr   error // EOF or a read error not delivered yet
+	rd, wr   npOp
+	wbuf     []byte // staging buffer of a write that carries several queued ones
+	wrDirect bool   // the write in flight uses the head request's own buffer
+	rbuf     []byte // the read buffer the kernel fills
+	rOff     int    // rbuf[rOff:rEnd] was read and not delivered yet
+	rEnd     int
+	rErr     error // EOF or a read error not delivered yet
 
 	insts [npInstances]npInst // listeners: the instances waiting for clients
 
@@ -383,22 +385,31 @@ func (s *Stream) npUpdate() {
 	if s.flags&fReading != 0 && !np.rd.busy && np.rOff == np.rEnd && np.rErr == nil && !np.eofForced {
 		np.issueRead()
 	}
-	if !np.wr.busy && s.wqHead != nil {
+	// After a failed write the rest stay queued until Close cancels
+	// them, as on Unix.
+	if !np.wr.busy && s.wqHead != nil && s.flags&fWriteFailed == 0 {
 		np.issueWrite()
 	}
 }
 
-// fillInstances creates missing instances and issues their connects.
+// fillInstances creates missing instances and issues their connects. If
+// none is left waiting for a client (CreateNamedPipe failing: out of
+// memory or handles), the error goes to onConnection and the listener
+// tries again after emfileBackoff, instead of going deaf silently.
 func (np *namedPipe) fillInstances() {
 	s := np.s
+	var failed error
+	waiting := 0
 	for i := range np.insts {
 		in := &np.insts[i]
 		if in.connected || in.op.busy {
+			waiting++
 			continue
 		}
 		if in.h == 0 {
 			h, err := np.newInstance(false)
 			if err != nil {
+				failed = err
 				continue // tried again at the next accept
 			}
 			in.h = h
@@ -408,11 +419,13 @@ func (np *namedPipe) fillInstances() {
 		switch {
 		case err == nil || err == windows.ERROR_IO_PENDING:
 			in.op.busy = true
+			waiting++
 		case err == windows.ERROR_PIPE_CONNECTED:
 			// A client came between CreateNamedPipe and now: no
 			// completion is queued.
 			s.Loop().Abandon(&in.op.c)
 			in.connected = true
+			waiting++
 			np.queueTask()
 		default:
 			// The client left already (ERROR_NO_DATA) or the instance
@@ -421,6 +434,15 @@ func (np *namedPipe) fillInstances() {
 			windows.CloseHandle(in.h)
 			in.h = 0
 		}
+	}
+	if waiting == 0 && failed != nil && s.x.acceptedFd < 0 {
+		s.x.acceptErr = npErr("accept", failed, "")
+		s.flags |= fAcceptErr
+		s.queuePending()
+		if s.x.resume == nil {
+			s.x.resume = s.npUpdate
+		}
+		s.Loop().StartTimer(&s.x.backoff, emfileBackoff, s.x.resume)
 	}
 }
 
@@ -528,21 +550,49 @@ func (np *namedPipe) deliver() {
 	}
 }
 
-func (np *namedPipe) issueWrite() {
+// popEmpty completes the empty writes at the head of the queue, in
+// order.
+func (np *namedPipe) popEmpty() {
 	s := np.s
 	for s.wqHead != nil && s.wqHead.off >= len(s.wqHead.buf) {
-		r := s.wqHead // an empty write: done in order
+		r := s.wqHead
 		s.popHead()
 		s.finishQueued(r)
 	}
+}
+
+func (np *namedPipe) issueWrite() {
+	s := np.s
+	np.popEmpty()
 	if s.wqHead == nil {
-		np.drained()
+		// Only empty writes were queued: nothing was held back, so no
+		// 'drain' (as on Unix, where they never queue).
+		if s.flags&fShutting != 0 {
+			s.doShutdown()
+		}
+		s.updateActive()
 		return
 	}
 	r := s.wqHead
-	np.wr.buf = r.buf
+	buf := r.buf[r.off:]
+	np.wrDirect = true
+	if r.next != nil && len(buf) < npBufSize {
+		// Several writes queued: one request carries as many as the
+		// stream's staging buffer holds, instead of a round trip
+		// through the completion port each.
+		if np.wbuf == nil {
+			np.wbuf = make([]byte, npBufSize)
+		}
+		n := 0
+		for q := r; q != nil && n < len(np.wbuf); q = q.next {
+			n += copy(np.wbuf[n:], q.buf[q.off:])
+		}
+		buf = np.wbuf[:n]
+		np.wrDirect = false
+	}
+	np.wr.buf = buf
 	s.w.Begin(&np.wr.c, poller.Write)
-	err := windows.WriteFile(np.h, r.buf[r.off:], nil, np.wr.c.Overlapped())
+	err := windows.WriteFile(np.h, buf, nil, np.wr.c.Overlapped())
 	if err == nil || err == windows.ERROR_IO_PENDING {
 		np.wr.busy = true
 		return
@@ -591,13 +641,22 @@ func (s *Stream) npIO(ev poller.Interest) {
 		np.wr.buf = nil
 		n, err := np.wr.c.Result()
 		s.Loop().AddBytesWritten(int(n))
-		if r := s.wqHead; r != nil {
+		if s.wqHead != nil {
 			if err != nil {
 				s.failHead(npErr("write", err, ""))
 			} else {
+				// Complete every request the write carried, and the
+				// empty ones behind them.
 				s.wqSize -= int(n)
-				r.off += int(n)
-				if r.off >= len(r.buf) {
+				left := int(n)
+				for s.wqHead != nil {
+					r := s.wqHead
+					if rest := len(r.buf) - r.off; left < rest {
+						r.off += left
+						break
+					} else {
+						left -= rest
+					}
 					s.popHead()
 					s.finishQueued(r)
 				}
@@ -674,7 +733,7 @@ func (s *Stream) npClose() {
 		s.x.acceptedFd = -1
 	}
 	if np.h != 0 {
-		if np.wr.busy && s.wqHead != nil {
+		if np.wr.busy && np.wrDirect && s.wqHead != nil {
 			// The kernel may still read the buffer of the write in
 			// flight: it stays with the request's op, off the pool.
 			r := s.wqHead

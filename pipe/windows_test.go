@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand"
 	"os"
+	"runtime"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -519,4 +520,73 @@ func TestWindowsPipeReadStopKeepsDataForReadStart(t *testing.T) {
 	testutil.RunUntil(t, l, winLimit, func() bool { return len(got) == 6 })
 	assert.Equal(t, "onetwo", string(got))
 	testutil.CloseAll(t, l, c, s, srv)
+}
+
+// With the caller's buffers (an alloc function), what one ReadFile brought
+// is copied out in as many pieces as those buffers need.
+func TestWindowsPipeReadIntoCallerBuffers(t *testing.T) {
+	l := testutil.NewLoop(t)
+	name := pipeName()
+	var accepted []*pipe.Pipe
+	srv := winListen(t, l, name, &accepted, nil)
+	c, err := winConnect(t, l, name)
+	require.NoError(t, err)
+	testutil.RunUntil(t, l, winLimit, func() bool { return len(accepted) == 1 })
+	s := accepted[0]
+	var got []byte
+	pieces := 0
+	require.NoError(t, s.ReadStart(func(int) []byte { return make([]byte, 7) }, func(n int, buf []byte, err error) {
+		require.NoError(t, err)
+		assert.Len(t, buf, 7, "not the caller's buffer")
+		got = append(got, buf[:n]...)
+		pieces++
+	}))
+	require.NoError(t, c.Write([][]byte{[]byte("hello, named pipe")}, nil))
+	testutil.RunUntil(t, l, winLimit, func() bool { return len(got) == 17 })
+	assert.Equal(t, "hello, named pipe", string(got))
+	assert.GreaterOrEqual(t, pieces, 3)
+	testutil.CloseAll(t, l, c, s, srv)
+}
+
+// A client closed while it waits for a busy pipe (every instance taken)
+// gets ECANCELED, and its waiting goroutine ends soon after.
+func TestWindowsPipeCloseWhileWaitingForBusyPipe(t *testing.T) {
+	l := testutil.NewLoop(t)
+	name := pipeName()
+	var accepted []*pipe.Pipe
+	srv := winListen(t, l, name, &accepted, nil)
+	before := runtime.NumGoroutine()
+	// The loop has not run: the listener's 4 instances are all taken by
+	// the first 4 clients, the next 2 find the pipe busy.
+	cs := make([]*pipe.Pipe, 6)
+	results := make([]error, 6)
+	done := 0
+	for i := range cs {
+		i := i
+		cs[i] = pipe.New(l)
+		require.NoError(t, cs[i].Connect(name, func(err error) { results[i] = err; done++ }))
+	}
+	waiting := runtime.NumGoroutine() - before
+	require.Equal(t, 2, waiting, "goroutines waiting for a free instance")
+	testutil.CloseAll(t, l, cs[4], cs[5])
+	testutil.RunUntil(t, l, winLimit, func() bool { return done == 6 })
+	for i, err := range results {
+		if i < 4 {
+			assert.NoError(t, err, "client %d", i)
+		} else {
+			assert.ErrorIs(t, err, syscall.ECANCELED, "client %d", i)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	assert.LessOrEqual(t, runtime.NumGoroutine(), before, "waiting goroutines outlived their closed clients")
+	// (A goroutine that had just opened the pipe when its client closed
+	// hands the handle back, closed: the server may see a 5th client.)
+	testutil.RunUntil(t, l, winLimit, func() bool { return len(accepted) >= 4 })
+	testutil.CloseAll(t, l, cs[:4]...)
+	testutil.Run(l, 100*time.Millisecond, func() bool { return false })
+	testutil.CloseAll(t, l, accepted...)
+	testutil.CloseAll(t, l, srv)
 }

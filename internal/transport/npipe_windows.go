@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 	"unsafe"
@@ -43,6 +44,9 @@ const npEOFDelay = 50 * time.Millisecond
 // of a pipe is busy (libuv's WaitNamedPipe timeout).
 const npConnectWait = 30 * time.Second
 
+// npWaitSlice is how long one WaitNamedPipe of that wait blocks.
+const npWaitSlice = 100 * time.Millisecond
+
 // namedPipe is a pipe stream's Windows state.
 type namedPipe struct {
 	s    *Stream
@@ -62,6 +66,7 @@ type namedPipe struct {
 	insts [npInstances]npInst // listeners: the instances waiting for clients
 
 	taskQueued bool
+	abandoned  atomic.Bool // closed: a goroutine waiting for a busy pipe gives up
 	eofTimer   core.TimerEntry
 	eofFn      func()
 	eofForced  bool // the EOF timer fired: what the read brings is dropped
@@ -273,28 +278,38 @@ func openPipe(name string) (windows.Handle, error) {
 var procWaitNamedPipe = windows.NewLazySystemDLL("kernel32.dll").NewProc("WaitNamedPipeW")
 
 // waitPipe waits on a goroutine for an instance of name to be free, opens
-// it and hands the handle (or the error) to the loop.
+// it and hands the handle (or the error) to the loop. It waits in slices
+// of npWaitSlice so that a stream closed meanwhile ends it soon.
 func (p *Stream) waitPipe(name string) {
 	l := p.Loop()
+	abandoned := &p.np().abandoned
 	go func() {
 		wide, _ := windows.UTF16PtrFromString(name)
 		deadline := time.Now().Add(npConnectWait)
 		var h windows.Handle
 		var err error
 		for {
+			if abandoned.Load() {
+				return // closed while waiting
+			}
 			ms := time.Until(deadline).Milliseconds()
 			if ms <= 0 {
 				err = windows.ERROR_SEM_TIMEOUT
 				break
 			}
-			r, _, e := procWaitNamedPipe.Call(uintptr(unsafe.Pointer(wide)), uintptr(ms))
+			r, _, e := procWaitNamedPipe.Call(uintptr(unsafe.Pointer(wide)), uintptr(min(ms, npWaitSlice.Milliseconds())))
 			if r == 0 {
 				err = e
-				if errors.Is(e, windows.ERROR_FILE_NOT_FOUND) || errors.Is(e, windows.ERROR_SEM_TIMEOUT) {
+				if errors.Is(e, windows.ERROR_FILE_NOT_FOUND) {
 					break
 				}
-				time.Sleep(time.Millisecond)
+				if !errors.Is(e, windows.ERROR_SEM_TIMEOUT) {
+					time.Sleep(time.Millisecond)
+				}
 				continue
+			}
+			if abandoned.Load() {
+				return
 			}
 			h, err = openPipe(name)
 			if err == nil || !errors.Is(err, windows.ERROR_PIPE_BUSY) {
@@ -521,20 +536,23 @@ func (np *namedPipe) readDone(n uint32, err error) {
 func (np *namedPipe) deliver() {
 	s := np.s
 	for s.flags&fReading != 0 && np.rOff < np.rEnd {
-		chunk := np.rbuf[np.rOff:np.rEnd]
-		buf := chunk
+		// The stream's buffer is handed out as the loop's shared one is
+		// on Unix: valid during the callback only.
+		buf := np.rbuf[np.rOff:np.rEnd]
+		n := len(buf)
 		if alloc := s.allocFunc(); alloc != nil {
+			chunk := buf
 			buf = alloc(core.ReadBufferSize)
 			if len(buf) == 0 {
 				s.ReadStop()
 				s.deliverRead(0, buf, errx.FromErrno("read", syscall.ENOBUFS))
 				return
 			}
-			buf = buf[:copy(buf, chunk)]
+			n = copy(buf, chunk)
 		}
-		np.rOff += len(buf)
-		s.Loop().AddBytesRead(len(buf))
-		s.deliverRead(len(buf), buf, nil)
+		np.rOff += n
+		s.Loop().AddBytesRead(n)
+		s.deliverRead(n, buf, nil)
 		if s.IsClosing() {
 			return
 		}
@@ -720,6 +738,7 @@ func (s *Stream) npClose() {
 		return
 	}
 	np := s.x.np
+	np.abandoned.Store(true)
 	np.stopEOFTimer()
 	for i := range np.insts {
 		in := &np.insts[i]

@@ -438,7 +438,10 @@ var (
 
 // Close cancels every outstanding poll, waits for their completions
 // (the kernel owns the records until then), and closes the AFD handle and
-// the completion port. A second Close returns ErrClosed.
+// the completion port. It also waits for the completions of Completions
+// still pending, which come at once for handles already closed; those of
+// handles still open are waited for up to 5 s, then their Completions are
+// kept reachable for good. A second Close returns ErrClosed.
 func (p *Poller) Close() error {
 	if err := p.gate.close(); err != nil {
 		return err

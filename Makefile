@@ -55,7 +55,7 @@ race-debug:
 
 ## wine-test: GOOS=windows go test of WINE_PKGS under Wine (installs
 ## Debian's wine64 when missing; prefix cached in $$HOME/.cache/netloop-wine)
-WINE_PKGS := ./addr ./errs ./internal/cmd/bcryptfwd ./internal/sys ./poller ./loop ./handle ./stream ./tcp ./socket ./server ./tls .
+WINE_PKGS := ./addr ./errs ./internal/cmd/bcryptfwd ./internal/sys ./poller ./loop ./handle ./stream ./tcp ./pipe ./socket ./server ./tls .
 wine-test:
 	./scripts/wine-test.sh $(WINE_PKGS)
 

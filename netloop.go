@@ -64,8 +64,8 @@
 // and port; errors.Is(err, syscall.ECONNREFUSED) works.
 //
 // On Windows (Winsock sockets polled through AFD, see package poller) the
-// TCP side works; Unix-domain paths (Windows named pipes) and handle
-// passing do not yet. Errors there carry Winsock's errno, and errors.Is
+// TCP side works, and paths are named pipes (\\.\pipe\name, completed on
+// the same port; docs/windows.md); handle passing does not work yet. Errors there carry Winsock's errno, and errors.Is
 // against syscall's names (syscall.ECONNREFUSED) still matches: it
 // compares Node's names.
 package netloop

@@ -22,6 +22,24 @@
 // receiving end takes what arrived with PendingCount, PendingType and
 // AcceptPending from its read callback.
 //
-// Every method is loop-affine. Windows named pipes are not supported yet:
-// there the package is empty.
+// # Windows
+//
+// On Windows a pipe is a named pipe, as in libuv and Node: names are
+// \\.\pipe\name or \\?\pipe\name (the prefix in any case). Bind creates
+// the first instance (EADDRINUSE when the name is served already; EACCES
+// for any other kind of name, which libuv gets from CreateNamedPipe),
+// Listen keeps four instances waiting for clients, and Connect gives
+// ENOENT for a name nobody serves; when every instance is busy it waits
+// for a free one (up to 30 s, as libuv). The I/O is overlapped, completed
+// on the loop's completion port (docs/windows.md). Differences from Unix:
+// Shutdown sends nothing (a named pipe cannot be half-closed): the peer
+// reads EOF when this end closes, and this end, while reading, takes its
+// side to have ended once a read has found nothing for 50 ms after
+// Shutdown (libuv's EOF timer). Chmod and Open give ENOTSUP, handle
+// passing is Unix-only (no NewIPC or OpenIPC), TryWrite always gives
+// EAGAIN, and PeerName is the name a client connected to ("" on the
+// server side). A pipe accepted by a listener is tied to that listener's
+// loop.
+//
+// Every method is loop-affine.
 package pipe

@@ -147,7 +147,12 @@
 // (GetQueuedCompletionStatusEx). The fd argument of Add, Modify and Delete
 // is a SOCKET handle converted to int (int(s) for a windows.Handle s);
 // the poller polls its base provider socket (SIO_BASE_HANDLE). Other
-// handles (files, pipes) cannot be registered.
+// handles (files, named pipes) cannot be registered for readiness; they
+// are completion-based instead: AddHandle associates one with the
+// poller's port, each overlapped request on it uses a Completion
+// prepared by Begin, and Wait reports the request's completion as an
+// event for the token given to Begin (Windows only; netloop's named
+// pipes work this way).
 //
 // A completed poll is re-issued at the start of the next Wait, after the
 // caller has had its chance to drain the socket, so registrations are

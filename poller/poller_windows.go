@@ -25,9 +25,10 @@ type Poller struct {
 	socks   map[windows.Handle]*afdReg
 	ids     map[uintptr]*afdReg // registrations with a poll outstanding, or live
 	nextID  uintptr
-	updates []*afdReg // registrations whose poll must be (re-)issued
-	failed  []*afdReg // registrations whose poll could not be issued
-	pending int       // polls the kernel still owns
+	updates []*afdReg               // registrations whose poll must be (re-)issued
+	failed  []*afdReg               // registrations whose poll could not be issued
+	pending int                     // polls the kernel still owns
+	ops     map[uintptr]*Completion // requests begun and not completed, by OVERLAPPED address
 	batch   []overlappedEntry
 	gate    wakeGate
 }
@@ -95,6 +96,7 @@ func New() (*Poller, error) {
 		afd:   afd,
 		socks: make(map[windows.Handle]*afdReg),
 		ids:   make(map[uintptr]*afdReg),
+		ops:   make(map[uintptr]*Completion),
 		batch: make([]overlappedEntry, MaxEvents),
 	}, nil
 }
@@ -352,6 +354,13 @@ func (p *Poller) Wait(events []Event, timeoutMs int) (int, error) {
 				woke = true
 				continue
 			}
+			if e.CompletionKey == ioKey {
+				if ev, ok := p.completeIO(e); ok {
+					events[j] = ev
+					j++
+				}
+				continue
+			}
 			if ev, ok := p.complete(e.Overlapped); ok {
 				events[j] = ev
 				j++
@@ -424,11 +433,15 @@ const closeDrainTimeout = 5 * time.Second
 var (
 	leakedMu sync.Mutex
 	leaked   []*afdReg
+	leakedIO []*Completion
 )
 
 // Close cancels every outstanding poll, waits for their completions
 // (the kernel owns the records until then), and closes the AFD handle and
-// the completion port. A second Close returns ErrClosed.
+// the completion port. It also waits for the completions of Completions
+// still pending, which come at once for handles already closed; those of
+// handles still open are waited for up to 5 s, then their Completions are
+// kept reachable for good. A second Close returns ErrClosed.
 func (p *Poller) Close() error {
 	if err := p.gate.close(); err != nil {
 		return err
@@ -439,13 +452,17 @@ func (p *Poller) Close() error {
 		}
 	}
 	deadline := time.Now().Add(closeDrainTimeout)
-	for p.pending > 0 && time.Now().Before(deadline) {
+	for (p.pending > 0 || len(p.ops) > 0) && time.Now().Before(deadline) {
 		n, err := getQueuedCompletionStatusEx(p.port, p.batch, 100)
 		if err != nil {
 			break
 		}
 		for i := 0; i < n; i++ {
 			e := &p.batch[i]
+			if e.CompletionKey == ioKey {
+				p.dropIO(e.Overlapped)
+				continue
+			}
 			if e.CompletionKey != afdKey {
 				continue
 			}
@@ -464,6 +481,16 @@ func (p *Poller) Close() error {
 		}
 		leakedMu.Unlock()
 	}
+	if len(p.ops) > 0 {
+		// Requests whose handles are still open: their memory stays
+		// reachable for the kernel.
+		leakedMu.Lock()
+		for _, c := range p.ops {
+			leakedIO = append(leakedIO, c)
+		}
+		leakedMu.Unlock()
+	}
+	clear(p.ops)
 	clear(p.ids)
 	clear(p.socks)
 	p.updates = nil

@@ -6,6 +6,7 @@
 // closes once its last connection has gone.
 //
 // Methods are loop-affine: call them from the server's loop (or before it
-// runs). On Windows servers listen on TCP only (named pipes are not
-// supported yet) and BalanceReusePort is refused (no SO_REUSEPORT).
+// runs). On Windows ListenPath serves a named pipe (\\.\pipe\name, see
+// docs/windows.md); a Group of loops serves TCP only, and
+// BalanceReusePort is refused (no SO_REUSEPORT).
 package server

@@ -309,7 +309,9 @@ func (s *Server) setup(seq int, o ListenOptions, ip netip.Addr) {
 	var err error
 	switch {
 	case o.Path != "":
-		err = s.setupPipe(o)
+		if err = s.pipeGroupErr(o.Path); err == nil {
+			err = s.setupPipe(o)
+		}
 	case o.FD > 0:
 		err = s.setupFD(o.FD, o.Backlog)
 	default:

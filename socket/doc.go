@@ -39,6 +39,6 @@
 //
 // A Socket belongs to one loop. Its methods are loop-affine: call them from
 // that loop's callbacks (use loop.Loop.Post from other goroutines).
-// On Windows sockets are TCP only: connecting to a Path fails with
-// EAFNOSUPPORT until named pipes are supported, and Options.IPC is refused.
+// On Windows a Path is a named pipe (\\.\pipe\name or \\?\pipe\name;
+// ENOENT when nobody serves it), and Options.IPC is refused.
 package socket

@@ -21,6 +21,6 @@
 // never run inside the call that queued them. Closing a stream cancels what
 // is queued: those callbacks run with ECANCELED before the close callback.
 //
-// Everything here is loop-affine. On Windows the streams are TCP ones
-// (package tcp); Windows named pipes are not supported yet.
+// Everything here is loop-affine. On Windows the streams are TCP
+// sockets (package tcp) and named pipes (package pipe).
 package stream

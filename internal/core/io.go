@@ -24,6 +24,7 @@ type IOWatcher struct {
 	interest poller.Interest // wanted
 	kernel   poller.Interest // registered with the poller (0: not registered)
 	queued   bool
+	complete bool // driven by completions, not readiness (Windows named pipes): Start and Stop do nothing
 }
 
 // IOHandler receives a watcher's events.
@@ -195,6 +196,9 @@ func (w *IOWatcher) Err() error {
 // poller happens at once, so its error (for example EPERM for a regular
 // file) is returned here.
 func (w *IOWatcher) Start(in poller.Interest) error {
+	if w.complete {
+		return nil
+	}
 	want := w.interest | (in & (poller.Read | poller.Write))
 	if want == w.interest {
 		return nil
@@ -216,6 +220,9 @@ func (w *IOWatcher) Start(in poller.Interest) error {
 // Stop removes interest in the given events; a watcher with no interest is
 // not called, even for events already collected in the current batch.
 func (w *IOWatcher) Stop(in poller.Interest) {
+	if w.complete {
+		return
+	}
 	want := w.interest &^ in
 	if want == w.interest {
 		return
@@ -249,7 +256,7 @@ func (w *IOWatcher) Close(fdClosing bool) {
 	// The slot's new generation makes this watcher's events still in the
 	// batch, and any Err owed to it, stale.
 	l.io.release(w)
-	w.kernel, w.interest, w.queued = 0, 0, false
+	w.kernel, w.interest, w.queued, w.complete = 0, 0, false, false
 	w.loop = nil
 }
 

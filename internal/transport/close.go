@@ -14,6 +14,9 @@ func (s *Stream) onClose() {
 		s.Loop().StopTimer(&s.x.backoff)
 	}
 	s.flags &^= fReading | fListening
+	if s.fd >= 0 && s.isNamedPipe() {
+		s.npClose()
+	}
 	if s.fd >= 0 {
 		// close(2) removes the epoll registration, unless another
 		// descriptor still refers to the socket (one handed to Open may).

@@ -81,6 +81,7 @@ func (s *Stream) completeConnect() {
 		s.w.Stop(poller.Write)
 	}
 	s.updateActive()
+	s.npUpdate()
 	s.Loop().ReqDone()
 	if cb != nil {
 		cb(err)

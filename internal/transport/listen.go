@@ -32,7 +32,11 @@ func (s *Stream) Listen(backlog int, onConnection func(err error)) error {
 		return errx.FromErrno("listen", syscall.EINVAL)
 	}
 	if s.flags&fListening == 0 {
-		if err := sys.Listen(int(s.fd), backlog); err != nil {
+		if s.isNamedPipe() {
+			if err := s.npListen(); err != nil {
+				return err
+			}
+		} else if err := sys.Listen(int(s.fd), backlog); err != nil {
 			return errx.Wrap("listen", err)
 		}
 	}
@@ -45,6 +49,7 @@ func (s *Stream) Listen(backlog int, onConnection func(err error)) error {
 		reserveAcquire()
 	}
 	s.updateActive()
+	s.npUpdate()
 	return nil
 }
 
@@ -119,6 +124,7 @@ func (s *Stream) TakeAccepted() (int, error) {
 			s.flags |= fAcceptErr
 			s.queuePending()
 		}
+		s.npAccepted()
 	}
 	return fd, nil
 }

@@ -1,6 +1,8 @@
 package transport
 
 import (
+	"syscall"
+
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/errx"
@@ -24,6 +26,9 @@ func Open(l *core.Loop, fd int, k Kind) (*Stream, error) {
 // fd, as the function Open does. On error s keeps no descriptor and fd is
 // left open.
 func (s *Stream) Open(fd int) error {
+	if s.isNamedPipe() {
+		return errx.FromErrno("open", syscall.ENOTSUP) // not ported: libuv's uv_pipe_open of a pipe handle
+	}
 	if err := sys.SetNonblock(fd); err != nil {
 		return errx.Wrap("open", err)
 	}

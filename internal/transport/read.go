@@ -34,6 +34,7 @@ func (s *Stream) ReadStart(alloc AllocFunc, onRead ReadFunc) error {
 		s.flags |= fReading
 		s.updateActive()
 	}
+	s.npReadStart()
 	return nil
 }
 
@@ -49,6 +50,10 @@ func (s *Stream) ReadStop() {
 }
 
 func (s *Stream) onIO(ev poller.Interest) {
+	if s.isNamedPipe() {
+		s.npIO(ev)
+		return
+	}
 	if s.flags&fListening != 0 {
 		s.acceptReady()
 		return

@@ -124,6 +124,7 @@ type streamExtra struct {
 	path         string          // bound path, unlinked at close ("" when none or abstract; Pipe)
 	name         string          // the name as given to BindPath (Pipe)
 	ipc          *ipcState       // SetIPC's: descriptors received and the control buffer
+	np           *namedPipe      // Windows named pipes: handles, requests, buffers
 }
 
 func (s *Stream) ext() *streamExtra {
@@ -213,6 +214,7 @@ func (s *Stream) setFd(fd int) error {
 		return err
 	}
 	s.fd = int32(fd)
+	s.npAttach(fd)
 	return nil
 }
 

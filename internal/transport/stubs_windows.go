@@ -10,9 +10,9 @@ import (
 	"github.com/netloop/netloop/internal/sys"
 )
 
-// What the Unix build does that Windows does not (yet): Unix-domain
-// sockets and descriptor passing (Windows IPC is named pipes, not ported
-// yet), and the spare-descriptor EMFILE trick (Winsock has no per-process
+// What the Unix build does that Windows does not (yet): descriptor
+// passing over pipes (Windows pipes are named pipes, npipe_windows.go),
+// and the spare-descriptor EMFILE trick (Winsock has no per-process
 // descriptor table to run out of the same way).
 
 type ipcState struct{}
@@ -39,23 +39,6 @@ const emfileBackoff = 100 * time.Millisecond
 
 // errNoPipes is what the Unix-domain operations give on Windows.
 func errNoPipes(op string) error { return errx.FromErrno(op, syscall.EAFNOSUPPORT) }
-
-// BindPath fails on Windows: named pipes are not supported yet.
-func (p *Stream) BindPath(name string, noTruncate bool) error { return errNoPipes("bind") }
-
-// ConnectPath fails on Windows: named pipes are not supported yet.
-func (p *Stream) ConnectPath(name string, noTruncate bool, cb Callback) error {
-	return errNoPipes("connect")
-}
-
-// Chmod fails on Windows.
-func (p *Stream) Chmod(mode Mode) error { return errNoPipes("chmod") }
-
-// PathName fails on Windows.
-func (p *Stream) PathName() (string, error) { return "", errNoPipes("getsockname") }
-
-// PeerPathName fails on Windows.
-func (p *Stream) PeerPathName() (string, error) { return "", errNoPipes("getpeername") }
 
 // SetIPC fails on Windows: descriptor passing is Unix-only.
 func (s *Stream) SetIPC() error { return errNoPipes("open") }

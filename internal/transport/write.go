@@ -77,7 +77,7 @@ func (s *Stream) write(bufs [][]byte, total, sendFd int, cb Callback) error {
 	n := 0
 	// Only a write with nothing ahead of it may go out at once; anything
 	// else (even an empty write) is queued so callbacks keep their order.
-	direct := s.wqHead == nil && s.flags&fConnecting == 0
+	direct := s.wqHead == nil && s.flags&fConnecting == 0 && !s.isNamedPipe()
 	if direct && total > 0 {
 		var err error
 		if sendFd >= 0 {
@@ -124,6 +124,7 @@ func (s *Stream) write(bufs [][]byte, total, sendFd int, cb Callback) error {
 		}
 	}
 	s.updateActive()
+	s.npUpdate()
 	return nil
 }
 
@@ -192,7 +193,7 @@ func (s *Stream) TryWrite(bufs [][]byte) (int, error) {
 	if s.flags&(fShutting|fShut) != 0 {
 		return 0, errx.FromErrno("write", syscall.EPIPE)
 	}
-	if s.wqHead != nil || s.flags&fConnecting != 0 {
+	if s.wqHead != nil || s.flags&fConnecting != 0 || s.isNamedPipe() {
 		return 0, errx.FromErrno("write", syscall.EAGAIN)
 	}
 	n, err := s.writeNow(bufs)
@@ -392,7 +393,9 @@ func (s *Stream) Shutdown(cb Callback) error {
 
 func (s *Stream) doShutdown() {
 	s.flags = s.flags&^fShutting | fShut | fShutdownDone
-	if err := sys.ShutdownWrite(int(s.fd)); err != nil {
+	if s.isNamedPipe() {
+		s.npShutdown()
+	} else if err := sys.ShutdownWrite(int(s.fd)); err != nil {
 		s.x.shutErr = errx.Wrap("shutdown", err)
 	}
 	s.updateActive()

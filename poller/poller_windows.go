@@ -426,6 +426,9 @@ var (
 	leaked   []*afdReg
 )
 
+// Backend names the kernel interface the poller runs on: "afd".
+func (p *Poller) Backend() string { return "afd" }
+
 // Close cancels every outstanding poll, waits for their completions
 // (the kernel owns the records until then), and closes the AFD handle and
 // the completion port. A second Close returns ErrClosed.

@@ -265,7 +265,11 @@ func (u *ioUring) fill() error {
 // blocking Wait: it waits again for what is left of its timeout.
 func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 	u := p.u
-	var deadline time.Time
+	var deadline time.Time // set on the first retry, from the Wait's start
+	start := time.Time{}
+	if timeoutMs > 0 {
+		start = time.Now()
+	}
 	for {
 		if !u.wakeArmed {
 			u.armWake(p.wakefd)
@@ -308,7 +312,9 @@ func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 			return n, nil
 		}
 		if timeoutMs > 0 && deadline.IsZero() {
-			deadline = time.Now().Add(time.Duration(timeoutMs) * time.Millisecond)
+			// The wait may have used its whole timeout: io_uring_enter
+			// reports the entries it submitted rather than ETIME.
+			deadline = start.Add(time.Duration(timeoutMs) * time.Millisecond)
 		}
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			return 0, nil

@@ -61,11 +61,14 @@ func newIOUring(wakefd int) (*ioUring, error) {
 		Entries:   1024,
 		CQEntries: 4096,
 		Flags:     uring.SetupClamp,
-		// No COOP_TASKRUN, SINGLE_ISSUER or DEFER_TASKRUN: a loop's
-		// goroutine is locked to one thread only while Run runs, and the
-		// task work of a poll goes to the thread that armed it, which
-		// must be woken if it is not the one waiting.
-		Optional: uring.SetupSubmitAll | uring.SetupNoSQArray,
+		// COOP_TASKRUN: a completion does not interrupt the loop's
+		// thread with an IPI; the thread runs the task work at its next
+		// kernel entry or exit (a sleeping thread is still woken). No
+		// SINGLE_ISSUER or DEFER_TASKRUN: a loop's goroutine is locked
+		// to one thread only while Run runs, and a later Run (or a
+		// Delete between runs) may submit from another thread, which a
+		// single-issuer ring refuses with EEXIST.
+		Optional: uring.SetupCoopTaskrun | uring.SetupTaskrunFlag | uring.SetupSubmitAll | uring.SetupNoSQArray,
 	})
 	if err != nil {
 		return nil, err

@@ -446,3 +446,56 @@ func TestClosedBehindRegistration(t *testing.T) {
 	assert.Empty(t, wait(t, p, 0))
 	assert.Error(t, p.Delete(efd), "the registration is gone (epoll: EBADF, io_uring: ENOENT)")
 }
+
+// TestModifyWhileWaiting changes a registration whose poll is in flight
+// (io_uring: armed by the previous Wait): a token-only change and an
+// interest change both take effect, and the old token is never reported.
+func TestModifyWhileWaiting(t *testing.T) {
+	p := newPoller(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	require.NoError(t, p.Add(fds[0], tokA, Read))
+	assert.Empty(t, wait(t, p, 0), "nothing to read yet")
+
+	require.NoError(t, p.Modify(fds[0], tokB, Read), "token only")
+	_, err = unix.Write(fds[1], []byte("x"))
+	require.NoError(t, err)
+	assert.Equal(t, []Event{{Token: tokB, Events: Read}}, wait(t, p, 5000))
+
+	var buf [8]byte
+	_, err = unix.Read(fds[0], buf[:])
+	require.NoError(t, err)
+	assert.Empty(t, wait(t, p, 0), "drained: the poll is armed again")
+	require.NoError(t, p.Modify(fds[0], tokA, Read|Write), "interest")
+	assert.Equal(t, []Event{{Token: tokA, Events: Write}}, wait(t, p, 5000))
+	require.NoError(t, p.Modify(fds[0], tokB, Read))
+	assert.Empty(t, wait(t, p, 0), "Write interest gone")
+}
+
+// TestManyRegistrations registers more descriptors than one io_uring
+// submission queue holds (1,024) and more than one Wait returns: every
+// token is reported, over two Waits at most, and again on the next ones
+// (level-triggered).
+func TestManyRegistrations(t *testing.T) {
+	const n = 1500
+	p := newPoller(t)
+	for i := 0; i < n; i++ {
+		_, w := pipe(t)
+		require.NoError(t, p.Add(w, Token(i), Write))
+	}
+	events := make([]Event, MaxEvents)
+	for round := 0; round < 2; round++ {
+		seen := make(map[Token]bool, n)
+		for w := 0; w < 4 && len(seen) < n; w++ {
+			k, err := p.Wait(events, 5000)
+			require.NoError(t, err)
+			for _, ev := range events[:k] {
+				assert.Equal(t, Write, ev.Events)
+				seen[ev.Token] = true
+			}
+		}
+		assert.Len(t, seen, n, "round %d", round)
+	}
+}

@@ -116,6 +116,12 @@ type params struct {
 
 var _ [unsafe.Sizeof(params{}) - 120]struct{}
 
+// kernelTimespec is struct __kernel_timespec: 64-bit fields on every
+// architecture, unlike unix.Timespec on 32-bit ones.
+type kernelTimespec struct {
+	sec, nsec int64
+}
+
 type geteventsArg struct {
 	sigmask     uint64
 	sigmaskSz   uint32
@@ -194,7 +200,7 @@ type Ring struct {
 
 	// The wait timeout and its argument block live here, in the heap that
 	// never moves, not on a stack that may be copied before the call.
-	ts  unix.Timespec
+	ts  kernelTimespec
 	arg geteventsArg
 }
 
@@ -350,7 +356,7 @@ func (r *Ring) SubmitAndWait(minComplete uint32, timeoutNs int64) error {
 		_, err := r.enter(n, minComplete, EnterGetEvents, nil, false)
 		return err
 	}
-	r.ts = unix.NsecToTimespec(timeoutNs)
+	r.ts = kernelTimespec{sec: timeoutNs / 1e9, nsec: timeoutNs % 1e9}
 	r.arg = geteventsArg{ts: uint64(uintptr(unsafe.Pointer(&r.ts)))}
 	_, err := r.enter(n, minComplete, EnterGetEvents|EnterExtArg, &r.arg, false)
 	return err

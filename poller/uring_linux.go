@@ -20,7 +20,7 @@ import (
 // and interest changes are queued and go to the kernel in the same
 // io_uring_enter as the wait, so they cost no system call of their own.
 
-// EnvIOUring is the environment variable that selects the io_uring
+// envIOUring is the environment variable that selects the io_uring
 // backend: New uses io_uring when it is "1" and the kernel allows it.
 const envIOUring = "NETLOOP_IOURING"
 

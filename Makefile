@@ -5,12 +5,13 @@ CROSS := darwin/amd64 darwin/arm64 freebsd/amd64 netbsd/amd64 openbsd/amd64 drag
 # The public packages whose exported API is snapshotted in api/.
 API_PKGS := . ./addr ./errs ./handle ./loop ./pipe ./poller ./server ./socket ./stream ./tcp ./tls
 
-.PHONY: test fmt-check vet api-check api-update cross race race-debug wine-test wine-echo bench bench-quick lint tls-tools
+.PHONY: test fmt-check vet api-check api-update cross race race-debug uring-test wine-test wine-echo bench bench-quick lint tls-tools
 
 ## test: everything CI checks (format, vet, the API snapshot, race tests,
 ## the netloopdebug build of the socket suite, cross-compile + vet, the
-## Windows build's tests under Wine)
-test: fmt-check vet api-check cross tls-tools race race-debug wine-test
+## suites once more on the io_uring poller, the Windows build's tests
+## under Wine)
+test: fmt-check vet api-check cross tls-tools race race-debug uring-test wine-test
 
 fmt-check:
 	@out=$$(gofmt -l $$(git ls-files --cached --others --exclude-standard '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -52,6 +53,14 @@ race:
 race-debug:
 	$(GO) vet -tags netloopdebug ./...
 	$(GO) test -race -count=1 -timeout 5m -tags netloopdebug ./socket ./internal/emitter
+
+## uring-test: the conformance suites once with the opt-in io_uring poller
+## (NETLOOP_IOURING=1); internal/core's TestLoopBackendFollowsNetloopIOURing
+## fails if the loops stayed on epoll while io_uring_setup works, and skips
+## saying so where the kernel refuses it
+URING_PKGS := ./internal/core ./loop ./handle ./stream ./tcp ./pipe ./socket ./server ./tls .
+uring-test:
+	NETLOOP_IOURING=1 $(GO) test -count=1 -timeout 5m $(URING_PKGS)
 
 ## wine-test: GOOS=windows go test of WINE_PKGS under Wine (installs
 ## Debian's wine64 when missing; prefix cached in $$HOME/.cache/netloop-wine)

@@ -10,8 +10,10 @@ import (
 
 // Poller is an epoll instance plus an eventfd that wakes a blocked Wait.
 // Tokens live in the 64-bit data of each epoll registration; the eventfd is
-// registered under ReservedToken.
+// registered under ReservedToken. On the opt-in io_uring backend, u is set
+// and epfd is -1 (see uring_linux.go).
 type Poller struct {
+	u       *ioUring
 	epfd    int
 	wakefd  int
 	batch   []unix.EpollEvent // reused between waits
@@ -43,15 +45,24 @@ func eventToken(ev *unix.EpollEvent) Token {
 	return Token(uint32(ev.Fd)) | Token(uint32(ev.Pad))<<32
 }
 
-// New creates an epoll poller with its eventfd registered for wake-ups.
+// New creates an epoll poller with its eventfd registered for wake-ups,
+// or an io_uring one when NETLOOP_IOURING=1 and the kernel allows it (see
+// "io_uring" in the package documentation).
 func New() (*Poller, error) {
-	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	wfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	if err != nil {
 		return nil, err
 	}
-	wfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if ioUringWanted() {
+		// Any setup failure (EPERM under seccomp, ENOSYS, a kernel too
+		// old for EXT_ARG) falls back to epoll.
+		if u, err := newIOUring(wfd); err == nil {
+			return &Poller{u: u, epfd: -1, wakefd: wfd}, nil
+		}
+	}
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
 	if err != nil {
-		unix.Close(epfd)
+		unix.Close(wfd)
 		return nil, err
 	}
 	ev := unix.EpollEvent{Events: unix.EPOLLIN}
@@ -84,6 +95,12 @@ func (p *Poller) ctl(op, fd int, tok Token, in Interest) error {
 	if tok == ReservedToken {
 		return ErrReservedToken
 	}
+	if p.u != nil {
+		if op == unix.EPOLL_CTL_ADD {
+			return p.u.add(fd, tok, in)
+		}
+		return p.u.modify(fd, tok, in)
+	}
 	ev := unix.EpollEvent{Events: toEpoll(in)}
 	setToken(&ev, tok)
 	return unix.EpollCtl(p.epfd, op, fd, &ev)
@@ -108,6 +125,9 @@ func (p *Poller) Delete(fd int) error {
 	if p.gate.closed.Load() {
 		return ErrClosed
 	}
+	if p.u != nil {
+		return p.u.delete(fd)
+	}
 	var ev unix.EpollEvent // ignored, but kernels before 2.6.9 wanted one
 	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, &ev)
 }
@@ -119,6 +139,12 @@ func (p *Poller) Delete(fd int) error {
 func (p *Poller) Wait(events []Event, timeoutMs int) (int, error) {
 	if p.gate.closed.Load() {
 		return 0, ErrClosed
+	}
+	if p.u != nil {
+		if len(events) == 0 {
+			return 0, unix.EINVAL
+		}
+		return p.waitIOUring(events, timeoutMs)
 	}
 	room := min(len(events), len(p.batch))
 	if room == 0 {
@@ -213,14 +239,30 @@ func (p *Poller) Wake() error {
 	return p.gate.exit(err)
 }
 
+// Backend names the kernel interface the poller runs on: "epoll", or
+// "io_uring" on the opt-in backend.
+func (p *Poller) Backend() string {
+	if p.u != nil {
+		return "io_uring"
+	}
+	return "epoll"
+}
+
 // Close releases the epoll and eventfd descriptors. A second Close returns
 // ErrClosed.
 func (p *Poller) Close() error {
 	if err := p.gate.close(); err != nil {
 		return err
 	}
+	var err2 error
+	if p.u != nil {
+		// Closing the ring cancels its polls and drops their file
+		// references.
+		err2 = p.u.ring.Close()
+	} else {
+		err2 = unix.Close(p.epfd)
+	}
 	err1 := unix.Close(p.wakefd)
-	err2 := unix.Close(p.epfd)
 	if err1 != nil {
 		return err1
 	}

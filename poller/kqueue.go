@@ -279,6 +279,9 @@ func (p *Poller) Wake() error {
 	return p.gate.exit(p.wake.wake(p.kq))
 }
 
+// Backend names the kernel interface the poller runs on: "kqueue".
+func (p *Poller) Backend() string { return "kqueue" }
+
 // Close releases the kqueue and wake-up descriptors. A second Close
 // returns ErrClosed.
 func (p *Poller) Close() error {

@@ -103,6 +103,32 @@
 // bumped whenever the token's owner is released, makes that check a
 // comparison; netloop's loop does this.
 //
+// On the io_uring backend (see "io_uring"), a registration's poll holds a
+// reference to the open file, so closing the descriptor neither ends the
+// registration nor closes the file (a socket is not shut down, its peer
+// sees no EOF) until the poll is removed: always Delete before closing.
+// A registration whose descriptor was closed anyway ends when its next
+// poll fails, with an Err event if it had interest.
+//
+// # io_uring
+//
+// On Linux, setting NETLOOP_IOURING=1 in the environment makes New use
+// io_uring instead of epoll (Backend then reports "io_uring"). When the
+// kernel refuses io_uring_setup (EPERM under a seccomp policy such as
+// Kubernetes' default, ENOSYS) or lacks what the backend needs
+// (IORING_FEAT_EXT_ARG, Linux 5.11), New falls back to epoll silently.
+// The backend keeps epoll's contract, level-triggered readiness included,
+// with one-shot IORING_OP_POLL_ADD requests armed again at the start of
+// the next Wait; Add, Modify and Delete are queued and submitted with the
+// next Wait, in the same io_uring_enter. The exceptions: Delete of a
+// descriptor whose poll is in flight submits at once, so that a close
+// right after it closes the file; Add checks the descriptor with fstat
+// (EBADF, and EPERM for regular files and directories, as epoll); Modify
+// and Delete do not, and a descriptor closed behind its registration is
+// found out at the next Wait (see "Stale events"). The backend uses no
+// SQPOLL thread and none of the single-issuer setup flags, since a
+// poller may be used from more than one thread over its life.
+//
 // # Wake-ups
 //
 // Wake makes a blocked Wait return early, or the next Wait if none is

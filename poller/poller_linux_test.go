@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/internal/uring"
 )
 
 func newPoller(t *testing.T) *Poller {
@@ -52,6 +54,36 @@ func TestTokenRoundTripsThroughEpollEvent(t *testing.T) {
 		var ev unix.EpollEvent
 		setToken(&ev, tok)
 		assert.Equal(t, tok, eventToken(&ev), "%#x", uint64(tok))
+	}
+}
+
+func TestBackendFollowsEnvironment(t *testing.T) {
+	p := newPoller(t)
+	if !ioUringWanted() {
+		assert.Equal(t, "epoll", p.Backend())
+		return
+	}
+	if p.Backend() != "io_uring" {
+		// Tell a kernel that refuses io_uring from a backend that failed
+		// to engage.
+		u, err := newIOUring(-1)
+		if err != nil {
+			t.Skipf("io_uring refused by this kernel (%v): the suite ran on epoll", err)
+		}
+		u.ring.Close()
+		t.Fatalf("%s=1 and io_uring_setup works, but New chose %s", envIOUring, p.Backend())
+	}
+}
+
+func TestIOUringSetupRefusedFallsBackToEpoll(t *testing.T) {
+	t.Setenv(envIOUring, "1")
+	for _, errno := range []unix.Errno{unix.EPERM, unix.ENOSYS} {
+		restore := uring.InjectSetupError(errno)
+		p, err := New()
+		restore()
+		require.NoError(t, err, "a refused io_uring_setup is not New's failure")
+		assert.Equal(t, "epoll", p.Backend())
+		assert.NoError(t, p.Close())
 	}
 }
 
@@ -150,6 +182,12 @@ func TestStaleTokenAfterReAdd(t *testing.T) {
 		assert.Equal(t, []Event{{Token: tokB, Events: Write}}, wait(t, p, 0))
 	}
 
+	if p.Backend() == "io_uring" {
+		// An io_uring poll holds a reference to its file, so closing the
+		// descriptor ends nothing: the package documentation asks for
+		// Delete before close on that backend.
+		return
+	}
 	// Closing the fd ends the registration too, and its number can then be
 	// added under another token. dup3 closes the pipe end and puts an
 	// eventfd under the same number in one step.
@@ -338,4 +376,126 @@ func TestBatchLimitedByEvents(t *testing.T) {
 	n, err := p.Wait(events, 5000)
 	require.NoError(t, err)
 	assert.Equal(t, 2, n)
+}
+
+// TestDeleteThenCloseEndsSocket: after Delete and close the peer sees EOF
+// without another Wait. An io_uring poll holds a reference to its file,
+// so the backend must have removed it by the time Delete returns.
+func TestDeleteThenCloseEndsSocket(t *testing.T) {
+	p := newPoller(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	defer unix.Close(fds[1])
+	require.NoError(t, p.Add(fds[0], 1, Read))
+	assert.Empty(t, wait(t, p, 0), "armed, nothing to read")
+	require.NoError(t, p.Delete(fds[0]))
+	require.NoError(t, unix.Close(fds[0]))
+	var buf [1]byte
+	n, err := unix.Read(fds[1], buf[:])
+	assert.NoError(t, err, "the peer's read sees EOF, not EAGAIN")
+	assert.Zero(t, n)
+}
+
+// TestWriteInterestAfterPeerShutdown: a registration without Read
+// interest on a socket whose peer shut down its writing side is quiet
+// while the socket is not writable (io_uring polls for POLLRDHUP whatever
+// the mask, so a naive level-triggered emulation would report nothing
+// and wake every Wait), and reports Write once it is.
+func TestWriteInterestAfterPeerShutdown(t *testing.T) {
+	p := newPoller(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	chunk := make([]byte, 64<<10)
+	for i := 0; ; i++ {
+		require.Less(t, i, 10000, "the send buffer never filled")
+		if _, err := unix.Write(fds[0], chunk); err == unix.EAGAIN {
+			break
+		}
+	}
+	require.NoError(t, unix.Shutdown(fds[1], unix.SHUT_WR))
+	require.NoError(t, p.Add(fds[0], 1, Write))
+	for i := 0; i < 3; i++ {
+		start := time.Now()
+		assert.Empty(t, wait(t, p, 20), "not writable: nothing to report")
+		assert.GreaterOrEqual(t, time.Since(start), 10*time.Millisecond, "Wait %d returned at once: a poll completes over and over", i)
+	}
+	for { // the peer drains: writable again
+		if _, err := unix.Read(fds[1], chunk); err != nil {
+			break
+		}
+	}
+	assert.Equal(t, []Event{{Token: 1, Events: Write}}, wait(t, p, 5000))
+	assert.Equal(t, []Event{{Token: 1, Events: Write}}, wait(t, p, 0), "level-triggered again")
+}
+
+// TestClosedBehindRegistration: a descriptor closed without Delete ends
+// its registration. epoll drops it silently; io_uring, whose poll holds
+// the file, finds out when it arms the next poll and reports Err.
+func TestClosedBehindRegistration(t *testing.T) {
+	p := newPoller(t)
+	efd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	require.NoError(t, err)
+	require.NoError(t, p.Add(efd, 4, Write))
+	assert.Equal(t, []Event{{Token: 4, Events: Write}}, wait(t, p, 5000))
+	require.NoError(t, unix.Close(efd))
+	if p.Backend() == "io_uring" {
+		assert.Equal(t, []Event{{Token: 4, Events: Err}}, wait(t, p, 5000))
+	}
+	assert.Empty(t, wait(t, p, 0))
+	assert.Error(t, p.Delete(efd), "the registration is gone (epoll: EBADF, io_uring: ENOENT)")
+}
+
+// TestModifyWhileWaiting changes a registration whose poll is in flight
+// (io_uring: armed by the previous Wait): a token-only change and an
+// interest change both take effect, and the old token is never reported.
+func TestModifyWhileWaiting(t *testing.T) {
+	p := newPoller(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	defer unix.Close(fds[0])
+	defer unix.Close(fds[1])
+	require.NoError(t, p.Add(fds[0], tokA, Read))
+	assert.Empty(t, wait(t, p, 0), "nothing to read yet")
+
+	require.NoError(t, p.Modify(fds[0], tokB, Read), "token only")
+	_, err = unix.Write(fds[1], []byte("x"))
+	require.NoError(t, err)
+	assert.Equal(t, []Event{{Token: tokB, Events: Read}}, wait(t, p, 5000))
+
+	var buf [8]byte
+	_, err = unix.Read(fds[0], buf[:])
+	require.NoError(t, err)
+	assert.Empty(t, wait(t, p, 0), "drained: the poll is armed again")
+	require.NoError(t, p.Modify(fds[0], tokA, Read|Write), "interest")
+	assert.Equal(t, []Event{{Token: tokA, Events: Write}}, wait(t, p, 5000))
+	require.NoError(t, p.Modify(fds[0], tokB, Read))
+	assert.Empty(t, wait(t, p, 0), "Write interest gone")
+}
+
+// TestManyRegistrations registers more descriptors than one io_uring
+// submission queue holds (1,024) and more than one Wait returns: every
+// token is reported, over two Waits at most, and again on the next ones
+// (level-triggered).
+func TestManyRegistrations(t *testing.T) {
+	const n = 1500
+	p := newPoller(t)
+	for i := 0; i < n; i++ {
+		_, w := pipe(t)
+		require.NoError(t, p.Add(w, Token(i), Write))
+	}
+	events := make([]Event, MaxEvents)
+	for round := 0; round < 2; round++ {
+		seen := make(map[Token]bool, n)
+		for w := 0; w < 4 && len(seen) < n; w++ {
+			k, err := p.Wait(events, 5000)
+			require.NoError(t, err)
+			for _, ev := range events[:k] {
+				assert.Equal(t, Write, ev.Events)
+				seen[ev.Token] = true
+			}
+		}
+		assert.Len(t, seen, n, "round %d", round)
+	}
 }

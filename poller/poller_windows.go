@@ -436,6 +436,9 @@ var (
 	leakedIO []*Completion
 )
 
+// Backend names the kernel interface the poller runs on: "afd".
+func (p *Poller) Backend() string { return "afd" }
+
 // Close cancels every outstanding poll, waits for their completions
 // (the kernel owns the records until then), and closes the AFD handle and
 // the completion port. It also waits for the completions of Completions

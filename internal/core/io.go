@@ -248,7 +248,7 @@ func (w *IOWatcher) Close(fdClosing bool) {
 	if l == nil {
 		return
 	}
-	if w.kernel != 0 && (!fdClosing || !closeRemovesRegistration) {
+	if w.kernel != 0 && (!fdClosing || !l.closeRemoves) {
 		// An error means there is nothing left to remove (EBADF: the fd
 		// was closed already); the watcher goes away either way.
 		l.poller.Delete(int(w.fd))

@@ -57,7 +57,10 @@ var ErrRunning = errors.New("loop: already running")
 type Loop struct {
 	poller *poller.Poller
 	events []poller.Event
-	io     ioTable // IO watchers by token, and their queued interest changes (io.go)
+	// closeRemoves: closing a descriptor ends its registration (not on
+	// Windows, nor on io_uring, whose polls hold the file open).
+	closeRemoves bool
+	io           ioTable // IO watchers by token, and their queued interest changes (io.go)
 
 	timers   timerHeap
 	timerSeq uint64
@@ -110,12 +113,17 @@ func New() (*Loop, error) {
 		return nil, fmt.Errorf("loop: %w", err)
 	}
 	l := &Loop{
-		poller: p,
-		events: make([]poller.Event, poller.MaxEvents),
-		base:   time.Now(),
+		poller:       p,
+		events:       make([]poller.Event, poller.MaxEvents),
+		closeRemoves: closeRemovesRegistration && p.Backend() != "io_uring",
+		base:         time.Now(),
 	}
 	return l, nil
 }
+
+// Backend names the poller's kernel interface: "epoll", "io_uring"
+// (opt-in with NETLOOP_IOURING=1), "kqueue" or "afd".
+func (l *Loop) Backend() string { return l.poller.Backend() }
 
 var (
 	defaultOnce sync.Once

@@ -681,6 +681,10 @@ func TestIOWatcherWriteAndHangup(t *testing.T) {
 // once, and stays readable from Err until a change succeeds.
 func TestIOWatcherDeferredChangeError(t *testing.T) {
 	l := newLoop(t)
+	if l.Backend() == "io_uring" {
+		t.Skip("epoll-specific: the poller refuses a change after the descriptor was closed behind the watcher; " +
+			"io_uring learns of the close only when the poll fails, and reports Err then (poller's TestIOUringClosedBehindRegistration)")
+	}
 	ka := keepAlive(l)
 	fd := eventfd(t)
 	var w core.IOWatcher
@@ -729,6 +733,10 @@ func TestIOWatcherDeferredChangeError(t *testing.T) {
 // not be called for its own failure.
 func TestIOWatcherClosedBeforeOwedErr(t *testing.T) {
 	l := newLoop(t)
+	if l.Backend() == "io_uring" {
+		t.Skip("epoll-specific: the poller refuses a change after the descriptor was closed behind the watcher; " +
+			"io_uring learns of the close only when the poll fails, and reports Err then (poller's TestIOUringClosedBehindRegistration)")
+	}
 	ka := keepAlive(l)
 	fds := [2]int{eventfd(t), eventfd(t)}
 	var ws [2]core.IOWatcher

@@ -42,6 +42,8 @@ type Peer struct {
 var peerTable = []Peer{
 	{Name: "netloop", Desc: "netloop, one loop (bench/peers/netloop)", Source: "peers/netloop/main.go",
 		Build: "go build -o .bin/netloop ./peers/netloop", Run: ".bin/netloop -port {port}"},
+	{Name: "netloop-uring", Desc: "netloop, one loop, on its opt-in io_uring poller (NETLOOP_IOURING=1: one-shot polls, no buffer ring)", Source: "peers/netloop/main.go",
+		Build: "go build -o .bin/netloop ./peers/netloop", Run: ".bin/netloop -port {port}", Env: []string{"NETLOOP_IOURING=1"}},
 	{Name: "gnet", Desc: "gnet v2.10.0, one event loop, echo in OnTraffic", Source: "peers/gnet/main.go",
 		Build: "go build -o .bin/gnet ./peers/gnet", Run: ".bin/gnet -port {port}"},
 	{Name: "gonet", Desc: "Go net, goroutine per connection, GOMAXPROCS=1, 32 KiB buffer per connection", Source: "peers/gonet/main.go",

@@ -1,0 +1,424 @@
+//go:build linux
+
+package poller
+
+import (
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/internal/uring"
+)
+
+// The io_uring backend (opt-in, see "io_uring" in the package
+// documentation) keeps level-triggered readiness with one-shot
+// IORING_OP_POLL_ADD requests: a poll that completed is armed again at the
+// start of the next Wait, after the caller has had its chance to drain the
+// descriptor, and a poll armed on a descriptor that is still ready
+// completes at once, as the AFD backend on Windows does. Arming, removal
+// and interest changes are queued and go to the kernel in the same
+// io_uring_enter as the wait, so they cost no system call of their own.
+
+// envIOUring is the environment variable that selects the io_uring
+// backend: New uses io_uring when it is "1" and the kernel allows it.
+const envIOUring = "NETLOOP_IOURING"
+
+// User data of the poller's own requests; a registration's polls carry
+// fd | seq<<32 with seq in [1, 1<<31).
+const (
+	udInternal = 1 << 63
+	udWake     = udInternal | 1
+	udRemove   = udInternal | 2
+)
+
+// ioUring is the io_uring state of a Poller on that backend.
+type ioUring struct {
+	ring *uring.Ring
+	recs []urec  // by descriptor
+	arm  []int32 // descriptors whose poll is armed at the next Wait
+	rm   []uint64
+	seq  uint32
+
+	wakeArmed bool
+}
+
+// urec is one descriptor's registration.
+type urec struct {
+	tok    Token
+	in     Interest
+	seq    uint32 // of the current poll; 0: not registered
+	armed  bool   // a poll with the current seq is in flight
+	queued bool   // in arm
+	multi  bool   // arm a multishot (edge) poll: see reap
+}
+
+func ioUringWanted() bool { return os.Getenv(envIOUring) == "1" }
+
+// newIOUring sets up the ring and queues the wake-up eventfd's poll.
+func newIOUring(wakefd int) (*ioUring, error) {
+	r, err := uring.New(uring.Params{
+		Entries:   1024,
+		CQEntries: 4096,
+		Flags:     uring.SetupClamp,
+		// COOP_TASKRUN: a completion does not interrupt the loop's
+		// thread with an IPI; the thread runs the task work at its next
+		// kernel entry or exit (a sleeping thread is still woken). No
+		// SINGLE_ISSUER or DEFER_TASKRUN: a loop's goroutine is locked
+		// to one thread only while Run runs, and a later Run (or a
+		// Delete between runs) may submit from another thread, which a
+		// single-issuer ring refuses with EEXIST.
+		Optional: uring.SetupCoopTaskrun | uring.SetupTaskrunFlag | uring.SetupSubmitAll | uring.SetupNoSQArray,
+	})
+	if err != nil {
+		return nil, err
+	}
+	u := &ioUring{ring: r}
+	u.armWake(wakefd)
+	return u, nil
+}
+
+func (u *ioUring) armWake(wakefd int) {
+	sqe := u.ring.GetSQE()
+	if sqe == nil {
+		return // retried at the next Wait
+	}
+	sqe.Opcode = uring.OpPollAdd
+	sqe.Fd = int32(wakefd)
+	sqe.OpFlags = unix.POLLIN
+	sqe.Len = uring.PollAddMulti
+	sqe.UserData = udWake
+	u.wakeArmed = true
+}
+
+func (u *ioUring) nextSeq() uint32 {
+	u.seq++
+	if u.seq >= 1<<31 {
+		u.seq = 1
+	}
+	return u.seq
+}
+
+func (u *ioUring) rec(fd int) *urec {
+	if fd < 0 {
+		return nil
+	}
+	if fd >= len(u.recs) {
+		n := max(2*len(u.recs), 64)
+		for n <= fd {
+			n *= 2
+		}
+		recs := make([]urec, n)
+		copy(recs, u.recs)
+		u.recs = recs
+	}
+	return &u.recs[fd]
+}
+
+func ud(fd int, seq uint32) uint64 { return uint64(uint32(fd)) | uint64(seq)<<32 }
+
+func (u *ioUring) queue(fd int, r *urec) {
+	if !r.queued {
+		r.queued = true
+		u.arm = append(u.arm, int32(fd))
+	}
+}
+
+// disarm queues the removal of r's poll in flight, if any; its late
+// completions carry the old seq and are dropped.
+func (u *ioUring) disarm(fd int, r *urec) {
+	if r.armed {
+		u.rm = append(u.rm, ud(fd, r.seq))
+		r.armed = false
+	}
+}
+
+func (u *ioUring) add(fd int, tok Token, in Interest) error {
+	r := u.rec(fd)
+	if r == nil {
+		return unix.EBADF
+	}
+	if r.seq != 0 {
+		return unix.EEXIST
+	}
+	// epoll refuses what cannot be polled; io_uring would report a
+	// regular file always ready. Keep epoll's answer.
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return err
+	}
+	if m := st.Mode & unix.S_IFMT; m == unix.S_IFREG || m == unix.S_IFDIR {
+		return unix.EPERM
+	}
+	*r = urec{tok: tok, in: in, seq: u.nextSeq(), queued: r.queued}
+	u.queue(fd, r)
+	return nil
+}
+
+func (u *ioUring) modify(fd int, tok Token, in Interest) error {
+	r := u.rec(fd)
+	if r == nil || r.seq == 0 {
+		return unix.ENOENT
+	}
+	r.tok = tok // tokens stay on this side: changing one costs nothing
+	if r.in == in {
+		return nil
+	}
+	r.in = in
+	r.multi = false
+	if r.armed {
+		u.disarm(fd, r)
+		r.seq = u.nextSeq()
+	}
+	u.queue(fd, r)
+	return nil
+}
+
+func (u *ioUring) delete(fd int) error {
+	if fd < 0 {
+		return unix.EBADF
+	}
+	r := u.rec(fd)
+	if r.seq == 0 {
+		return unix.ENOENT
+	}
+	armed := r.armed
+	u.disarm(fd, r)
+	*r = urec{queued: r.queued} // a queued arm finds seq 0 and is skipped
+	if armed {
+		// A poll in flight holds a reference to the file: until it is
+		// removed, closing the descriptor would not close the socket.
+		// Remove it now rather than at the next Wait, which may never
+		// come.
+		if err := u.fill(); err != nil {
+			return err
+		}
+		if _, err := u.ring.Submit(); err != nil && err != unix.EINTR {
+			return err
+		}
+	}
+	return nil
+}
+
+// sqe returns a free submission entry, submitting what is queued when the
+// submission queue is full.
+func (u *ioUring) sqe() (*uring.SQE, error) {
+	for {
+		if e := u.ring.GetSQE(); e != nil {
+			return e, nil
+		}
+		if _, err := u.ring.Submit(); err != nil && err != unix.EINTR && err != unix.EAGAIN {
+			return nil, err
+		}
+	}
+}
+
+func pollMask(in Interest) uint32 {
+	var m uint32
+	if in&Read != 0 {
+		m |= unix.POLLIN | unix.POLLRDHUP
+	}
+	if in&Write != 0 {
+		m |= unix.POLLOUT
+	}
+	return m // the kernel adds POLLERR, POLLHUP and POLLRDHUP to every poll
+}
+
+// fill turns the queued removals and arms into submission entries.
+func (u *ioUring) fill() error {
+	for _, x := range u.rm {
+		e, err := u.sqe()
+		if err != nil {
+			return err
+		}
+		e.Opcode = uring.OpPollRemove
+		e.Fd = -1
+		e.Addr = x
+		e.UserData = udRemove
+	}
+	u.rm = u.rm[:0]
+	for i, fd := range u.arm {
+		r := &u.recs[fd]
+		r.queued = false
+		if r.seq == 0 || r.armed {
+			continue
+		}
+		e, err := u.sqe()
+		if err != nil {
+			u.arm = append(u.arm[:0], u.arm[i:]...)
+			r.queued = true
+			return err
+		}
+		e.Opcode = uring.OpPollAdd
+		e.Fd = fd
+		e.OpFlags = pollMask(r.in)
+		if r.multi {
+			e.Len = uring.PollAddMulti
+		}
+		e.UserData = ud(int(fd), r.seq)
+		r.armed = true
+	}
+	u.arm = u.arm[:0]
+	return nil
+}
+
+// waitIOUring submits what is queued, waits, and reaps completions into
+// events. Completions that report nothing (a poll that only saw bits the
+// interest does not report, a removed poll's late result) do not end a
+// blocking Wait: it waits again for what is left of its timeout.
+func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
+	u := p.u
+	var deadline time.Time // set on the first retry, from the Wait's start
+	start := time.Time{}
+	if timeoutMs > 0 {
+		start = time.Now()
+	}
+	for {
+		if !u.wakeArmed {
+			u.armWake(p.wakefd)
+		}
+		if err := u.fill(); err != nil {
+			return 0, err
+		}
+		var timeout int64 = -1
+		if timeoutMs >= 0 {
+			timeout = int64(timeoutMs) * 1e6
+			if !deadline.IsZero() {
+				timeout = max(int64(time.Until(deadline)), 0)
+			}
+		}
+		if u.ring.CQReady() > 0 {
+			timeout = 0 // completions already queued: only submit
+		}
+		err := u.ring.SubmitAndWait(1, timeout)
+		switch err {
+		case nil, unix.EAGAIN, unix.EBUSY:
+		case unix.ETIME, unix.EINTR:
+			n, woken := p.reapIOUring(events)
+			if !woken && p.gate.pending.Load() != 0 {
+				p.drainWake()
+			}
+			return n, nil
+		default:
+			return 0, err
+		}
+		n, woken := p.reapIOUring(events)
+		if !woken && p.gate.pending.Load() != 0 {
+			// A Wake whose poll completion has not reached the ring yet:
+			// the completion runs as task work on the thread that armed
+			// the poll, which need not be this one. Consume it here
+			// (the late completion then finds the eventfd empty).
+			p.drainWake()
+			woken = true
+		}
+		if n > 0 || woken || timeoutMs == 0 || u.ring.CQReady() > 0 {
+			return n, nil
+		}
+		if timeoutMs > 0 && deadline.IsZero() {
+			// The wait may have used its whole timeout: io_uring_enter
+			// reports the entries it submitted rather than ETIME.
+			deadline = start.Add(time.Duration(timeoutMs) * time.Millisecond)
+		}
+		if !deadline.IsZero() && !time.Now().Before(deadline) {
+			return 0, nil
+		}
+	}
+}
+
+// uringEvents maps a poll mask onto the bits epoll would report for the
+// interest: RdHup only with Read interest, as toEpoll asks for it.
+func uringEvents(mask uint32, in Interest) Interest {
+	var got Interest
+	if in&Read != 0 {
+		if mask&(unix.POLLIN|unix.POLLPRI) != 0 {
+			got |= Read
+		}
+		if mask&unix.POLLRDHUP != 0 {
+			got |= RdHup
+		}
+	}
+	if in&Write != 0 && mask&unix.POLLOUT != 0 {
+		got |= Write
+	}
+	if mask&unix.POLLHUP != 0 {
+		got |= Hup
+	}
+	if mask&unix.POLLERR != 0 {
+		got |= Err
+	}
+	return got
+}
+
+// reapIOUring translates queued completions into events, as many as fit,
+// and reports whether it consumed a wake-up.
+func (p *Poller) reapIOUring(events []Event) (n int, woken bool) {
+	u := p.u
+	room := min(len(events), MaxEvents)
+	j := 0
+	for j < room {
+		c := u.ring.PeekCQE()
+		if c == nil {
+			break
+		}
+		x, res, more := c.UserData, c.Res, c.Flags&uring.CQEFMore != 0
+		u.ring.Advance(1)
+		if x&udInternal != 0 {
+			if x == udWake {
+				if !more {
+					u.wakeArmed = false
+				}
+				p.drainWake()
+				woken = true
+			}
+			continue
+		}
+		fd, seq := int(uint32(x)), uint32(x>>32)
+		if fd >= len(u.recs) {
+			continue
+		}
+		r := &u.recs[fd]
+		if r.seq != seq || !r.armed {
+			continue // a removed or replaced poll's late completion
+		}
+		if !more {
+			r.armed = false
+		}
+		if res < 0 {
+			// The poll could not be armed: EBADF when the descriptor
+			// was closed without Delete (epoll refuses the change that
+			// follows such a close; this backend only learns of it
+			// here). The registration ends, loudly if events were
+			// wanted.
+			if r.in != 0 {
+				events[j] = Event{Token: r.tok, Events: Err}
+				j++
+			}
+			*r = urec{queued: r.queued}
+			continue
+		}
+		got := uringEvents(uint32(res), r.in)
+		if got == 0 {
+			// Only bits the interest does not report, such as POLLRDHUP,
+			// which io_uring polls for whatever the mask asks: a one-shot
+			// poll armed again would complete at once, forever. Wait for
+			// the next change instead, with a multishot poll.
+			if !more {
+				r.multi = true
+				u.queue(fd, r)
+			}
+			continue
+		}
+		if r.multi {
+			// Back to level-triggered one-shot polls.
+			r.multi = false
+			u.disarm(fd, r)
+			r.seq = u.nextSeq()
+		}
+		if !r.armed {
+			u.queue(fd, r)
+		}
+		events[j] = Event{Token: r.tok, Events: got}
+		j++
+	}
+	return j, woken
+}

@@ -13,12 +13,12 @@ import (
 	"syscall"
 	"testing"
 	"time"
-	"unsafe"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/windows"
 
+	"github.com/netloop/netloop/internal/sys"
 	"github.com/netloop/netloop/internal/testutil"
 	"github.com/netloop/netloop/loop"
 	"github.com/netloop/netloop/pipe"
@@ -344,25 +344,16 @@ func TestWindowsPipeCloseCancelsPendingWrites(t *testing.T) {
 	testutil.CloseAll(t, l, accepted[0], srv)
 }
 
-var procGetProcessHandleCount = windows.NewLazySystemDLL("kernel32.dll").NewProc("GetProcessHandleCount")
-
-// handleCount returns GetProcessHandleCount, or, where that reports 0 (Wine
-// 8.0 does), the value of a fresh handle divided by 4: Wine hands out the
-// lowest free slot of the handle table, so that value grows with the
-// handles left open.
+// handleCount measures the open handles (see sys.HandleCount); only Wine
+// may need the fallback measure.
 func handleCount(t *testing.T) (int, string) {
 	t.Helper()
-	var n uint32
-	r, _, err := procGetProcessHandleCount.Call(uintptr(windows.CurrentProcess()), uintptr(unsafe.Pointer(&n)))
-	require.NotZero(t, r, "GetProcessHandleCount: %v", err)
-	if n != 0 {
-		return int(n), "GetProcessHandleCount"
-	}
-	require.True(t, testutil.UnderWine(), "GetProcessHandleCount gave 0 outside Wine")
-	ev, err := windows.CreateEvent(nil, 0, 0, nil)
+	n, how, err := sys.HandleCount()
 	require.NoError(t, err)
-	windows.CloseHandle(ev)
-	return int(ev) / 4, "lowest free handle slot (Wine's GetProcessHandleCount gives 0)"
+	if how != "GetProcessHandleCount" {
+		require.True(t, testutil.UnderWine(), "GetProcessHandleCount gave 0 outside Wine")
+	}
+	return n, how
 }
 
 // 200 connect / exchange / close cycles leave no handle behind (instances,

@@ -418,6 +418,45 @@ func TestManySocketsInOneWait(t *testing.T) {
 	assert.Len(t, evs, n)
 }
 
+// TestTenThousandRegistrationsLeakNothing: 10,000 registrations (500
+// sockets registered, polled, and deleted with their polls still
+// outstanding, 20 times over) leave no handle behind and the poller's
+// tables empty.
+func TestTenThousandRegistrationsLeakNothing(t *testing.T) {
+	const rounds, perRound = 20, 500
+	p := newPoller(t)
+	socks := make([]windows.Handle, perRound)
+	for i := range socks {
+		socks[i] = tcpSocket(t)
+	}
+	round := func() {
+		for i, s := range socks {
+			require.NoError(t, p.Add(int(s), Token(i), Read))
+		}
+		wait(t, p, 0) // issues the polls: unconnected sockets stay quiet
+		require.Equal(t, perRound, p.pending)
+		for _, s := range socks {
+			require.NoError(t, p.Delete(int(s)))
+		}
+		for i := 0; i < 500 && p.pending > 0; i++ {
+			wait(t, p, 10) // collects the cancelled polls' completions
+		}
+		require.Zero(t, p.pending, "cancelled polls not completed")
+	}
+	round() // warm up: tables grow, lazy DLLs load
+	before, how, err := sys.HandleCount()
+	require.NoError(t, err)
+	for r := 1; r < rounds; r++ {
+		round()
+	}
+	after, _, err := sys.HandleCount()
+	require.NoError(t, err)
+	t.Logf("%d registrations; %s: before %d, after %d", rounds*perRound, how, before, after)
+	assert.LessOrEqual(t, after, before+4, "handles left open")
+	assert.Empty(t, p.socks)
+	assert.Empty(t, p.ids)
+}
+
 func TestBatchLimitedByEvents(t *testing.T) {
 	p := newPoller(t)
 	l, sa := listener(t)

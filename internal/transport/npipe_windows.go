@@ -535,10 +535,26 @@ func (np *namedPipe) readDone(n uint32, err error) {
 // while it reads.
 func (np *namedPipe) deliver() {
 	s := np.s
+	ipc := s.x.ipc
 	for s.flags&fReading != 0 && np.rOff < np.rEnd {
 		// The stream's buffer is handed out as the loop's shared one is
 		// on Unix: valid during the callback only.
 		buf := np.rbuf[np.rOff:np.rEnd]
+		if ipc != nil {
+			// An IPC pipe's bytes are frames: deliver their data, and
+			// the sockets they carry wait in pending (ipc_windows.go).
+			meta, data, err := s.ipcNext(buf)
+			np.rOff += meta
+			if err != nil {
+				np.rOff = np.rEnd
+				np.rErr = err
+				break
+			}
+			if data == 0 {
+				continue
+			}
+			buf = buf[meta : meta+data]
+		}
 		n := len(buf)
 		if alloc := s.allocFunc(); alloc != nil {
 			chunk := buf
@@ -551,6 +567,9 @@ func (np *namedPipe) deliver() {
 			n = copy(buf, chunk)
 		}
 		np.rOff += n
+		if ipc != nil {
+			s.ipcConsumed(n)
+		}
 		s.Loop().AddBytesRead(n)
 		s.deliverRead(n, buf, nil)
 		if s.IsClosing() {

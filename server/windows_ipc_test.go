@@ -267,3 +267,72 @@ func TestWindowsSendHandleToChildProcess(t *testing.T) {
 	assert.Equal(t, fmt.Sprintf("served %d\n", clients), out.String())
 	testutil.CloseLoop(t, l)
 }
+
+// A listening server sent over an IPC named pipe (SendHandle of a
+// Server) arrives as a 'net.Server' handle; ListenFD serves it on the same
+// port once the sender's copy has closed.
+func TestWindowsSendHandleServerOverNamedPipe(t *testing.T) {
+	l := testutil.NewLoop(t)
+	name := winPipeName()
+	var pp *pipe.Pipe
+	ps := ipcPipeServer(t, l, name, &pp)
+	sender, err := socket.New(socket.Options{Loop: l, IPC: true})
+	require.NoError(t, err)
+	sender.OnData(func([]byte) {})
+	require.NoError(t, sender.ConnectPath(name))
+	testutil.RunUntil(t, l, winTimeout, func() bool { return pp != nil && !sender.Connecting() })
+
+	// pp passes on what it receives to a second IPC Socket: first a
+	// pipe-level receive, then a Node-level one.
+	name2 := winPipeName()
+	var pp2 *pipe.Pipe
+	ps2 := ipcPipeServer(t, l, name2, &pp2)
+	recv, err := socket.New(socket.Options{Loop: l, IPC: true})
+	require.NoError(t, err)
+	var srv2 *server.Server
+	recv.OnHandle(func(h *socket.Handle) {
+		assert.Equal(t, socket.HandleServer, h.Type())
+		_, err := h.Socket(socket.Options{})
+		assert.Error(t, err, "a listening handle is not a Socket")
+		srv2 = server.New(server.Options{Loop: l}, func(c *socket.Socket) {
+			c.Write([]byte("second:"))
+			c.OnData(func(b []byte) { c.Write(b) })
+		})
+		require.NoError(t, srv2.ListenFD(h.FD()))
+	})
+	require.NoError(t, recv.ConnectPath(name2))
+	testutil.RunUntil(t, l, winTimeout, func() bool { return pp2 != nil && !recv.Connecting() })
+
+	require.NoError(t, pp.ReadStart(nil, func(n int, buf []byte, err error) {
+		require.NoError(t, err)
+		for pp.PendingCount() > 0 {
+			assert.Equal(t, "tcp", pp.PendingType())
+			got := tcp.New(l)
+			require.NoError(t, pp.AcceptPending(&got.Stream))
+			require.NoError(t, pp2.Write2([][]byte{[]byte("srv")}, &got.Stream, nil))
+			got.Close(nil)
+		}
+	}))
+	srv := server.New(server.Options{Loop: l}, func(c *socket.Socket) { c.Destroy(nil) })
+	listening := false
+	require.NoError(t, srv.ListenOptions(server.ListenOptions{Host: "127.0.0.1", PortGiven: true}, func() { listening = true }))
+	testutil.RunUntil(t, l, winTimeout, func() bool { return listening })
+	port := srv.Address().Port
+	_, err = sender.SendHandle(srv, []byte("srv"), socket.SendHandleOptions{}, func(err error) {
+		assert.NoError(t, err)
+		srv.Close(nil) // the sender's copy stops accepting
+	})
+	require.NoError(t, err)
+	testutil.RunUntil(t, l, winTimeout, func() bool { return srv2 != nil && srv2.Listening() && !srv.Listening() })
+	nc, err := net.Dial("tcp", fmt.Sprintf("127.0.0.1:%d", port))
+	require.NoError(t, err)
+	defer nc.Close()
+	assert.Equal(t, "second:x", winRoundTrip(t, l, nc, "x", len("second:x")))
+
+	nc.Close()
+	srv2.Close(nil)
+	sender.Destroy(nil)
+	recv.Destroy(nil)
+	testutil.CloseAll(t, l, ps, pp, ps2, pp2)
+	testutil.CloseLoop(t, l)
+}

@@ -256,15 +256,16 @@ func TestWindowsPipeIPCFramesSplitAcrossReads(t *testing.T) {
 	require.NoError(t, b.Connect(name, func(err error) { require.NoError(t, err); connected = true }))
 	testutil.RunUntil(t, l, winLimit, func() bool { return connected && a != nil })
 
-	conns, ncs := tcpConns(t, l, 1)
-	var info windows.WSAProtocolInfo
+	conns, ncs := tcpConns(t, l, 2)
+	var info, info2 windows.WSAProtocolInfo
 	err := windows.WSADuplicateSocket(windows.Handle(conns[0].Fd()), windows.GetCurrentProcessId(), &info)
 	skipIfNoDuplicate(t, err)
 	require.NoError(t, err)
-	conns[0].Close(nil)
+	require.NoError(t, windows.WSADuplicateSocket(windows.Handle(conns[1].Fd()), windows.GetCurrentProcessId(), &info2))
+	testutil.CloseAll(t, l, conns...)
 
 	var got strings.Builder
-	var recv *tcp.TCP
+	var recv, recv2 *tcp.TCP
 	var readErr error
 	require.NoError(t, b.ReadStart(nil, func(n int, buf []byte, err error) {
 		if err != nil {
@@ -273,14 +274,22 @@ func TestWindowsPipeIPCFramesSplitAcrossReads(t *testing.T) {
 		}
 		got.Write(buf[:n])
 		for b.PendingCount() > 0 {
-			recv = tcp.New(l)
-			require.NoError(t, b.AcceptPending(&recv.Stream))
-			echoTCP(t, recv)
+			c := tcp.New(l)
+			require.NoError(t, b.AcceptPending(&c.Stream))
+			echoTCP(t, c)
+			if recv == nil {
+				recv = c
+			} else {
+				recv2 = c
+			}
 		}
 	}))
 	stream := append(ipcFrame(nil, false, "first;"), ipcFrame(&info, true, "with socket;")...)
 	stream = append(stream, ipcFrame(nil, false, "")...) // an empty frame is legal
 	stream = append(stream, ipcFrame(nil, false, "last")...)
+	// A socket without data (libuv allows it) is offered at once, by a
+	// read callback of no bytes.
+	stream = append(stream, ipcFrame(&info2, true, "")...)
 	for off := 0; off < len(stream); {
 		k := min(7, len(stream)-off)
 		written := false
@@ -288,10 +297,11 @@ func TestWindowsPipeIPCFramesSplitAcrossReads(t *testing.T) {
 		testutil.RunUntil(t, l, winLimit, func() bool { return written })
 		off += k
 	}
-	testutil.RunUntil(t, l, winLimit, func() bool { return got.Len() == len("first;with socket;last") })
+	testutil.RunUntil(t, l, winLimit, func() bool { return got.Len() == len("first;with socket;last") && recv2 != nil })
 	assert.Equal(t, "first;with socket;last", got.String())
 	require.NotNil(t, recv, "the socket in the frame")
 	roundTrip(t, l, ncs[0], "split frames")
+	roundTrip(t, l, ncs[1], "socket without data")
 
 	bad := ipcFrame(nil, false, "x")
 	bad[12] = 1 // reserved2 must be zero
@@ -299,7 +309,7 @@ func TestWindowsPipeIPCFramesSplitAcrossReads(t *testing.T) {
 	testutil.RunUntil(t, l, winLimit, func() bool { return readErr != nil })
 	assert.ErrorIs(t, readErr, syscall.ECONNABORTED)
 	testutil.CloseAll(t, l, a, b, srv)
-	recv.Close(nil)
+	testutil.CloseAll(t, l, recv, recv2)
 	testutil.CloseLoop(t, l)
 }
 

@@ -543,6 +543,7 @@ func (np *namedPipe) deliver() {
 		if ipc != nil {
 			// An IPC pipe's bytes are frames: deliver their data, and
 			// the sockets they carry wait in pending (ipc_windows.go).
+			had := len(ipc.pending)
 			meta, data, err := s.ipcNext(buf)
 			np.rOff += meta
 			if err != nil {
@@ -551,6 +552,15 @@ func (np *namedPipe) deliver() {
 				break
 			}
 			if data == 0 {
+				if len(ipc.pending) > had && ipc.dataLeft == 0 {
+					// A socket in a frame without data (libuv
+					// allows it): a read of nothing lets the
+					// reader see it now.
+					s.deliverRead(0, nil, nil)
+					if s.IsClosing() {
+						return
+					}
+				}
 				continue
 			}
 			buf = buf[meta : meta+data]

@@ -65,7 +65,8 @@
 //
 // On Windows (Winsock sockets polled through AFD, see package poller) the
 // TCP side works, and paths are named pipes (\\.\pipe\name, completed on
-// the same port; docs/windows.md); handle passing does not work yet. Errors there carry Winsock's errno, and errors.Is
+// the same port; docs/windows.md), and IPC named pipes pass TCP sockets
+// and servers between processes. Errors there carry Winsock's errno, and errors.Is
 // against syscall's names (syscall.ECONNREFUSED) still matches: it
 // compares Node's names.
 package netloop

@@ -35,9 +35,11 @@
 // Shutdown sends nothing (a named pipe cannot be half-closed): the peer
 // reads EOF when this end closes, and this end, while reading, takes its
 // side to have ended once a read has found nothing for 50 ms after
-// Shutdown (libuv's EOF timer). Chmod and Open give ENOTSUP, handle
-// passing is Unix-only (no NewIPC or OpenIPC), TryWrite always gives
-// EAGAIN, and PeerName is the name a client connected to ("" on the
+// Shutdown (libuv's EOF timer). Chmod and Open give ENOTSUP (so no
+// OpenIPC); a pipe from NewIPC, connected or accepted, passes TCP handles
+// only (Write2 of a pipe gives ENOTSUP), each write framed as libuv frames
+// it (docs/windows.md), and the other end must be an IPC pipe too;
+// TryWrite always gives EAGAIN, and PeerName is the name a client connected to ("" on the
 // server side). A pipe accepted by a listener is tied to that listener's
 // loop.
 //

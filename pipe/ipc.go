@@ -1,5 +1,3 @@
-//go:build !windows
-
 package pipe
 
 import (
@@ -11,24 +9,15 @@ import (
 // NewIPC creates a pipe handle that carries handles as well as bytes
 // (libuv's uv_pipe_init with ipc=1): Write2 sends a TCP or pipe handle's
 // socket to the process at the other end, and the sockets it receives
-// wait for AcceptPending. Open or Connect it like any pipe.
+// wait for AcceptPending. Open or Connect it like any pipe (or, on
+// Windows, where only TCP handles travel and both ends must be IPC pipes,
+// Connect it or Accept into it).
 func NewIPC(l *loop.Loop) *Pipe {
 	p := New(l)
 	if err := p.s().SetIPC(); err != nil {
-		panic("pipe: SetIPC on a new pipe: " + err.Error()) // a pipe from New is always a Unix-domain stream
+		panic("pipe: SetIPC on a new pipe: " + err.Error()) // a pipe from New is always a pipe stream
 	}
 	return p
-}
-
-// OpenIPC is Open for an IPC pipe (see NewIPC), typically one end of a
-// socketpair shared with a child process.
-func OpenIPC(l *loop.Loop, fd int) (*Pipe, error) {
-	p := NewIPC(l)
-	if err := p.s().Open(fd); err != nil {
-		p.Close(nil)
-		return nil, err
-	}
-	return p, nil
 }
 
 // Write2 writes bufs, at least one byte, with send's socket attached to
@@ -36,7 +25,10 @@ func OpenIPC(l *loop.Loop, fd int) (*Pipe, error) {
 // a connected or listening tcp.TCP or pipe.Pipe on this loop; what is sent
 // is a duplicate of its socket, so send stays open here and may be closed
 // as soon as Write2 returns if only the receiver should use it. A pipe
-// from New (not NewIPC) gives EINVAL.
+// from New (not NewIPC) gives EINVAL. On Windows only TCP handles travel
+// (a pipe handle gives ENOTSUP, as libuv): the socket is exported for the
+// peer's process with WSADuplicateSocketW and carried in the write's
+// frame (docs/windows.md).
 func (p *Pipe) Write2(bufs [][]byte, send *stream.Stream, cb stream.Callback) error {
 	p.s().Loop().CheckAffinity("Pipe.Write2")
 	st := (*transport.Stream)(send)

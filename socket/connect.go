@@ -88,7 +88,7 @@ func (s *Socket) Connect(o ConnectOptions, cb ...func()) error {
 		p := transport.New(s.core(), transport.Pipe)
 		s.attach(p)
 		if s.state&sIPC != 0 {
-			if err := p.SetIPC(); err != nil { // Windows: no descriptor passing
+			if err := p.SetIPC(); err != nil {
 				s.l.NextTick(func() { s.destroyWith(err) })
 				return nil
 			}

@@ -40,5 +40,8 @@
 // A Socket belongs to one loop. Its methods are loop-affine: call them from
 // that loop's callbacks (use loop.Loop.Post from other goroutines).
 // On Windows a Path is a named pipe (\\.\pipe\name or \\?\pipe\name;
-// ENOENT when nobody serves it), and Options.IPC is refused.
+// ENOENT when nobody serves it). Options.IPC works with a Path connect
+// (the other end must be an IPC pipe too: libuv's framing, which Node
+// speaks); only TCP sockets and servers can be sent, and an FD cannot be
+// an IPC socket there.
 package socket

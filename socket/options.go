@@ -53,7 +53,8 @@ type Options struct {
 	// channel, as Node's child_process channel is (a Pipe with ipc=true):
 	// SendHandle sends sockets and servers to the process at the other end
 	// and 'handle' (OnHandle) receives theirs. A TCP socket with IPC is
-	// refused with ERR_INVALID_ARG_VALUE.
+	// refused with ERR_INVALID_ARG_VALUE. On Windows only a Path connect
+	// (a named pipe) can be IPC, and only TCP handles travel.
 	IPC bool
 }
 

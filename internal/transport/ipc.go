@@ -16,6 +16,15 @@ import (
 // kernel (MSG_CTRUNC) and reported as EMSGSIZE.
 const maxRecvFds = 64
 
+// ipcFramed is false: a Unix IPC stream's bytes go out as written, the
+// descriptors beside them (Windows frames every write, ipc_windows.go).
+const ipcFramed = false
+
+// writeFrame is never called on Unix (ipcFramed is false).
+func (s *Stream) writeFrame(bufs [][]byte, total, fd int, cb Callback) error {
+	return s.write(bufs, total, fd, cb)
+}
+
 // ipcState is what an IPC stream (libuv's uv_pipe_init with ipc=1) adds:
 // the control buffer its reads use and the descriptors received but not
 // taken yet, in arrival order.

@@ -535,10 +535,36 @@ func (np *namedPipe) readDone(n uint32, err error) {
 // while it reads.
 func (np *namedPipe) deliver() {
 	s := np.s
+	ipc := s.x.ipc
 	for s.flags&fReading != 0 && np.rOff < np.rEnd {
 		// The stream's buffer is handed out as the loop's shared one is
 		// on Unix: valid during the callback only.
 		buf := np.rbuf[np.rOff:np.rEnd]
+		if ipc != nil {
+			// An IPC pipe's bytes are frames: deliver their data, and
+			// the sockets they carry wait in pending (ipc_windows.go).
+			had := len(ipc.pending)
+			meta, data, err := s.ipcNext(buf)
+			np.rOff += meta
+			if err != nil {
+				np.rOff = np.rEnd
+				np.rErr = err
+				break
+			}
+			if data == 0 {
+				if len(ipc.pending) > had && ipc.dataLeft == 0 {
+					// A socket in a frame without data (libuv
+					// allows it): a read of nothing lets the
+					// reader see it now.
+					s.deliverRead(0, nil, nil)
+					if s.IsClosing() {
+						return
+					}
+				}
+				continue
+			}
+			buf = buf[meta : meta+data]
+		}
 		n := len(buf)
 		if alloc := s.allocFunc(); alloc != nil {
 			chunk := buf
@@ -551,6 +577,9 @@ func (np *namedPipe) deliver() {
 			n = copy(buf, chunk)
 		}
 		np.rOff += n
+		if ipc != nil {
+			s.ipcConsumed(n)
+		}
 		s.Loop().AddBytesRead(n)
 		s.deliverRead(n, buf, nil)
 		if s.IsClosing() {

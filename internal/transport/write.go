@@ -57,6 +57,9 @@ func (s *Stream) Write(bufs [][]byte, cb Callback) error {
 	for _, b := range bufs {
 		total += len(b)
 	}
+	if ipcFramed && s.x != nil && s.x.ipc != nil {
+		return s.writeFrame(bufs, total, -1, cb) // Windows IPC pipes frame every write
+	}
 	return s.write(bufs, total, -1, cb)
 }
 

@@ -383,6 +383,17 @@ func (p *Poller) reapIOUring(events []Event) (n int, woken bool) {
 		if !more {
 			r.armed = false
 		}
+		if res == -int32(unix.ECANCELED) {
+			// The kernel cancelled a poll this side did not remove (its
+			// removals carry an older seq and were dropped above): the
+			// OS thread that armed it exited, and io_uring cancels a
+			// task's requests when it does. Go ends a thread when a
+			// goroutine locked to it returns. The registration is intact:
+			// arm it again.
+			r.multi = false
+			u.queue(fd, r)
+			continue
+		}
 		if res < 0 {
 			// The poll could not be armed: EBADF when the descriptor
 			// was closed without Delete (epoll refuses the change that

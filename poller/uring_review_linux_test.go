@@ -1,0 +1,68 @@
+//go:build linux
+
+package poller
+
+import (
+	"errors"
+	"os"
+	"runtime"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+)
+
+// TestPollArmedByExitedThread arms a registration's poll on an OS thread
+// that then exits (a goroutine that ends while locked to its thread takes
+// the thread with it), and checks that the registration still reports
+// readiness, and nothing else, from another thread.
+func TestPollArmedByExitedThread(t *testing.T) {
+	p := newPoller(t)
+	r, w := pipe(t)
+	require.NoError(t, p.Add(r, tokA, Read))
+	armOnExitingThread(t, p)
+	_, err := unix.Write(w, []byte("x"))
+	require.NoError(t, err)
+	assert.Equal(t, []Event{{Token: tokA, Events: Read}}, wait(t, p, 5000))
+}
+
+// waitThreadGone waits (5 s at most) until thread tid of this process has
+// exited.
+func waitThreadGone(t *testing.T, tid int) {
+	t.Helper()
+	path := "/proc/self/task/" + strconv.Itoa(tid)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) {
+			return
+		}
+		require.True(t, time.Now().Before(deadline), "thread %d did not exit", tid)
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// armOnExitingThread runs a Wait (which arms the queued polls) on an OS
+// thread that exits right after, and returns once it is gone. Go keeps
+// the main thread alive instead of ending it, so the Wait is repeated on
+// another thread until one that can exit ran it.
+func armOnExitingThread(t *testing.T, p *Poller) {
+	t.Helper()
+	for i := 0; ; i++ {
+		require.Less(t, i, 10, "no goroutine ran off the main thread")
+		tid := make(chan int, 1)
+		go func() {
+			runtime.LockOSThread() // never unlocked: the thread exits with the goroutine
+			events := make([]Event, 8)
+			_, err := p.Wait(events, 0)
+			assert.NoError(t, err)
+			tid <- unix.Gettid()
+		}()
+		if id := <-tid; id != unix.Getpid() {
+			waitThreadGone(t, id)
+			return
+		}
+	}
+}

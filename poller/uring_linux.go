@@ -115,6 +115,14 @@ func (u *ioUring) rec(fd int) *urec {
 	return &u.recs[fd]
 }
 
+// lookup returns fd's record if the table has one, without growing it.
+func (u *ioUring) lookup(fd int) *urec {
+	if fd < 0 || fd >= len(u.recs) {
+		return nil
+	}
+	return &u.recs[fd]
+}
+
 func ud(fd int, seq uint32) uint64 { return uint64(uint32(fd)) | uint64(seq)<<32 }
 
 func (u *ioUring) queue(fd int, r *urec) {
@@ -134,15 +142,16 @@ func (u *ioUring) disarm(fd int, r *urec) {
 }
 
 func (u *ioUring) add(fd int, tok Token, in Interest) error {
-	r := u.rec(fd)
-	if r == nil {
+	if fd < 0 {
 		return unix.EBADF
 	}
-	if r.seq != 0 {
+	if r := u.lookup(fd); r != nil && r.seq != 0 {
 		return unix.EEXIST
 	}
 	// epoll refuses what cannot be polled; io_uring would report a
-	// regular file always ready. Keep epoll's answer.
+	// regular file always ready. Keep epoll's answer. The check comes
+	// before the table grows to fd, so that a number that is no open
+	// descriptor (EBADF) cannot make it grow.
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return err
@@ -150,13 +159,14 @@ func (u *ioUring) add(fd int, tok Token, in Interest) error {
 	if m := st.Mode & unix.S_IFMT; m == unix.S_IFREG || m == unix.S_IFDIR {
 		return unix.EPERM
 	}
+	r := u.rec(fd)
 	*r = urec{tok: tok, in: in, seq: u.nextSeq(), queued: r.queued}
 	u.queue(fd, r)
 	return nil
 }
 
 func (u *ioUring) modify(fd int, tok Token, in Interest) error {
-	r := u.rec(fd)
+	r := u.lookup(fd)
 	if r == nil || r.seq == 0 {
 		return unix.ENOENT
 	}
@@ -178,8 +188,8 @@ func (u *ioUring) delete(fd int) error {
 	if fd < 0 {
 		return unix.EBADF
 	}
-	r := u.rec(fd)
-	if r.seq == 0 {
+	r := u.lookup(fd)
+	if r == nil || r.seq == 0 {
 		return unix.ENOENT
 	}
 	armed := r.armed

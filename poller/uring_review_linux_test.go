@@ -66,3 +66,22 @@ func armOnExitingThread(t *testing.T, p *Poller) {
 		}
 	}
 }
+
+// TestUnopenedDescriptorNumbers gives Add, Modify and Delete descriptor
+// numbers far above any open descriptor: they fail as epoll does (EBADF
+// for Add; ENOENT or EBADF for the others), and the io_uring backend's
+// per-descriptor table does not grow to the number (it used to allocate
+// a record for every number up to it: gigabytes for 1<<30).
+func TestUnopenedDescriptorNumbers(t *testing.T) {
+	p := newPoller(t)
+	for _, fd := range []int{1 << 20, 1 << 30} {
+		assert.ErrorIs(t, p.Add(fd, tokA, Read), unix.EBADF)
+		err := p.Modify(fd, tokA, Read)
+		assert.True(t, errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EBADF), "Modify: %v", err)
+		err = p.Delete(fd)
+		assert.True(t, errors.Is(err, unix.ENOENT) || errors.Is(err, unix.EBADF), "Delete: %v", err)
+	}
+	if p.u != nil {
+		assert.Less(t, len(p.u.recs), 1<<16, "the record table grew for descriptors that are not open")
+	}
+}

@@ -85,3 +85,74 @@ func TestUnopenedDescriptorNumbers(t *testing.T) {
 		assert.Less(t, len(p.u.recs), 1<<16, "the record table grew for descriptors that are not open")
 	}
 }
+
+// TestPollerDescriptorsCloseOnExec checks that every descriptor a Poller
+// owns (epoll or io_uring instance, wake-up eventfd) has FD_CLOEXEC, so a
+// child started with fork+exec inherits none of them.
+func TestPollerDescriptorsCloseOnExec(t *testing.T) {
+	p := newPoller(t)
+	owned := []int{p.wakefd, p.epfd}
+	if p.u != nil {
+		owned[1] = p.u.ring.Fd()
+	}
+	for _, fd := range owned {
+		flags, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0)
+		require.NoError(t, err)
+		assert.NotZero(t, flags&unix.FD_CLOEXEC, "descriptor %d of the %s poller lacks FD_CLOEXEC", fd, p.Backend())
+	}
+}
+
+// TestCloseWithPollsInFlight closes a poller whose polls are armed (on
+// io_uring they hold references to their files): the poller's own
+// descriptors are all closed, and the files the polls referenced are
+// released, so closing a socket afterwards shows its peer EOF.
+func TestCloseWithPollsInFlight(t *testing.T) {
+	before := openDescriptors(t)
+	p, err := New()
+	require.NoError(t, err)
+	const n = 8
+	var own, peers [n]int
+	for i := range own {
+		fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+		require.NoError(t, err)
+		own[i], peers[i] = fds[0], fds[1]
+		t.Cleanup(func() { unix.Close(fds[1]) })
+		require.NoError(t, p.Add(fds[0], Token(i), Read))
+	}
+	assert.Empty(t, wait(t, p, 0), "nothing to read: every poll is armed")
+	require.NoError(t, p.Close())
+	assert.Equal(t, len(before)+2*n, len(openDescriptors(t)), "the poller's descriptors are closed")
+	for i := range own {
+		require.NoError(t, unix.Close(own[i]))
+	}
+	assert.Equal(t, len(before)+n, len(openDescriptors(t)), "only the peers are left")
+	var buf [1]byte
+	for i, fd := range peers {
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			k, err := unix.Read(fd, buf[:])
+			if err == nil {
+				assert.Zero(t, k, "peer %d reads EOF", i)
+				break
+			}
+			require.ErrorIs(t, err, unix.EAGAIN)
+			require.True(t, time.Now().Before(deadline), "peer %d: its socket was never released (a poll kept it open)", i)
+			time.Sleep(time.Millisecond)
+		}
+	}
+}
+
+// openDescriptors lists this process's open descriptors (with the one
+// that reads the listing, which is closed when it returns).
+func openDescriptors(t *testing.T) map[int]bool {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	require.NoError(t, err)
+	fds := make(map[int]bool, len(ents))
+	for _, e := range ents {
+		fd, err := strconv.Atoi(e.Name())
+		require.NoError(t, err)
+		fds[fd] = true
+	}
+	return fds
+}

@@ -4,6 +4,7 @@ package uring
 
 import (
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 
@@ -159,6 +160,11 @@ var optionalGroups = []uint32{
 // (Linux < 5.11), which Wait's timeouts need.
 var ErrNoExtArg = errors.New("uring: kernel lacks IORING_FEAT_EXT_ARG")
 
+// ErrNoNoDrop is returned by New when the kernel lacks IORING_FEAT_NODROP
+// (Linux < 5.5): completions would be dropped when the completion queue is
+// full.
+var ErrNoNoDrop = errors.New("uring: kernel lacks IORING_FEAT_NODROP")
+
 // setupErr, when set, is returned by io_uring_setup instead of calling
 // the kernel: tests simulate a refusing kernel (seccomp's EPERM, ENOSYS).
 var setupErr atomic.Pointer[error]
@@ -237,6 +243,14 @@ func New(pr Params) (*Ring, error) {
 		if p.features&FeatExtArg == 0 {
 			r.Close()
 			return nil, ErrNoExtArg
+		}
+		if p.features&FeatNoDrop == 0 {
+			// Every kernel with EXT_ARG has NODROP (5.5); checked
+			// anyway, since without it a full completion queue drops
+			// completions, and a dropped one-shot poll completion
+			// silences its registration for good.
+			r.Close()
+			return nil, ErrNoNoDrop
 		}
 		return r, nil
 	}
@@ -375,6 +389,10 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg *geteventsArg, raw
 	} else {
 		n, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argSz)
 	}
+	// argp is an address taken before the call, not in its argument
+	// list, so nothing else tells the compiler that arg (inside r) must
+	// stay alive until the kernel has read it.
+	runtime.KeepAlive(arg)
 	if errno != 0 {
 		return 0, errno
 	}

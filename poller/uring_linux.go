@@ -200,10 +200,12 @@ func (u *ioUring) delete(fd int) error {
 		// removed, closing the descriptor would not close the socket.
 		// Remove it now rather than at the next Wait, which may never
 		// come.
-		if err := u.fill(); err != nil {
+		// The registration is gone whatever the kernel says: a removal
+		// it cannot take now stays queued and goes with the next Wait.
+		if err := u.fill(); err != nil && !transient(err) {
 			return err
 		}
-		if _, err := u.ring.Submit(); err != nil && err != unix.EINTR {
+		if _, err := u.ring.Submit(); err != nil && !transient(err) {
 			return err
 		}
 	}
@@ -211,16 +213,34 @@ func (u *ioUring) delete(fd int) error {
 }
 
 // sqe returns a free submission entry, submitting what is queued when the
-// submission queue is full.
+// submission queue is full. When the kernel takes none of it (EAGAIN,
+// EBUSY, or an error), sqe gives up with that error rather than spin:
+// entries are freed only by the kernel, and while sqe runs nobody reaps
+// the completions an EBUSY kernel waits for.
 func (u *ioUring) sqe() (*uring.SQE, error) {
-	for {
+	for try := 0; ; try++ {
 		if e := u.ring.GetSQE(); e != nil {
 			return e, nil
 		}
-		if _, err := u.ring.Submit(); err != nil && err != unix.EINTR && err != unix.EAGAIN {
-			return nil, err
+		_, err := u.ring.Submit()
+		if err == unix.EINTR && try < 3 {
+			continue
 		}
+		if err == nil && u.ring.Pending() < u.ring.SQEntries() {
+			continue // the kernel took some: there is room now
+		}
+		if err == nil || err == unix.EINTR {
+			err = unix.EAGAIN
+		}
+		return nil, err
 	}
+}
+
+// transient reports whether err, from io_uring_enter, means "the kernel
+// cannot take submissions right now": what is queued stays queued and goes
+// with a later enter.
+func transient(err error) bool {
+	return err == unix.EAGAIN || err == unix.EBUSY || err == unix.EINTR
 }
 
 func pollMask(in Interest) uint32 {
@@ -236,9 +256,10 @@ func pollMask(in Interest) uint32 {
 
 // fill turns the queued removals and arms into submission entries.
 func (u *ioUring) fill() error {
-	for _, x := range u.rm {
+	for i, x := range u.rm {
 		e, err := u.sqe()
 		if err != nil {
+			u.rm = append(u.rm[:0], u.rm[i:]...) // the rest stay queued
 			return err
 		}
 		e.Opcode = uring.OpPollRemove
@@ -287,9 +308,14 @@ func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 		if !u.wakeArmed {
 			u.armWake(p.wakefd)
 		}
-		if err := u.fill(); err != nil {
+		err := u.fill()
+		if err != nil && !transient(err) {
 			return 0, err
 		}
+		// A transient error left changes queued: submit what fits,
+		// reap, and fill again at the next round, without blocking
+		// while registrations wait to be armed.
+		partial := err != nil
 		var timeout int64 = -1
 		if timeoutMs >= 0 {
 			timeout = int64(timeoutMs) * 1e6
@@ -297,10 +323,10 @@ func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 				timeout = max(int64(time.Until(deadline)), 0)
 			}
 		}
-		if u.ring.CQReady() > 0 {
+		if u.ring.CQReady() > 0 || partial {
 			timeout = 0 // completions already queued: only submit
 		}
-		err := u.ring.SubmitAndWait(1, timeout)
+		err = u.ring.SubmitAndWait(1, timeout)
 		switch err {
 		case nil, unix.EAGAIN, unix.EBUSY:
 		case unix.ETIME, unix.EINTR:

@@ -13,6 +13,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/internal/uring"
 )
 
 // TestPollArmedByExitedThread arms a registration's poll on an OS thread
@@ -155,4 +157,61 @@ func openDescriptors(t *testing.T) map[int]bool {
 		fds[fd] = true
 	}
 	return fds
+}
+
+// TestEnterRefusedWithChangesQueued makes io_uring_enter fail with EAGAIN
+// and EBUSY (a kernel out of memory for requests; an older kernel with
+// overflowed completions) while more changes are queued than the
+// submission queue holds: Wait and Delete return instead of spinning
+// until the kernel recovers, Delete ends the registration, and once the
+// kernel takes submissions again every registration is armed and
+// reported.
+func TestEnterRefusedWithChangesQueued(t *testing.T) {
+	p := newPoller(t)
+	if p.u == nil {
+		t.Skip("the io_uring backend is not in use (" + envIOUring + " unset, or the kernel refused it)")
+	}
+	for _, errno := range []unix.Errno{unix.EAGAIN, unix.EBUSY} {
+		t.Run(errno.Error(), func(t *testing.T) {
+			p := newPoller(t)
+			const n = 1500 // more than the 1,024 entries of the submission queue
+			r0, w0 := pipe(t)
+			require.NoError(t, p.Add(r0, tokA, Read))
+			assert.Empty(t, wait(t, p, 0), "tokA's poll is armed")
+			for i := 0; i < n; i++ {
+				_, w := pipe(t)
+				require.NoError(t, p.Add(w, Token(i), Write))
+			}
+			restore := uring.InjectEnterError(errno)
+			done := make(chan error, 1)
+			go func() {
+				events := make([]Event, MaxEvents)
+				_, err := p.Wait(events, 0)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				assert.NoError(t, err, "Wait while the kernel refuses submissions")
+			case <-time.After(10 * time.Second):
+				restore() // let the spinning Wait finish
+				<-done
+				t.Fatal("Wait spun while the kernel refused submissions")
+			}
+			assert.NoError(t, p.Delete(r0), "Delete while the kernel refuses submissions")
+			restore()
+			_, err := unix.Write(w0, []byte("x"))
+			require.NoError(t, err)
+			seen := make(map[Token]bool, n)
+			events := make([]Event, MaxEvents)
+			for round := 0; round < 8 && len(seen) < n; round++ {
+				k, err := p.Wait(events, 5000)
+				require.NoError(t, err)
+				for _, ev := range events[:k] {
+					require.NotEqual(t, tokA, ev.Token, "a deleted registration reported")
+					seen[ev.Token] = true
+				}
+			}
+			assert.Len(t, seen, n)
+		})
+	}
 }

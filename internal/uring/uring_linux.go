@@ -176,6 +176,20 @@ func InjectSetupError(err error) (restore func()) {
 	return func() { setupErr.Store(nil) }
 }
 
+// enterErr, when set, is returned by io_uring_enter instead of calling
+// the kernel: tests simulate a kernel that cannot take submissions
+// (EAGAIN when it is out of memory for requests, EBUSY on older kernels
+// while completions overflow).
+var enterErr atomic.Pointer[error]
+
+// InjectEnterError makes every later Submit and SubmitAndWait fail with
+// err, submitting nothing, until the returned function is called. For
+// tests.
+func InjectEnterError(err error) (restore func()) {
+	enterErr.Store(&err)
+	return func() { enterErr.Store(nil) }
+}
+
 func setup(entries uint32, p *params) (int, error) {
 	if e := setupErr.Load(); e != nil {
 		return -1, *e
@@ -377,6 +391,9 @@ func (r *Ring) SubmitAndWait(minComplete uint32, timeoutNs int64) error {
 }
 
 func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg *geteventsArg, raw bool) (int, error) {
+	if e := enterErr.Load(); e != nil {
+		return 0, *e
+	}
 	var argp, argSz uintptr
 	if arg != nil {
 		argp, argSz = uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg)

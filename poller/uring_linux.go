@@ -312,10 +312,11 @@ func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 		if err != nil && !transient(err) {
 			return 0, err
 		}
-		// A transient error left changes queued: submit what fits,
-		// reap, and fill again at the next round, without blocking
-		// while registrations wait to be armed.
-		partial := err != nil
+		// A transient error left changes queued (or the wake-up poll
+		// found no free entry): submit what fits, reap, and fill again
+		// at the next round, without blocking while registrations, or
+		// the wake-up, wait to be armed.
+		partial := err != nil || !u.wakeArmed
 		var timeout int64 = -1
 		if timeoutMs >= 0 {
 			timeout = int64(timeoutMs) * 1e6

@@ -215,3 +215,130 @@ func TestEnterRefusedWithChangesQueued(t *testing.T) {
 		})
 	}
 }
+
+// TestCompletionQueueOverflow registers more always-ready descriptors than
+// the io_uring completion queue holds (4,096), so the completions of one
+// round of polls overflow it and the kernel keeps the rest aside
+// (IORING_FEAT_NODROP): none is lost, every token is reported within a
+// few Waits, and again in the next rounds (level-triggered).
+func TestCompletionQueueOverflow(t *testing.T) {
+	const n = 5000
+	p := newPoller(t)
+	for i := 0; i < n; i++ {
+		_, w := pipe(t)
+		require.NoError(t, p.Add(w, Token(i), Write))
+	}
+	events := make([]Event, MaxEvents)
+	for round := 0; round < 3; round++ {
+		seen := make(map[Token]bool, n)
+		for w := 0; w < 2*n/MaxEvents+4 && len(seen) < n; w++ {
+			k, err := p.Wait(events, 5000)
+			require.NoError(t, err)
+			for _, ev := range events[:k] {
+				require.Equal(t, Write, ev.Events)
+				seen[ev.Token] = true
+			}
+		}
+		require.Len(t, seen, n, "round %d", round)
+	}
+}
+
+// TestCompletedPollOfDeletedRegistration deletes a registration while its
+// poll's completion may already wait in the completion queue, closes the
+// descriptor and registers its number again under another token: the old
+// completion reaches nobody, the new registration reports only its own
+// readiness.
+func TestCompletedPollOfDeletedRegistration(t *testing.T) {
+	p := newPoller(t)
+	for i := 0; i < 20; i++ {
+		var fds [2]int
+		require.NoError(t, unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
+		r, w := fds[0], fds[1]
+		require.NoError(t, p.Add(r, tokA, Read))
+		assert.Empty(t, wait(t, p, 0), "the poll is armed")
+		_, err := unix.Write(w, []byte("x")) // the poll completes
+		require.NoError(t, err)
+		require.NoError(t, p.Delete(r))
+		require.NoError(t, unix.Close(r))
+		require.NoError(t, unix.Close(w))
+
+		require.NoError(t, unix.Pipe2(fds[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
+		r2, w2 := fds[0], fds[1]
+		require.Equal(t, r, r2, "the number is reused")
+		require.NoError(t, p.Add(r2, tokB, Read))
+		assert.Empty(t, wait(t, p, 0), "the new pipe is empty; tokA is gone")
+		_, err = unix.Write(w2, []byte("y"))
+		require.NoError(t, err)
+		assert.Equal(t, []Event{{Token: tokB, Events: Read}}, wait(t, p, 5000))
+		require.NoError(t, p.Delete(r2))
+		require.NoError(t, unix.Close(r2))
+		require.NoError(t, unix.Close(w2))
+	}
+}
+
+// TestReadinessBetweenWaits: readiness that arrives after a Wait reported
+// and the caller drained the descriptor, but before the next Wait (on
+// io_uring: between the one-shot poll's completion and its re-arm), is
+// reported by the next Wait.
+func TestReadinessBetweenWaits(t *testing.T) {
+	p := newPoller(t)
+	r, w := pipe(t)
+	require.NoError(t, p.Add(r, tokA, Read))
+	var buf [16]byte
+	for i := 0; i < 100; i++ {
+		_, err := unix.Write(w, []byte("x"))
+		require.NoError(t, err)
+		require.Equal(t, []Event{{Token: tokA, Events: Read}}, wait(t, p, 5000), "round %d", i)
+		_, err = unix.Read(r, buf[:])
+		require.NoError(t, err)
+	}
+	assert.Empty(t, wait(t, p, 0), "drained")
+}
+
+// TestWakeArmedWhenSubmissionQueueFull: the wake-up's poll must be armed
+// again (here: it was cancelled when the thread that armed it exited)
+// while the submission queue is full (here: io_uring_enter refused
+// submissions for a while). The next blocking Wait must not sleep before
+// the wake-up poll is in, or a Wake would not end it.
+func TestWakeArmedWhenSubmissionQueueFull(t *testing.T) {
+	p := newPoller(t)
+	if p.u == nil {
+		t.Skip("the io_uring backend is not in use (" + envIOUring + " unset, or the kernel refused it)")
+	}
+	armOnExitingThread(t, p)
+	const n = 1500 // more than the 1,024 entries of the submission queue
+	var writers []int
+	for i := 0; i < n; i++ {
+		r, w := pipe(t)
+		writers = append(writers, w)
+		require.NoError(t, p.Add(r, Token(i), Read))
+	}
+	restore := uring.InjectEnterError(unix.EAGAIN)
+	// The wake-up poll is cancelled when it fires: its task work finds
+	// the thread gone (the kernel then runs it from a worker).
+	require.NoError(t, p.Wake())
+	for deadline := time.Now().Add(5 * time.Second); p.u.wakeArmed; {
+		require.True(t, time.Now().Before(deadline), "the wake-up poll was never cancelled")
+		assert.Empty(t, wait(t, p, 0), "the kernel refuses submissions: the queue stays full")
+		time.Sleep(time.Millisecond)
+	}
+	restore()
+
+	done := make(chan error, 1)
+	go func() {
+		events := make([]Event, MaxEvents)
+		_, err := p.Wait(events, -1)
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond) // let it block (not required for the check)
+	require.NoError(t, p.Wake())
+	select {
+	case err := <-done:
+		assert.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		_, err := unix.Write(writers[0], []byte("x")) // end the Wait another way
+		require.NoError(t, err)
+		<-done
+		t.Fatal("Wake did not end a Wait: the wake-up poll was not armed")
+	}
+}

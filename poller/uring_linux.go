@@ -3,6 +3,7 @@
 package poller
 
 import (
+	"errors"
 	"os"
 	"time"
 
@@ -75,8 +76,30 @@ func newIOUring(wakefd int) (*ioUring, error) {
 	}
 	u := &ioUring{ring: r}
 	u.armWake(wakefd)
+	// Multishot polls (the wake-up's, and those of registrations whose
+	// readiness the interest hides) need Linux 5.13; 5.11 and 5.12 have
+	// EXT_ARG but refuse the flag with EINVAL, which would end the
+	// wake-up poll at every Wait (each returning at once) and fail such
+	// registrations with Err. The kernel checks the flag when it takes
+	// the entry, so the refusal is queued when Submit returns.
+	if _, err := r.Submit(); err != nil {
+		r.Close()
+		return nil, err
+	}
+	if c := r.PeekCQE(); c != nil && c.UserData == udWake && c.Res < 0 {
+		r.Close()
+		return nil, errNoMultishotPoll
+	}
 	return u, nil
 }
+
+// errNoMultishotPoll is newIOUring's error on a kernel that refuses
+// IORING_POLL_ADD_MULTI: New falls back to epoll.
+var errNoMultishotPoll = errors.New("poller: kernel lacks multishot IORING_OP_POLL_ADD (Linux 5.13)")
+
+// pollAddMulti is the flag that makes a POLL_ADD multishot; tests set
+// bits the kernel refuses to play a kernel without multishot polls.
+var pollAddMulti uint32 = uring.PollAddMulti
 
 func (u *ioUring) armWake(wakefd int) {
 	sqe := u.ring.GetSQE()
@@ -86,7 +109,7 @@ func (u *ioUring) armWake(wakefd int) {
 	sqe.Opcode = uring.OpPollAdd
 	sqe.Fd = int32(wakefd)
 	sqe.OpFlags = unix.POLLIN
-	sqe.Len = uring.PollAddMulti
+	sqe.Len = pollAddMulti
 	sqe.UserData = udWake
 	u.wakeArmed = true
 }
@@ -284,7 +307,7 @@ func (u *ioUring) fill() error {
 		e.Fd = fd
 		e.OpFlags = pollMask(r.in)
 		if r.multi {
-			e.Len = uring.PollAddMulti
+			e.Len = pollAddMulti
 		}
 		e.UserData = ud(int(fd), r.seq)
 		r.armed = true

@@ -344,3 +344,25 @@ func TestWakeArmedWhenSubmissionQueueFull(t *testing.T) {
 		t.Fatal("Wake did not end a Wait: the wake-up poll was not armed")
 	}
 }
+
+// TestIOUringWithoutMultishotPollFallsBackToEpoll plays a kernel that has
+// EXT_ARG but not multishot polls (Linux 5.11 and 5.12 refuse the flag
+// with EINVAL): New falls back to epoll instead of an io_uring backend
+// whose wake-up poll fails at every Wait.
+func TestIOUringWithoutMultishotPollFallsBackToEpoll(t *testing.T) {
+	t.Setenv(envIOUring, "1")
+	if p := newPoller(t); p.Backend() != "io_uring" {
+		t.Skip("io_uring is refused by this kernel: nothing to fall back from")
+	}
+	old := pollAddMulti
+	pollAddMulti |= 1 << 31 // a flag no kernel knows: refused as 5.12 refuses MULTI
+	defer func() { pollAddMulti = old }()
+	p := newPoller(t)
+	assert.Equal(t, "epoll", p.Backend())
+	r, w := pipe(t)
+	require.NoError(t, p.Add(r, tokA, Read))
+	assert.Empty(t, wait(t, p, 0))
+	_, err := unix.Write(w, []byte("x"))
+	require.NoError(t, err)
+	assert.Equal(t, []Event{{Token: tokA, Events: Read}}, wait(t, p, 5000))
+}

@@ -116,8 +116,8 @@
 // io_uring instead of epoll (Backend then reports "io_uring"). When the
 // kernel refuses io_uring_setup (EPERM under a seccomp policy such as
 // Kubernetes' default, ENOSYS) or lacks what the backend needs
-// (IORING_FEAT_EXT_ARG and multishot polls, Linux 5.13), New falls back
-// to epoll silently. The backend keeps epoll's contract, level-triggered readiness included,
+// (EXT_ARG, multishot polls: Linux 5.13), New falls back to epoll silently.
+// The backend keeps epoll's contract, level-triggered readiness included,
 // with one-shot IORING_OP_POLL_ADD requests armed again at the start of
 // the next Wait; Add, Modify and Delete are queued and submitted with the
 // next Wait, in the same io_uring_enter. The exceptions: Delete of a

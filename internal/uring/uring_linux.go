@@ -444,8 +444,12 @@ func (r *Ring) NeedsEnter() bool {
 }
 
 // Close unmaps the queues and closes the ring, which cancels every
-// request still in flight.
+// request still in flight. A Ring method called after Close panics (nil
+// dereference) rather than touch addresses that may be mapped again by
+// then.
 func (r *Ring) Close() error {
+	r.sqHead, r.sqTail, r.sqFlags, r.cqHead, r.cqTail = nil, nil, nil, nil, nil
+	r.sqes, r.cqes = nil, nil
 	if r.sqeMem != nil {
 		unix.Munmap(r.sqeMem)
 		r.sqeMem = nil

@@ -31,6 +31,7 @@ const (
 	udInternal = 1 << 63
 	udWake     = udInternal | 1
 	udRemove   = udInternal | 2
+	udProbe    = udInternal | 3
 )
 
 // ioUring is the io_uring state of a Poller on that backend.
@@ -74,23 +75,51 @@ func newIOUring(wakefd int) (*ioUring, error) {
 	if err != nil {
 		return nil, err
 	}
-	u := &ioUring{ring: r}
-	u.armWake(wakefd)
 	// Multishot polls (the wake-up's, and those of registrations whose
 	// readiness the interest hides) need Linux 5.13; 5.11 and 5.12 have
 	// EXT_ARG but refuse the flag with EINVAL, which would end the
 	// wake-up poll at every Wait (each returning at once) and fail such
-	// registrations with Err. The kernel checks the flag when it takes
-	// the entry, so the refusal is queued when Submit returns.
-	if _, err := r.Submit(); err != nil {
+	// registrations with Err. Probe with a multishot poll removed at once:
+	// the kernel checks the flag when it takes the entry, so a refusal is
+	// queued when Submit returns. The wake-up's own poll is armed by the
+	// first Wait, on the thread that runs the loop: a poll's completion
+	// runs as task work on the thread that armed it.
+	if err := probeMultishot(r, wakefd); err != nil {
 		r.Close()
 		return nil, err
 	}
-	if c := r.PeekCQE(); c != nil && c.UserData == udWake && c.Res < 0 {
-		r.Close()
-		return nil, errNoMultishotPoll
-	}
+	u := &ioUring{ring: r}
+	u.armWake(wakefd)
 	return u, nil
+}
+
+// probeMultishot reports errNoMultishotPoll if the kernel refuses a
+// multishot poll on fd. It leaves the completion queue empty.
+func probeMultishot(r *uring.Ring, fd int) error {
+	poll, remove := r.GetSQE(), r.GetSQE()
+	if poll == nil || remove == nil {
+		return unix.EAGAIN // a new ring's queue has room for two
+	}
+	poll.Opcode = uring.OpPollAdd
+	poll.Fd = int32(fd)
+	poll.OpFlags = unix.POLLIN
+	poll.Len = pollAddMulti
+	poll.UserData = udProbe
+	remove.Opcode = uring.OpPollRemove
+	remove.Fd = -1
+	remove.Addr = udProbe
+	remove.UserData = udRemove
+	if err := r.SubmitAndWait(2, 0); err != nil {
+		return err
+	}
+	var err error
+	for c := r.PeekCQE(); c != nil; c = r.PeekCQE() {
+		if c.UserData == udProbe && c.Res == -int32(unix.EINVAL) {
+			err = errNoMultishotPoll
+		}
+		r.Advance(1)
+	}
+	return err
 }
 
 // errNoMultishotPoll is newIOUring's error on a kernel that refuses

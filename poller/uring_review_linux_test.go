@@ -353,6 +353,11 @@ func TestIOUringWithoutMultishotPollFallsBackToEpoll(t *testing.T) {
 	t.Setenv(envIOUring, "1")
 	if p := newPoller(t); p.Backend() != "io_uring" {
 		t.Skip("io_uring is refused by this kernel: nothing to fall back from")
+	} else {
+		// The probe on a kernel that has multishot polls leaves no
+		// completion behind, and the wake-up poll for the first Wait.
+		assert.Zero(t, p.u.ring.CQReady(), "completions left by the probe")
+		assert.Equal(t, uint32(1), p.u.ring.Pending(), "the wake-up poll waits for the first Wait")
 	}
 	old := pollAddMulti
 	pollAddMulti |= 1 << 31 // a flag no kernel knows: refused as 5.12 refuses MULTI

@@ -43,6 +43,7 @@ type ioUring struct {
 	seq  uint32
 
 	wakeArmed bool
+	dropped   uint32 // the ring's count of dropped completions, as last seen
 }
 
 // urec is one descriptor's registration.
@@ -382,6 +383,12 @@ func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 		err = u.ring.SubmitAndWait(1, timeout)
 		switch err {
 		case nil, unix.EAGAIN, unix.EBUSY:
+		case unix.EBADR:
+			// The kernel dropped completions and says so once (5.19).
+			u.dropped = u.ring.Dropped()
+			p.recoverDropped()
+			n, _ := p.reapIOUring(events)
+			return n, nil
 		case unix.ETIME, unix.EINTR:
 			n, woken := p.reapIOUring(events)
 			if !woken && p.gate.pending.Load() != 0 {
@@ -390,6 +397,12 @@ func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 			return n, nil
 		default:
 			return 0, err
+		}
+		if d := u.ring.Dropped(); d != u.dropped {
+			// The kernel dropped completions (before 5.19, silently
+			// but for this counter).
+			u.dropped = d
+			p.recoverDropped()
 		}
 		n, woken := p.reapIOUring(events)
 		if !woken && p.gate.pending.Load() != 0 {
@@ -411,6 +424,32 @@ func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			return 0, nil
 		}
+	}
+}
+
+// recoverDropped repairs what completions the kernel dropped (it could
+// not keep overflowing ones aside: out of memory) may have broken. Which
+// ones is unknown: every registration's poll is replaced by a new one, and
+// the wake-up is taken as pending, since its multishot poll may have lost
+// the completion of the eventfd's last write.
+func (p *Poller) recoverDropped() {
+	p.u.rearmAll()
+	p.drainWake()
+}
+
+// rearmAll replaces every registration's poll in flight with a new one.
+func (u *ioUring) rearmAll() {
+	for fd := range u.recs {
+		r := &u.recs[fd]
+		if r.seq == 0 {
+			continue
+		}
+		r.multi = false
+		if r.armed {
+			u.disarm(fd, r)
+			r.seq = u.nextSeq()
+		}
+		u.queue(fd, r)
 	}
 }
 

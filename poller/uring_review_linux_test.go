@@ -243,6 +243,9 @@ func TestCompletionQueueOverflow(t *testing.T) {
 		}
 		require.Len(t, seen, n, "round %d", round)
 	}
+	if p.u != nil {
+		assert.Zero(t, p.u.ring.Dropped(), "completions kept aside, not dropped")
+	}
 }
 
 // TestCompletedPollOfDeletedRegistration deletes a registration while its
@@ -369,5 +372,41 @@ func TestIOUringWithoutMultishotPollFallsBackToEpoll(t *testing.T) {
 	assert.Empty(t, wait(t, p, 0))
 	_, err := unix.Write(w, []byte("x"))
 	require.NoError(t, err)
+	assert.Equal(t, []Event{{Token: tokA, Events: Read}}, wait(t, p, 5000))
+}
+
+// TestDroppedCompletionsRecovered plays the kernel dropping a completion
+// (IORING_FEAT_NODROP keeps overflowing completions aside, unless it
+// cannot allocate, and then io_uring_enter fails once with EBADR): the
+// Wait that sees EBADR succeeds, and the registration whose one-shot
+// poll completion was lost is armed again and reports its readiness
+// instead of staying silent.
+func TestDroppedCompletionsRecovered(t *testing.T) {
+	p := newPoller(t)
+	if p.u == nil {
+		t.Skip("the io_uring backend is not in use (" + envIOUring + " unset, or the kernel refused it)")
+	}
+	r, w := pipe(t)
+	require.NoError(t, p.Add(r, tokA, Read))
+	assert.Empty(t, wait(t, p, 0), "the poll is armed")
+	_, err := unix.Write(w, []byte("x"))
+	require.NoError(t, err)
+	// The completion reaches the queue once this thread enters the
+	// kernel (task work); drop it as the kernel would.
+	for deadline := time.Now().Add(5 * time.Second); p.u.ring.CQReady() == 0; {
+		require.True(t, time.Now().Before(deadline), "the poll never completed")
+		_, err := p.u.ring.Submit()
+		require.NoError(t, err)
+		time.Sleep(time.Millisecond)
+	}
+	for p.u.ring.CQReady() > 0 {
+		p.u.ring.Advance(1)
+	}
+	restore := uring.InjectEnterError(unix.EBADR)
+	events := make([]Event, 8)
+	n, err := p.Wait(events, 0)
+	restore()
+	assert.NoError(t, err, "a Wait that learns of dropped completions")
+	assert.Zero(t, n)
 	assert.Equal(t, []Event{{Token: tokA, Events: Read}}, wait(t, p, 5000))
 }

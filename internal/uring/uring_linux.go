@@ -215,6 +215,7 @@ type Ring struct {
 	sqeTail                 uint32 // SQEs handed out; published to *sqTail by flush
 
 	cqHead, cqTail *uint32
+	cqOverflow     *uint32
 	cqMask         uint32
 	cqes           []CQE
 
@@ -313,6 +314,7 @@ func (r *Ring) mmap(p *params) error {
 	cq := unsafe.Pointer(&r.cqMem[0])
 	r.cqHead = (*uint32)(unsafe.Add(cq, p.cqOff.head))
 	r.cqTail = (*uint32)(unsafe.Add(cq, p.cqOff.tail))
+	r.cqOverflow = (*uint32)(unsafe.Add(cq, p.cqOff.overflow))
 	r.cqMask = *(*uint32)(unsafe.Add(cq, p.cqOff.ringMask))
 	r.cqes = unsafe.Slice((*CQE)(unsafe.Add(cq, p.cqOff.cqes)), p.cqEntries)
 	return nil
@@ -436,6 +438,14 @@ func (r *Ring) CQReady() uint32 {
 	return atomic.LoadUint32(r.cqTail) - *r.cqHead
 }
 
+// Dropped returns how many completions the kernel has dropped so far (the
+// CQ ring's overflow counter): completions it could neither queue nor keep
+// aside because memory ran out. Kernels since 5.19 also fail the next
+// io_uring_enter with EBADR once after a drop.
+func (r *Ring) Dropped() uint32 {
+	return atomic.LoadUint32(r.cqOverflow)
+}
+
 // NeedsEnter reports whether the kernel holds completions the ring does
 // not show yet: overflowed CQEs, or (with TASKRUN_FLAG) task work that
 // only an io_uring_enter runs.
@@ -448,7 +458,7 @@ func (r *Ring) NeedsEnter() bool {
 // dereference) rather than touch addresses that may be mapped again by
 // then.
 func (r *Ring) Close() error {
-	r.sqHead, r.sqTail, r.sqFlags, r.cqHead, r.cqTail = nil, nil, nil, nil, nil
+	r.sqHead, r.sqTail, r.sqFlags, r.cqHead, r.cqTail, r.cqOverflow = nil, nil, nil, nil, nil, nil
 	r.sqes, r.cqes = nil, nil
 	if r.sqeMem != nil {
 		unix.Munmap(r.sqeMem)

@@ -252,7 +252,11 @@ func (u *ioUring) delete(fd int) error {
 		// A poll in flight holds a reference to the file: until it is
 		// removed, closing the descriptor would not close the socket.
 		// Remove it now rather than at the next Wait, which may never
-		// come.
+		// come. The reference is dropped by task work on the OS thread
+		// that armed the poll: at once when that is this thread (the
+		// loop's, locked while it runs), otherwise when that thread next
+		// enters or leaves the kernel (measured: microseconds when it
+		// sleeps, up to a scheduler tick, ~4 ms, when it spins).
 		// The registration is gone whatever the kernel says: a removal
 		// it cannot take now stays queued and goes with the next Wait.
 		if err := u.fill(); err != nil && !transient(err) {

@@ -255,8 +255,9 @@ func (u *ioUring) delete(fd int) error {
 		// come. The reference is dropped by task work on the OS thread
 		// that armed the poll: at once when that is this thread (the
 		// loop's, locked while it runs), otherwise when that thread next
-		// enters or leaves the kernel (measured: microseconds when it
-		// sleeps, up to a scheduler tick, ~4 ms, when it spins).
+		// enters or leaves the kernel: it is woken if it sleeps, but
+		// one running user code is not interrupted before its next
+		// timer tick.
 		// The registration is gone whatever the kernel says: a removal
 		// it cannot take now stays queued and goes with the next Wait.
 		if err := u.fill(); err != nil && !transient(err) {

@@ -116,7 +116,7 @@
 // io_uring instead of epoll (Backend then reports "io_uring"). When the
 // kernel refuses io_uring_setup (EPERM under a seccomp policy such as
 // Kubernetes' default, ENOSYS) or lacks what the backend needs
-// (IORING_FEAT_EXT_ARG, Linux 5.11), New falls back to epoll silently.
+// (EXT_ARG, multishot polls: Linux 5.13), New falls back to epoll silently.
 // The backend keeps epoll's contract, level-triggered readiness included,
 // with one-shot IORING_OP_POLL_ADD requests armed again at the start of
 // the next Wait; Add, Modify and Delete are queued and submitted with the

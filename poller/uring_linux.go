@@ -3,6 +3,7 @@
 package poller
 
 import (
+	"errors"
 	"os"
 	"time"
 
@@ -30,6 +31,7 @@ const (
 	udInternal = 1 << 63
 	udWake     = udInternal | 1
 	udRemove   = udInternal | 2
+	udProbe    = udInternal | 3
 )
 
 // ioUring is the io_uring state of a Poller on that backend.
@@ -41,6 +43,7 @@ type ioUring struct {
 	seq  uint32
 
 	wakeArmed bool
+	dropped   uint32 // the ring's count of dropped completions, as last seen
 }
 
 // urec is one descriptor's registration.
@@ -73,10 +76,60 @@ func newIOUring(wakefd int) (*ioUring, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Multishot polls (the wake-up's, and those of registrations whose
+	// readiness the interest hides) need Linux 5.13; 5.11 and 5.12 have
+	// EXT_ARG but refuse the flag with EINVAL, which would end the
+	// wake-up poll at every Wait (each returning at once) and fail such
+	// registrations with Err. Probe with a multishot poll removed at once:
+	// the kernel checks the flag when it takes the entry, so a refusal is
+	// queued when Submit returns. The wake-up's own poll is armed by the
+	// first Wait, on the thread that runs the loop: a poll's completion
+	// runs as task work on the thread that armed it.
+	if err := probeMultishot(r, wakefd); err != nil {
+		r.Close()
+		return nil, err
+	}
 	u := &ioUring{ring: r}
 	u.armWake(wakefd)
 	return u, nil
 }
+
+// probeMultishot reports errNoMultishotPoll if the kernel refuses a
+// multishot poll on fd. It leaves the completion queue empty.
+func probeMultishot(r *uring.Ring, fd int) error {
+	poll, remove := r.GetSQE(), r.GetSQE()
+	if poll == nil || remove == nil {
+		return unix.EAGAIN // a new ring's queue has room for two
+	}
+	poll.Opcode = uring.OpPollAdd
+	poll.Fd = int32(fd)
+	poll.OpFlags = unix.POLLIN
+	poll.Len = pollAddMulti
+	poll.UserData = udProbe
+	remove.Opcode = uring.OpPollRemove
+	remove.Fd = -1
+	remove.Addr = udProbe
+	remove.UserData = udRemove
+	if err := r.SubmitAndWait(2, 0); err != nil {
+		return err
+	}
+	var err error
+	for c := r.PeekCQE(); c != nil; c = r.PeekCQE() {
+		if c.UserData == udProbe && c.Res == -int32(unix.EINVAL) {
+			err = errNoMultishotPoll
+		}
+		r.Advance(1)
+	}
+	return err
+}
+
+// errNoMultishotPoll is newIOUring's error on a kernel that refuses
+// IORING_POLL_ADD_MULTI: New falls back to epoll.
+var errNoMultishotPoll = errors.New("poller: kernel lacks multishot IORING_OP_POLL_ADD (Linux 5.13)")
+
+// pollAddMulti is the flag that makes a POLL_ADD multishot; tests set
+// bits the kernel refuses to play a kernel without multishot polls.
+var pollAddMulti uint32 = uring.PollAddMulti
 
 func (u *ioUring) armWake(wakefd int) {
 	sqe := u.ring.GetSQE()
@@ -86,7 +139,7 @@ func (u *ioUring) armWake(wakefd int) {
 	sqe.Opcode = uring.OpPollAdd
 	sqe.Fd = int32(wakefd)
 	sqe.OpFlags = unix.POLLIN
-	sqe.Len = uring.PollAddMulti
+	sqe.Len = pollAddMulti
 	sqe.UserData = udWake
 	u.wakeArmed = true
 }
@@ -115,6 +168,14 @@ func (u *ioUring) rec(fd int) *urec {
 	return &u.recs[fd]
 }
 
+// lookup returns fd's record if the table has one, without growing it.
+func (u *ioUring) lookup(fd int) *urec {
+	if fd < 0 || fd >= len(u.recs) {
+		return nil
+	}
+	return &u.recs[fd]
+}
+
 func ud(fd int, seq uint32) uint64 { return uint64(uint32(fd)) | uint64(seq)<<32 }
 
 func (u *ioUring) queue(fd int, r *urec) {
@@ -134,15 +195,16 @@ func (u *ioUring) disarm(fd int, r *urec) {
 }
 
 func (u *ioUring) add(fd int, tok Token, in Interest) error {
-	r := u.rec(fd)
-	if r == nil {
+	if fd < 0 {
 		return unix.EBADF
 	}
-	if r.seq != 0 {
+	if r := u.lookup(fd); r != nil && r.seq != 0 {
 		return unix.EEXIST
 	}
 	// epoll refuses what cannot be polled; io_uring would report a
-	// regular file always ready. Keep epoll's answer.
+	// regular file always ready. Keep epoll's answer. The check comes
+	// before the table grows to fd, so that a number that is no open
+	// descriptor (EBADF) cannot make it grow.
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
 		return err
@@ -150,13 +212,14 @@ func (u *ioUring) add(fd int, tok Token, in Interest) error {
 	if m := st.Mode & unix.S_IFMT; m == unix.S_IFREG || m == unix.S_IFDIR {
 		return unix.EPERM
 	}
+	r := u.rec(fd)
 	*r = urec{tok: tok, in: in, seq: u.nextSeq(), queued: r.queued}
 	u.queue(fd, r)
 	return nil
 }
 
 func (u *ioUring) modify(fd int, tok Token, in Interest) error {
-	r := u.rec(fd)
+	r := u.lookup(fd)
 	if r == nil || r.seq == 0 {
 		return unix.ENOENT
 	}
@@ -178,8 +241,8 @@ func (u *ioUring) delete(fd int) error {
 	if fd < 0 {
 		return unix.EBADF
 	}
-	r := u.rec(fd)
-	if r.seq == 0 {
+	r := u.lookup(fd)
+	if r == nil || r.seq == 0 {
 		return unix.ENOENT
 	}
 	armed := r.armed
@@ -189,11 +252,18 @@ func (u *ioUring) delete(fd int) error {
 		// A poll in flight holds a reference to the file: until it is
 		// removed, closing the descriptor would not close the socket.
 		// Remove it now rather than at the next Wait, which may never
-		// come.
-		if err := u.fill(); err != nil {
+		// come. The reference is dropped by task work on the OS thread
+		// that armed the poll: at once when that is this thread (the
+		// loop's, locked while it runs), otherwise when that thread next
+		// enters or leaves the kernel: it is woken if it sleeps, but
+		// one running user code is not interrupted before its next
+		// timer tick.
+		// The registration is gone whatever the kernel says: a removal
+		// it cannot take now stays queued and goes with the next Wait.
+		if err := u.fill(); err != nil && !transient(err) {
 			return err
 		}
-		if _, err := u.ring.Submit(); err != nil && err != unix.EINTR {
+		if _, err := u.ring.Submit(); err != nil && !transient(err) {
 			return err
 		}
 	}
@@ -201,16 +271,34 @@ func (u *ioUring) delete(fd int) error {
 }
 
 // sqe returns a free submission entry, submitting what is queued when the
-// submission queue is full.
+// submission queue is full. When the kernel takes none of it (EAGAIN,
+// EBUSY, or an error), sqe gives up with that error rather than spin:
+// entries are freed only by the kernel, and while sqe runs nobody reaps
+// the completions an EBUSY kernel waits for.
 func (u *ioUring) sqe() (*uring.SQE, error) {
-	for {
+	for try := 0; ; try++ {
 		if e := u.ring.GetSQE(); e != nil {
 			return e, nil
 		}
-		if _, err := u.ring.Submit(); err != nil && err != unix.EINTR && err != unix.EAGAIN {
-			return nil, err
+		_, err := u.ring.Submit()
+		if err == unix.EINTR && try < 3 {
+			continue
 		}
+		if err == nil && u.ring.Pending() < u.ring.SQEntries() {
+			continue // the kernel took some: there is room now
+		}
+		if err == nil || err == unix.EINTR {
+			err = unix.EAGAIN
+		}
+		return nil, err
 	}
+}
+
+// transient reports whether err, from io_uring_enter, means "the kernel
+// cannot take submissions right now": what is queued stays queued and goes
+// with a later enter.
+func transient(err error) bool {
+	return err == unix.EAGAIN || err == unix.EBUSY || err == unix.EINTR
 }
 
 func pollMask(in Interest) uint32 {
@@ -226,9 +314,10 @@ func pollMask(in Interest) uint32 {
 
 // fill turns the queued removals and arms into submission entries.
 func (u *ioUring) fill() error {
-	for _, x := range u.rm {
+	for i, x := range u.rm {
 		e, err := u.sqe()
 		if err != nil {
+			u.rm = append(u.rm[:0], u.rm[i:]...) // the rest stay queued
 			return err
 		}
 		e.Opcode = uring.OpPollRemove
@@ -253,7 +342,7 @@ func (u *ioUring) fill() error {
 		e.Fd = fd
 		e.OpFlags = pollMask(r.in)
 		if r.multi {
-			e.Len = uring.PollAddMulti
+			e.Len = pollAddMulti
 		}
 		e.UserData = ud(int(fd), r.seq)
 		r.armed = true
@@ -277,9 +366,15 @@ func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 		if !u.wakeArmed {
 			u.armWake(p.wakefd)
 		}
-		if err := u.fill(); err != nil {
+		err := u.fill()
+		if err != nil && !transient(err) {
 			return 0, err
 		}
+		// A transient error left changes queued (or the wake-up poll
+		// found no free entry): submit what fits, reap, and fill again
+		// at the next round, without blocking while registrations, or
+		// the wake-up, wait to be armed.
+		partial := err != nil || !u.wakeArmed
 		var timeout int64 = -1
 		if timeoutMs >= 0 {
 			timeout = int64(timeoutMs) * 1e6
@@ -287,12 +382,18 @@ func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 				timeout = max(int64(time.Until(deadline)), 0)
 			}
 		}
-		if u.ring.CQReady() > 0 {
+		if u.ring.CQReady() > 0 || partial {
 			timeout = 0 // completions already queued: only submit
 		}
-		err := u.ring.SubmitAndWait(1, timeout)
+		err = u.ring.SubmitAndWait(1, timeout)
 		switch err {
 		case nil, unix.EAGAIN, unix.EBUSY:
+		case unix.EBADR:
+			// The kernel dropped completions and says so once (5.19).
+			u.dropped = u.ring.Dropped()
+			p.recoverDropped()
+			n, _ := p.reapIOUring(events)
+			return n, nil
 		case unix.ETIME, unix.EINTR:
 			n, woken := p.reapIOUring(events)
 			if !woken && p.gate.pending.Load() != 0 {
@@ -301,6 +402,12 @@ func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 			return n, nil
 		default:
 			return 0, err
+		}
+		if d := u.ring.Dropped(); d != u.dropped {
+			// The kernel dropped completions (before 5.19, silently
+			// but for this counter).
+			u.dropped = d
+			p.recoverDropped()
 		}
 		n, woken := p.reapIOUring(events)
 		if !woken && p.gate.pending.Load() != 0 {
@@ -322,6 +429,32 @@ func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 		if !deadline.IsZero() && !time.Now().Before(deadline) {
 			return 0, nil
 		}
+	}
+}
+
+// recoverDropped repairs what completions the kernel dropped (it could
+// not keep overflowing ones aside: out of memory) may have broken. Which
+// ones is unknown: every registration's poll is replaced by a new one, and
+// the wake-up is taken as pending, since its multishot poll may have lost
+// the completion of the eventfd's last write.
+func (p *Poller) recoverDropped() {
+	p.u.rearmAll()
+	p.drainWake()
+}
+
+// rearmAll replaces every registration's poll in flight with a new one.
+func (u *ioUring) rearmAll() {
+	for fd := range u.recs {
+		r := &u.recs[fd]
+		if r.seq == 0 {
+			continue
+		}
+		r.multi = false
+		if r.armed {
+			u.disarm(fd, r)
+			r.seq = u.nextSeq()
+		}
+		u.queue(fd, r)
 	}
 }
 
@@ -382,6 +515,17 @@ func (p *Poller) reapIOUring(events []Event) (n int, woken bool) {
 		}
 		if !more {
 			r.armed = false
+		}
+		if res == -int32(unix.ECANCELED) {
+			// The kernel cancelled a poll this side did not remove (its
+			// removals carry an older seq and were dropped above): the
+			// OS thread that armed it exited, and io_uring cancels a
+			// task's requests when it does. Go ends a thread when a
+			// goroutine locked to it returns. The registration is intact:
+			// arm it again.
+			r.multi = false
+			u.queue(fd, r)
+			continue
 		}
 		if res < 0 {
 			// The poll could not be armed: EBADF when the descriptor

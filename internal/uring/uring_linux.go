@@ -4,6 +4,7 @@ package uring
 
 import (
 	"errors"
+	"runtime"
 	"sync/atomic"
 	"unsafe"
 
@@ -159,6 +160,11 @@ var optionalGroups = []uint32{
 // (Linux < 5.11), which Wait's timeouts need.
 var ErrNoExtArg = errors.New("uring: kernel lacks IORING_FEAT_EXT_ARG")
 
+// ErrNoNoDrop is returned by New when the kernel lacks IORING_FEAT_NODROP
+// (Linux < 5.5): completions would be dropped when the completion queue is
+// full.
+var ErrNoNoDrop = errors.New("uring: kernel lacks IORING_FEAT_NODROP")
+
 // setupErr, when set, is returned by io_uring_setup instead of calling
 // the kernel: tests simulate a refusing kernel (seccomp's EPERM, ENOSYS).
 var setupErr atomic.Pointer[error]
@@ -168,6 +174,20 @@ var setupErr atomic.Pointer[error]
 func InjectSetupError(err error) (restore func()) {
 	setupErr.Store(&err)
 	return func() { setupErr.Store(nil) }
+}
+
+// enterErr, when set, is returned by io_uring_enter instead of calling
+// the kernel: tests simulate a kernel that cannot take submissions
+// (EAGAIN when it is out of memory for requests, EBUSY on older kernels
+// while completions overflow).
+var enterErr atomic.Pointer[error]
+
+// InjectEnterError makes every later Submit and SubmitAndWait fail with
+// err, submitting nothing, until the returned function is called. For
+// tests.
+func InjectEnterError(err error) (restore func()) {
+	enterErr.Store(&err)
+	return func() { enterErr.Store(nil) }
 }
 
 func setup(entries uint32, p *params) (int, error) {
@@ -195,6 +215,7 @@ type Ring struct {
 	sqeTail                 uint32 // SQEs handed out; published to *sqTail by flush
 
 	cqHead, cqTail *uint32
+	cqOverflow     *uint32
 	cqMask         uint32
 	cqes           []CQE
 
@@ -237,6 +258,14 @@ func New(pr Params) (*Ring, error) {
 		if p.features&FeatExtArg == 0 {
 			r.Close()
 			return nil, ErrNoExtArg
+		}
+		if p.features&FeatNoDrop == 0 {
+			// Every kernel with EXT_ARG has NODROP (5.5); checked
+			// anyway, since without it a full completion queue drops
+			// completions, and a dropped one-shot poll completion
+			// silences its registration for good.
+			r.Close()
+			return nil, ErrNoNoDrop
 		}
 		return r, nil
 	}
@@ -285,6 +314,7 @@ func (r *Ring) mmap(p *params) error {
 	cq := unsafe.Pointer(&r.cqMem[0])
 	r.cqHead = (*uint32)(unsafe.Add(cq, p.cqOff.head))
 	r.cqTail = (*uint32)(unsafe.Add(cq, p.cqOff.tail))
+	r.cqOverflow = (*uint32)(unsafe.Add(cq, p.cqOff.overflow))
 	r.cqMask = *(*uint32)(unsafe.Add(cq, p.cqOff.ringMask))
 	r.cqes = unsafe.Slice((*CQE)(unsafe.Add(cq, p.cqOff.cqes)), p.cqEntries)
 	return nil
@@ -363,6 +393,9 @@ func (r *Ring) SubmitAndWait(minComplete uint32, timeoutNs int64) error {
 }
 
 func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg *geteventsArg, raw bool) (int, error) {
+	if e := enterErr.Load(); e != nil {
+		return 0, *e
+	}
 	var argp, argSz uintptr
 	if arg != nil {
 		argp, argSz = uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg)
@@ -375,6 +408,10 @@ func (r *Ring) enter(toSubmit, minComplete, flags uint32, arg *geteventsArg, raw
 	} else {
 		n, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argSz)
 	}
+	// argp is an address taken before the call, not in its argument
+	// list, so nothing else tells the compiler that arg (inside r) must
+	// stay alive until the kernel has read it.
+	runtime.KeepAlive(arg)
 	if errno != 0 {
 		return 0, errno
 	}
@@ -401,6 +438,14 @@ func (r *Ring) CQReady() uint32 {
 	return atomic.LoadUint32(r.cqTail) - *r.cqHead
 }
 
+// Dropped returns how many completions the kernel has dropped so far (the
+// CQ ring's overflow counter): completions it could neither queue nor keep
+// aside because memory ran out. Kernels since 5.19 also fail the next
+// io_uring_enter with EBADR once after a drop.
+func (r *Ring) Dropped() uint32 {
+	return atomic.LoadUint32(r.cqOverflow)
+}
+
 // NeedsEnter reports whether the kernel holds completions the ring does
 // not show yet: overflowed CQEs, or (with TASKRUN_FLAG) task work that
 // only an io_uring_enter runs.
@@ -409,8 +454,12 @@ func (r *Ring) NeedsEnter() bool {
 }
 
 // Close unmaps the queues and closes the ring, which cancels every
-// request still in flight.
+// request still in flight. A Ring method called after Close panics (nil
+// dereference) rather than touch addresses that may be mapped again by
+// then.
 func (r *Ring) Close() error {
+	r.sqHead, r.sqTail, r.sqFlags, r.cqHead, r.cqTail, r.cqOverflow = nil, nil, nil, nil, nil, nil
+	r.sqes, r.cqes = nil, nil
 	if r.sqeMem != nil {
 		unix.Munmap(r.sqeMem)
 		r.sqeMem = nil

@@ -134,3 +134,15 @@ func TestRingSetupRefused(t *testing.T) {
 		assert.ErrorIs(t, err, errno)
 	}
 }
+
+// TestRingUseAfterCloseIsLoud: after Close the queues are unmapped, and
+// the addresses may belong to a new mapping soon; the Ring's methods must
+// fail loudly (panic) instead of reading or writing there.
+func TestRingUseAfterCloseIsLoud(t *testing.T) {
+	r := newRing(t, Params{Entries: 8})
+	require.NoError(t, r.Close())
+	assert.Panics(t, func() { r.GetSQE() })
+	assert.Panics(t, func() { r.PeekCQE() })
+	assert.Panics(t, func() { r.Advance(1) })
+	assert.Panics(t, func() { r.Submit() })
+}

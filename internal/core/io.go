@@ -22,10 +22,28 @@ type IOWatcher struct {
 	tok      poller.Token    // slot | generation<<32, while loop is set
 	fd       int32           // unix descriptors and Windows handles (32 significant bits) fit
 	interest poller.Interest // wanted
-	kernel   poller.Interest // registered with the poller (0: not registered)
-	queued   bool
-	complete bool // driven by completions, not readiness (Windows named pipes): Start and Stop do nothing
+	bits     uint8           // registered with the poller (kernelMask; 0: not registered), bitQueued, bitComplete
+
+	// Aux is not the watcher's: the handle that embeds it keeps its own
+	// state bits here, in what would otherwise be padding (a stream's
+	// flags), which keeps every connection a size class smaller.
+	Aux uint16
 }
+
+const (
+	kernelMask  = uint8(poller.Read | poller.Write)
+	bitQueued   = 1 << 6
+	bitComplete = 1 << 7 // driven by completions, not readiness (Windows named pipes): Start and Stop do nothing
+)
+
+// kernel returns the interest registered with the poller (0: none).
+func (w *IOWatcher) kernel() poller.Interest { return poller.Interest(w.bits & kernelMask) }
+
+func (w *IOWatcher) setKernel(k poller.Interest) { w.bits = w.bits&^kernelMask | uint8(k)&kernelMask }
+
+func (w *IOWatcher) queued() bool { return w.bits&bitQueued != 0 }
+
+func (w *IOWatcher) complete() bool { return w.bits&bitComplete != 0 }
 
 // IOHandler receives a watcher's events.
 type IOHandler interface {
@@ -163,7 +181,7 @@ func (l *Loop) InitIOHandler(w *IOWatcher, fd int, h IOHandler) error {
 		return ErrWatcherBusy
 	}
 	w.Close(false)
-	*w = IOWatcher{fd: int32(fd), h: h}
+	*w = IOWatcher{fd: int32(fd), h: h, Aux: w.Aux}
 	tok, err := l.io.acquire(w)
 	if err != nil {
 		return err
@@ -173,8 +191,14 @@ func (l *Loop) InitIOHandler(w *IOWatcher, fd int, h IOHandler) error {
 	return nil
 }
 
-// Fd returns the watched descriptor.
-func (w *IOWatcher) Fd() int { return int(w.fd) }
+// Fd returns the watched descriptor, or -1 when the watcher is not
+// initialised (before InitIOWatcher, after Close).
+func (w *IOWatcher) Fd() int {
+	if w.loop == nil {
+		return -1
+	}
+	return int(w.fd)
+}
 
 // Interest returns what the watcher currently waits for.
 func (w *IOWatcher) Interest() poller.Interest { return w.interest }
@@ -196,20 +220,21 @@ func (w *IOWatcher) Err() error {
 // poller happens at once, so its error (for example EPERM for a regular
 // file) is returned here.
 func (w *IOWatcher) Start(in poller.Interest) error {
-	if w.complete {
+	if w.complete() {
 		return nil
 	}
 	want := w.interest | (in & (poller.Read | poller.Write))
 	if want == w.interest {
 		return nil
 	}
-	if w.kernel == 0 {
+	if w.kernel() == 0 {
 		if err := w.loop.poller.Add(int(w.fd), w.tok, want); err != nil {
 			w.loop.io.setErr(w, err)
 			return err
 		}
 		w.loop.io.setErr(w, nil)
-		w.interest, w.kernel = want, want
+		w.interest = want
+		w.setKernel(want)
 		return nil
 	}
 	w.interest = want
@@ -220,7 +245,7 @@ func (w *IOWatcher) Start(in poller.Interest) error {
 // Stop removes interest in the given events; a watcher with no interest is
 // not called, even for events already collected in the current batch.
 func (w *IOWatcher) Stop(in poller.Interest) {
-	if w.complete {
+	if w.complete() {
 		return
 	}
 	want := w.interest &^ in
@@ -232,8 +257,8 @@ func (w *IOWatcher) Stop(in poller.Interest) {
 }
 
 func (w *IOWatcher) enqueue() {
-	if !w.queued {
-		w.queued = true
+	if !w.queued() {
+		w.bits |= bitQueued
 		w.loop.io.queue = append(w.loop.io.queue, w)
 	}
 }
@@ -248,7 +273,7 @@ func (w *IOWatcher) Close(fdClosing bool) {
 	if l == nil {
 		return
 	}
-	if w.kernel != 0 && (!fdClosing || !l.closeRemoves) {
+	if w.kernel() != 0 && (!fdClosing || !l.closeRemoves) {
 		// An error means there is nothing left to remove (EBADF: the fd
 		// was closed already); the watcher goes away either way.
 		l.poller.Delete(int(w.fd))
@@ -256,7 +281,7 @@ func (w *IOWatcher) Close(fdClosing bool) {
 	// The slot's new generation makes this watcher's events still in the
 	// batch, and any Err owed to it, stale.
 	l.io.release(w)
-	w.kernel, w.interest, w.queued, w.complete = 0, 0, false, false
+	w.interest, w.bits = 0, 0
 	w.loop = nil
 }
 
@@ -269,27 +294,27 @@ func (l *Loop) flushIO() bool {
 		t.queue[i] = nil
 		// Watchers closed since they were queued have queued cleared;
 		// one re-initialised on another loop is that loop's to flush.
-		if !w.queued || w.loop != l {
+		if !w.queued() || w.loop != l {
 			continue
 		}
-		w.queued = false
-		if w.interest == w.kernel {
+		w.bits &^= bitQueued
+		if w.interest == w.kernel() {
 			continue
 		}
 		var err error
 		switch {
 		case w.interest == 0:
 			err = l.poller.Delete(int(w.fd))
-			w.kernel = 0 // when Delete fails, nothing was registered either
-		case w.kernel == 0:
+			w.setKernel(0) // when Delete fails, nothing was registered either
+		case w.kernel() == 0:
 			if err = l.poller.Add(int(w.fd), w.tok, w.interest); err == nil {
-				w.kernel = w.interest
+				w.setKernel(w.interest)
 			}
 		default:
 			// On failure the old registration stays (or close(2) ended
 			// it); kernel keeps the old value, so Close still deletes.
 			if err = l.poller.Modify(int(w.fd), w.tok, w.interest); err == nil {
-				w.kernel = w.interest
+				w.setKernel(w.interest)
 			}
 		}
 		t.setErr(w, err)

@@ -16,7 +16,7 @@ const closeRemovesRegistration = false
 // readiness polls, Start and Stop do nothing, and its handler receives
 // the events of the requests begun with Begin, whatever their bits.
 func (w *IOWatcher) UseCompletions() {
-	w.complete = true
+	w.bits |= bitComplete
 	w.interest = poller.Read | poller.Write
 }
 

@@ -9,23 +9,22 @@ import (
 
 // onClose runs inside Close: stop watching and release the descriptor.
 func (s *Stream) onClose() {
-	if s.flags&fListening != 0 {
+	if s.w.Aux&fListening != 0 {
 		reserveRelease()
 		s.Loop().StopTimer(&s.x.backoff)
 	}
-	s.flags &^= fReading | fListening
-	if s.fd >= 0 && s.isNamedPipe() {
+	s.w.Aux &^= fReading | fListening
+	if s.Fd() >= 0 && s.isNamedPipe() {
 		s.npClose()
 	}
-	if s.fd >= 0 {
+	if fd := s.Fd(); fd >= 0 {
 		// close(2) removes the epoll registration, unless another
 		// descriptor still refers to the socket (one handed to Open may).
-		s.w.Close(s.flags&fForeignFd == 0)
-		if s.flags&fPipe != 0 {
+		s.w.Close(s.w.Aux&fForeignFd == 0) // the descriptor is -1 from here
+		if s.w.Aux&fPipe != 0 {
 			s.unlink()
 		}
-		sys.Close(int(s.fd))
-		s.fd = -1
+		sys.Close(fd)
 	}
 	s.closePending()
 	if s.x != nil && s.x.acceptedFd >= 0 {
@@ -38,18 +37,18 @@ func (s *Stream) onClose() {
 // callbacks are delivered and everything still queued is cancelled.
 func (s *Stream) onFinish() {
 	canceled := func(op string) error { return errx.FromErrno(op, syscall.ECANCELED) }
-	if s.flags&fConnecting != 0 {
+	if s.w.Aux&fConnecting != 0 {
 		s.x.connectErr = canceled("connect")
-		s.flags &^= fConnectDone
+		s.w.Aux &^= fConnectDone
 		s.completeConnect()
 	}
 	s.cancelWrites()
 	s.runWriteCallbacks()
-	if (s.x != nil && s.x.shutdownCb != nil) || s.flags&(fShutting|fShutdownDone) != 0 {
-		if s.flags&fShutting != 0 {
+	if (s.x != nil && s.x.shutdownCb != nil) || s.w.Aux&(fShutting|fShutdownDone) != 0 {
+		if s.w.Aux&fShutting != 0 {
 			s.x.shutErr = canceled("shutdown")
 		}
-		s.flags &^= fShutting | fShutdownDone
+		s.w.Aux &^= fShutting | fShutdownDone
 		s.completeShutdown()
 	}
 }

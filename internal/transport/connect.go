@@ -16,19 +16,19 @@ import (
 // connect fails they fail with ECANCELED right after cb, and a Shutdown
 // issued meanwhile fails too.
 func (s *Stream) trackConnect(err error, cb Callback) error {
-	if s.flags&fConnecting != 0 {
+	if s.w.Aux&fConnecting != 0 {
 		return errx.FromErrno("connect", syscall.EALREADY)
 	}
-	if s.fd < 0 || s.IsClosing() {
+	if s.Fd() < 0 || s.IsClosing() {
 		return errClosed("connect")
 	}
-	s.flags |= fConnecting
+	s.w.Aux |= fConnecting
 	s.ext().connectCb = cb
 	s.Loop().ReqStart()
 	s.updateActive()
 	if err == nil || errors.Is(err, sys.EINPROGRESS) {
 		if err == nil {
-			s.flags |= fConnectDone
+			s.w.Aux |= fConnectDone
 			s.queuePending()
 			return nil
 		}
@@ -39,13 +39,13 @@ func (s *Stream) trackConnect(err error, cb Callback) error {
 		}
 	}
 	s.ext().connectErr = errx.Wrap("connect", err)
-	s.flags |= fConnectDone
+	s.w.Aux |= fConnectDone
 	s.queuePending()
 	return nil
 }
 
 func (s *Stream) connectReady() {
-	errno, err := sys.GetsockoptInt(int(s.fd), sys.SOL_SOCKET, sys.SO_ERROR)
+	errno, err := sys.GetsockoptInt(s.Fd(), sys.SOL_SOCKET, sys.SO_ERROR)
 	if err == nil && errno != 0 {
 		err = syscall.Errno(errno)
 	}
@@ -57,23 +57,23 @@ func (s *Stream) connectReady() {
 }
 
 func (s *Stream) completeConnect() {
-	if s.flags&fConnecting == 0 {
+	if s.w.Aux&fConnecting == 0 {
 		return
 	}
-	s.flags &^= fConnecting
+	s.w.Aux &^= fConnecting
 	err := s.x.connectErr
 	s.x.connectErr = nil
 	cb := s.x.connectCb
 	s.x.connectCb = nil
 	if err == nil {
-		s.flags |= fConnected
+		s.w.Aux |= fConnected
 		if s.wqHead != nil {
 			if werr := s.w.Start(poller.Write); werr != nil {
 				s.failHead(errx.Wrap("write", werr))
 			}
 		} else {
 			s.w.Stop(poller.Write)
-			if s.flags&fShutting != 0 {
+			if s.w.Aux&fShutting != 0 {
 				s.doShutdown()
 			}
 		}
@@ -90,7 +90,7 @@ func (s *Stream) completeConnect() {
 		// As libuv: what was queued behind a failed connect is cancelled
 		// now, and a pending shutdown fails, instead of waiting for Close.
 		s.cancelWrites()
-		if s.flags&fShutting != 0 {
+		if s.w.Aux&fShutting != 0 {
 			s.doShutdown()
 		}
 	}

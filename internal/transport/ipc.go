@@ -36,7 +36,7 @@ type ipcState struct {
 // SetIPC makes a Unix-domain stream carry descriptors: its reads collect
 // the ones that arrive (PendingCount, TakePending) and Write2 can send one.
 func (s *Stream) SetIPC() error {
-	if s.flags&fPipe == 0 {
+	if s.w.Aux&fPipe == 0 {
 		return errx.FromErrno("open", syscall.EINVAL)
 	}
 	x := s.ext()
@@ -86,7 +86,7 @@ func (s *Stream) closePending() {
 func (s *Stream) readIPC(buf []byte) (int, error) {
 	ipc := s.x.ipc
 	for {
-		n, oobn, flags, _, err := unix.Recvmsg(int(s.fd), buf, ipc.oob, recvCloexec)
+		n, oobn, flags, _, err := unix.Recvmsg(s.Fd(), buf, ipc.oob, recvCloexec)
 		if err == unix.EINTR {
 			continue
 		}
@@ -155,10 +155,10 @@ func (s *Stream) Write2(bufs [][]byte, fd int, cb Callback) error {
 
 // Dup returns a close-on-exec duplicate of s's descriptor, for Write2.
 func (s *Stream) Dup() (int, error) {
-	if s.fd < 0 {
+	if s.Fd() < 0 {
 		return -1, errClosed("dup")
 	}
-	fd, err := unix.FcntlInt(uintptr(s.fd), unix.F_DUPFD_CLOEXEC, 0)
+	fd, err := unix.FcntlInt(uintptr(s.Fd()), unix.F_DUPFD_CLOEXEC, 0)
 	if err != nil {
 		return -1, errx.Wrap("dup", err)
 	}
@@ -168,7 +168,7 @@ func (s *Stream) Dup() (int, error) {
 // MarkShared tells s that its descriptor has (or may get) a duplicate
 // elsewhere, so Close removes the poller registration explicitly instead
 // of relying on close(2).
-func (s *Stream) MarkShared() { s.flags |= fForeignFd }
+func (s *Stream) MarkShared() { s.w.Aux |= fForeignFd }
 
 // sendmsgRights sends bufs with fd attached.
 func sendmsgRights(sock int, bufs [][]byte, fd int) (int, error) {

@@ -72,7 +72,7 @@ type ipcState struct {
 // receiving end). It must be called before the pipe connects or is
 // accepted, and the other end must be an IPC pipe too.
 func (s *Stream) SetIPC() error {
-	if s.flags&fPipe == 0 {
+	if s.w.Aux&fPipe == 0 {
 		return errx.FromErrno("open", syscall.EINVAL)
 	}
 	x := s.ext()
@@ -249,7 +249,7 @@ func (s *Stream) ipcPeerPID() (uint32, error) {
 	if s.x.np != nil {
 		h = s.x.np.h
 	}
-	if h == 0 || s.flags&fConnecting != 0 {
+	if h == 0 || s.w.Aux&fConnecting != 0 {
 		return 0, errx.FromErrno("write", syscall.ENOTCONN)
 	}
 	var pid uint32
@@ -327,14 +327,14 @@ func (s *Stream) ipcConsumed(n int) { s.x.ipc.dataLeft -= n }
 // (WSADuplicateSocketW for this process, then WSASocketW), for Write2. A
 // named pipe cannot be sent: ENOTSUP.
 func (s *Stream) Dup() (int, error) {
-	if s.fd < 0 {
+	if s.Fd() < 0 {
 		return -1, errClosed("dup")
 	}
 	if s.isNamedPipe() {
 		return -1, errx.FromErrno("dup", syscall.ENOTSUP)
 	}
 	var info windows.WSAProtocolInfo
-	if err := windows.WSADuplicateSocket(windows.Handle(s.fd), windows.GetCurrentProcessId(), &info); err != nil {
+	if err := windows.WSADuplicateSocket(windows.Handle(s.Fd()), windows.GetCurrentProcessId(), &info); err != nil {
 		return -1, errx.Wrap("dup", err)
 	}
 	h, err := windows.WSASocket(fromProtocolInfo, fromProtocolInfo, fromProtocolInfo, &info, 0,

@@ -17,26 +17,26 @@ import (
 // at EMFILE/ENFILE the pending connections are accepted and closed at once
 // (libuv's reserve-descriptor trick) so the loop keeps serving.
 func (s *Stream) Listen(backlog int, onConnection func(err error)) error {
-	if s.fd < 0 && !s.IsClosing() {
-		if s.flags&fPipe != 0 {
+	if s.Fd() < 0 && !s.IsClosing() {
+		if s.w.Aux&fPipe != 0 {
 			return errx.FromErrno("listen", syscall.EINVAL)
 		}
 		if err := s.Bind(netip.IPv6Unspecified(), 0, 0); err != nil {
 			return err
 		}
 	}
-	if s.IsClosing() || s.fd < 0 {
+	if s.IsClosing() || s.Fd() < 0 {
 		return errx.FromErrno("listen", syscall.EBADF)
 	}
 	if onConnection == nil {
 		return errx.FromErrno("listen", syscall.EINVAL)
 	}
-	if s.flags&fListening == 0 {
+	if s.w.Aux&fListening == 0 {
 		if s.isNamedPipe() {
 			if err := s.npListen(); err != nil {
 				return err
 			}
-		} else if err := sys.Listen(int(s.fd), backlog); err != nil {
+		} else if err := sys.Listen(s.Fd(), backlog); err != nil {
 			return errx.Wrap("listen", err)
 		}
 	}
@@ -44,8 +44,8 @@ func (s *Stream) Listen(backlog int, onConnection func(err error)) error {
 	if err := s.w.Start(poller.Read); err != nil {
 		return errx.Wrap("listen", err)
 	}
-	if s.flags&fListening == 0 {
-		s.flags |= fListening
+	if s.w.Aux&fListening == 0 {
+		s.w.Aux |= fListening
 		reserveAcquire()
 	}
 	s.updateActive()
@@ -61,13 +61,13 @@ func (s *Stream) acceptReady() {
 			s.w.Stop(poller.Read)
 			return
 		}
-		fd, err := sys.Accept(int(s.fd))
+		fd, err := sys.Accept(s.Fd())
 		if err == sys.EAGAIN {
 			return
 		}
 		if err != nil {
 			if err == sys.EMFILE || err == sys.ENFILE {
-				serr := shedConnections(int(s.fd))
+				serr := shedConnections(s.Fd())
 				if serr == sys.EAGAIN {
 					return // shed: nothing to report, as libuv and Node
 				}
@@ -83,7 +83,7 @@ func (s *Stream) acceptReady() {
 		}
 		s.x.acceptedFd = fd
 		s.x.onConnection(nil)
-		if s.IsClosing() || s.flags&fListening == 0 {
+		if s.IsClosing() || s.w.Aux&fListening == 0 {
 			return
 		}
 	}
@@ -116,12 +116,12 @@ func (s *Stream) TakeAccepted() (int, error) {
 	}
 	fd := s.x.acceptedFd
 	s.x.acceptedFd = -1
-	if s.flags&fListening != 0 && !s.IsClosing() {
+	if s.w.Aux&fListening != 0 && !s.IsClosing() {
 		if err := s.w.Start(poller.Read); err != nil {
 			// The listener cannot hear new connections: say so through
 			// onConnection, from the pending phase.
 			s.ext().acceptErr = errx.Wrap("accept", err)
-			s.flags |= fAcceptErr
+			s.w.Aux |= fAcceptErr
 			s.queuePending()
 		}
 		s.npAccepted()
@@ -138,8 +138,8 @@ func (s *Stream) Adopt(fd int) error {
 	if err := s.setFd(fd); err != nil {
 		return err
 	}
-	s.flags |= fConnected
-	if s.flags&fPipe == 0 {
+	s.w.Aux |= fConnected
+	if s.w.Aux&fPipe == 0 {
 		return s.applyOptions()
 	}
 	return nil
@@ -151,7 +151,7 @@ func (s *Stream) backOff() {
 	s.w.Stop(poller.Read)
 	if s.x.resume == nil {
 		s.x.resume = func() {
-			if s.flags&fListening != 0 && !s.IsClosing() && s.x.acceptedFd < 0 {
+			if s.w.Aux&fListening != 0 && !s.IsClosing() && s.x.acceptedFd < 0 {
 				s.w.Start(poller.Read)
 			}
 		}

@@ -99,7 +99,7 @@ func (t *npTask) RunTask() {
 	if s.IsClosing() {
 		return
 	}
-	if s.flags&fListening != 0 {
+	if s.w.Aux&fListening != 0 {
 		s.npAcceptReady()
 		return
 	}
@@ -116,7 +116,7 @@ func (np *namedPipe) queueTask() {
 
 // isNamedPipe reports whether s is a named pipe (every Pipe stream on
 // Windows).
-func (s *Stream) isNamedPipe() bool { return s.flags&fPipe != 0 }
+func (s *Stream) isNamedPipe() bool { return s.w.Aux&fPipe != 0 }
 
 func (s *Stream) np() *namedPipe {
 	x := s.ext()
@@ -190,7 +190,7 @@ func (np *namedPipe) newInstance(first bool) (windows.Handle, error) {
 // a name that is not a pipe name (what libuv gives). noTruncate does not
 // apply on Windows.
 func (p *Stream) BindPath(name string, noTruncate bool) error {
-	if p.flags&fPipe == 0 || p.fd >= 0 || p.IsClosing() {
+	if p.w.Aux&fPipe == 0 || p.Fd() >= 0 || p.IsClosing() {
 		return errx.WithHostPort("bind", syscall.EINVAL, name, -1)
 	}
 	if !pipeNameOK(name) {
@@ -226,7 +226,7 @@ func (p *Stream) BindPath(name string, noTruncate bool) error {
 // ConnectPath. When every instance is busy it waits for one (up to 30 s,
 // as libuv) on a goroutine of its own.
 func (p *Stream) ConnectPath(name string, noTruncate bool, cb Callback) error {
-	if p.flags&fPipe == 0 || p.fd >= 0 {
+	if p.w.Aux&fPipe == 0 || p.Fd() >= 0 {
 		return errx.FromErrno("connect", syscall.EINVAL)
 	}
 	if p.IsClosing() {
@@ -258,7 +258,7 @@ func (p *Stream) ConnectPath(name string, noTruncate bool, cb Callback) error {
 		if terr := p.trackConnect(nil, cb); terr != nil {
 			return terr
 		}
-		p.flags &^= fConnectDone // not done: the goroutine finishes it
+		p.w.Aux &^= fConnectDone // not done: the goroutine finishes it
 		p.waitPipe(name)
 		return nil
 	}
@@ -324,7 +324,7 @@ func (p *Stream) waitPipe(name string) {
 
 // connected finishes a connect that waited for a busy pipe.
 func (p *Stream) connected(h windows.Handle, err error) {
-	if p.IsClosing() || p.flags&fConnecting == 0 {
+	if p.IsClosing() || p.w.Aux&fConnecting == 0 {
 		if err == nil {
 			windows.CloseHandle(h)
 		}
@@ -337,7 +337,6 @@ func (p *Stream) connected(h windows.Handle, err error) {
 			// The pipe replaces the placeholder in the watcher table.
 			np := p.np()
 			p.w.Close(false)
-			p.fd = -1
 			windows.CloseHandle(np.ph)
 			np.ph = 0
 			if err = p.setFd(int(h)); err != nil {
@@ -386,23 +385,23 @@ func (s *Stream) npListen() error {
 // read while reading, the next write while writes are queued, the
 // listening instances' connects while listening.
 func (s *Stream) npUpdate() {
-	if !s.isNamedPipe() || s.x == nil || s.x.np == nil || s.IsClosing() || s.fd < 0 {
+	if !s.isNamedPipe() || s.x == nil || s.x.np == nil || s.IsClosing() || s.Fd() < 0 {
 		return
 	}
 	np := s.x.np
-	if s.flags&fListening != 0 {
+	if s.w.Aux&fListening != 0 {
 		np.fillInstances()
 		return
 	}
-	if np.h == 0 || s.flags&fConnecting != 0 {
+	if np.h == 0 || s.w.Aux&fConnecting != 0 {
 		return
 	}
-	if s.flags&fReading != 0 && !np.rd.busy && np.rOff == np.rEnd && np.rErr == nil && !np.eofForced {
+	if s.w.Aux&fReading != 0 && !np.rd.busy && np.rOff == np.rEnd && np.rErr == nil && !np.eofForced {
 		np.issueRead()
 	}
 	// After a failed write the rest stay queued until Close cancels
 	// them, as on Unix.
-	if !np.wr.busy && s.wqHead != nil && s.flags&fWriteFailed == 0 {
+	if !np.wr.busy && s.wqHead != nil && s.w.Aux&fWriteFailed == 0 {
 		np.issueWrite()
 	}
 }
@@ -452,7 +451,7 @@ func (np *namedPipe) fillInstances() {
 	}
 	if waiting == 0 && failed != nil && s.x.acceptedFd < 0 {
 		s.x.acceptErr = npErr("accept", failed, "")
-		s.flags |= fAcceptErr
+		s.w.Aux |= fAcceptErr
 		s.queuePending()
 		if s.x.resume == nil {
 			s.x.resume = s.npUpdate
@@ -474,7 +473,7 @@ func (s *Stream) npAcceptReady() {
 		if _, err := in.op.c.Result(); err != nil && err != windows.ERROR_PIPE_CONNECTED {
 			windows.CloseHandle(in.h)
 			in.h = 0
-			if s.flags&fListening != 0 && !s.IsClosing() && err != windows.ERROR_NO_DATA {
+			if s.w.Aux&fListening != 0 && !s.IsClosing() && err != windows.ERROR_NO_DATA {
 				s.x.onConnection(npErr("accept", err, ""))
 			}
 			continue
@@ -482,7 +481,7 @@ func (s *Stream) npAcceptReady() {
 		in.connected = true
 	}
 	for i := range np.insts {
-		if s.IsClosing() || s.flags&fListening == 0 || s.x.acceptedFd >= 0 {
+		if s.IsClosing() || s.w.Aux&fListening == 0 || s.x.acceptedFd >= 0 {
 			break
 		}
 		in := &np.insts[i]
@@ -506,7 +505,7 @@ func (np *namedPipe) issueRead() {
 	err := windows.ReadFile(np.h, np.rbuf, nil, np.rd.c.Overlapped())
 	if err == nil || err == windows.ERROR_IO_PENDING {
 		np.rd.busy = true
-		if s.flags&fShut != 0 {
+		if s.w.Aux&fShut != 0 {
 			np.startEOFTimer()
 		}
 		return
@@ -536,7 +535,7 @@ func (np *namedPipe) readDone(n uint32, err error) {
 func (np *namedPipe) deliver() {
 	s := np.s
 	ipc := s.x.ipc
-	for s.flags&fReading != 0 && np.rOff < np.rEnd {
+	for s.w.Aux&fReading != 0 && np.rOff < np.rEnd {
 		// The stream's buffer is handed out as the loop's shared one is
 		// on Unix: valid during the callback only.
 		buf := np.rbuf[np.rOff:np.rEnd]
@@ -586,11 +585,11 @@ func (np *namedPipe) deliver() {
 			return
 		}
 	}
-	if s.flags&fReading != 0 && np.rOff == np.rEnd && np.rErr != nil {
+	if s.w.Aux&fReading != 0 && np.rOff == np.rEnd && np.rErr != nil {
 		err := np.rErr
 		np.rErr = nil
 		if err == io.EOF {
-			s.flags |= fEOF
+			s.w.Aux |= fEOF
 		}
 		s.ReadStop()
 		s.deliverRead(0, nil, err)
@@ -614,7 +613,7 @@ func (np *namedPipe) issueWrite() {
 	if s.wqHead == nil {
 		// Only empty writes were queued: nothing was held back, so no
 		// 'drain' (as on Unix, where they never queue).
-		if s.flags&fShutting != 0 {
+		if s.w.Aux&fShutting != 0 {
 			s.doShutdown()
 		}
 		s.updateActive()
@@ -653,7 +652,7 @@ func (np *namedPipe) issueWrite() {
 // ahead and the owner hears 'drain'.
 func (np *namedPipe) drained() {
 	s := np.s
-	if s.flags&fShutting != 0 {
+	if s.w.Aux&fShutting != 0 {
 		s.doShutdown()
 	}
 	if s.h != nil {
@@ -665,7 +664,7 @@ func (np *namedPipe) drained() {
 // npIO handles the completions reported for a pipe stream.
 func (s *Stream) npIO(ev poller.Interest) {
 	np := s.x.np
-	if s.flags&fListening != 0 {
+	if s.w.Aux&fListening != 0 {
 		s.npAcceptReady()
 		return
 	}
@@ -762,7 +761,6 @@ func (np *namedPipe) eofTimeout() {
 // are dequeued.
 func (s *Stream) npClose() {
 	s.w.Close(false)
-	s.fd = -1
 	if s.x == nil || s.x.np == nil {
 		return
 	}
@@ -800,7 +798,7 @@ func (s *Stream) npClose() {
 
 // PathName returns the pipe name given to BindPath or ConnectPath.
 func (p *Stream) PathName() (string, error) {
-	if p.fd < 0 {
+	if p.Fd() < 0 {
 		return "", errClosed("getsockname")
 	}
 	if p.x != nil && p.x.np != nil && p.x.np.wide != nil {
@@ -812,7 +810,7 @@ func (p *Stream) PathName() (string, error) {
 // PeerPathName returns the pipe name a client connected to ("" on the
 // server side).
 func (p *Stream) PeerPathName() (string, error) {
-	if p.fd < 0 {
+	if p.Fd() < 0 {
 		return "", errClosed("getpeername")
 	}
 	if p.x != nil && p.x.np != nil && p.x.np.wide == nil {

@@ -37,9 +37,9 @@ func (s *Stream) Open(fd int) error {
 	}
 	// Close removes it from the poller explicitly: a duplicate of the
 	// descriptor may outlive this stream.
-	s.flags |= fForeignFd
+	s.w.Aux |= fForeignFd
 	if _, err := sys.PeerName(fd); err == nil {
-		s.flags |= fConnected
+		s.w.Aux |= fConnected
 	}
 	return nil
 }
@@ -62,7 +62,7 @@ func OpenFD(l *core.Loop, fd int) (*Stream, error) {
 // ensureSocket creates the stream's socket in the given address family if
 // it has none yet, and applies the options remembered before it existed.
 func (s *Stream) ensureSocket(family int) error {
-	if s.fd >= 0 {
+	if s.Fd() >= 0 {
 		return nil
 	}
 	if s.IsClosing() {

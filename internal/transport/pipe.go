@@ -37,7 +37,7 @@ func sockaddr(name string, noTruncate bool) (*unix.SockaddrUnix, error) {
 // sun_path holds is cut to fit, as libuv and Node do, unless noTruncate
 // (libuv's UV_PIPE_NO_TRUNCATE): then it gives EINVAL.
 func (p *Stream) BindPath(name string, noTruncate bool) error {
-	if p.flags&fPipe == 0 || (p.x != nil && p.x.name != "") {
+	if p.w.Aux&fPipe == 0 || (p.x != nil && p.x.name != "") {
 		return errx.WithHostPort("bind", syscall.EINVAL, name, -1)
 	}
 	sa, err := sockaddr(name, noTruncate)
@@ -65,7 +65,7 @@ func (p *Stream) BindPath(name string, noTruncate bool) error {
 // listens, EINVAL for a path too long with noTruncate) in a later
 // callback, never inside ConnectPath. Long names are cut as in BindPath.
 func (p *Stream) ConnectPath(name string, noTruncate bool, cb Callback) error {
-	if p.flags&fPipe == 0 {
+	if p.w.Aux&fPipe == 0 {
 		return errx.FromErrno("connect", syscall.EINVAL)
 	}
 	sa, err := sockaddr(name, noTruncate)

@@ -14,24 +14,24 @@ import (
 // reads, each into alloc's buffer (nil: the loop's shared buffer), are
 // handed to onRead.
 func (s *Stream) ReadStart(alloc AllocFunc, onRead ReadFunc) error {
-	if s.IsClosing() || s.fd < 0 {
+	if s.IsClosing() || s.Fd() < 0 {
 		return errx.FromErrno("read", syscall.EBADF)
 	}
 	if onRead == nil && s.h == nil {
 		return errx.FromErrno("read", syscall.EINVAL)
 	}
-	if s.flags&fListening != 0 {
+	if s.w.Aux&fListening != 0 {
 		return errx.FromErrno("read", syscall.ENOTCONN)
 	}
 	if alloc != nil || onRead != nil || s.x != nil {
 		s.ext().alloc = alloc
 		s.ext().onRead = onRead
 	}
-	if s.flags&fReading == 0 {
+	if s.w.Aux&fReading == 0 {
 		if err := s.w.Start(poller.Read); err != nil {
 			return errx.Wrap("read", err)
 		}
-		s.flags |= fReading
+		s.w.Aux |= fReading
 		s.updateActive()
 	}
 	s.npReadStart()
@@ -41,10 +41,10 @@ func (s *Stream) ReadStart(alloc AllocFunc, onRead ReadFunc) error {
 // ReadStop stops reading; the kernel's receive buffer fills and the peer is
 // slowed down, which is how backpressure reaches the other side.
 func (s *Stream) ReadStop() {
-	if s.flags&fReading == 0 {
+	if s.w.Aux&fReading == 0 {
 		return
 	}
-	s.flags &^= fReading
+	s.w.Aux &^= fReading
 	s.w.Stop(poller.Read)
 	s.updateActive()
 }
@@ -54,24 +54,24 @@ func (s *Stream) onIO(ev poller.Interest) {
 		s.npIO(ev)
 		return
 	}
-	if s.flags&fListening != 0 {
+	if s.w.Aux&fListening != 0 {
 		s.acceptReady()
 		return
 	}
-	if s.flags&fConnecting != 0 {
+	if s.w.Aux&fConnecting != 0 {
 		s.connectReady()
 		return
 	}
-	if ev&(poller.Read|poller.Hup|poller.Err|poller.RdHup) != 0 && s.flags&fReading != 0 {
+	if ev&(poller.Read|poller.Hup|poller.Err|poller.RdHup) != 0 && s.w.Aux&fReading != 0 {
 		s.read()
 	}
-	if s.fd >= 0 && s.wqHead != nil && ev&(poller.Write|poller.Hup|poller.Err) != 0 {
+	if s.Fd() >= 0 && s.wqHead != nil && ev&(poller.Write|poller.Hup|poller.Err) != 0 {
 		s.flush()
 	}
 }
 
 func (s *Stream) read() {
-	for i := 0; i < readsPerEvent && s.flags&fReading != 0; i++ {
+	for i := 0; i < readsPerEvent && s.w.Aux&fReading != 0; i++ {
 		var buf []byte
 		if alloc := s.allocFunc(); alloc != nil {
 			buf = alloc(core.ReadBufferSize)
@@ -87,7 +87,7 @@ func (s *Stream) read() {
 		if s.x != nil && s.x.ipc != nil {
 			n, err = s.readIPC(buf)
 		} else {
-			n, err = sys.Read(int(s.fd), buf)
+			n, err = sys.Read(s.Fd(), buf)
 		}
 		switch {
 		case err == sys.EAGAIN:
@@ -100,7 +100,7 @@ func (s *Stream) read() {
 			s.deliverRead(0, buf, errx.Wrap("read", err))
 			return
 		case n == 0:
-			s.flags |= fEOF
+			s.w.Aux |= fEOF
 			s.ReadStop()
 			s.deliverRead(0, buf, io.EOF)
 			return

@@ -76,9 +76,7 @@ const maxIovecs = 64
 // New or Open.
 type Stream struct {
 	core.Handle
-	w     core.IOWatcher
-	fd    int32
-	flags uint16
+	w core.IOWatcher // its Fd is the stream's descriptor; its Aux holds the stream's flags (f* bits)
 
 	// Write requests in order: the finished ones (callback due) from head,
 	// then the unsent ones from wqHead (nil: none) to tail.
@@ -144,9 +142,8 @@ func New(l *core.Loop, k Kind) *Stream {
 
 // Init prepares s, which may be embedded in a larger struct, as New does.
 func (s *Stream) Init(l *core.Loop, k Kind) {
-	s.fd = -1
 	if k == Pipe {
-		s.flags |= fPipe
+		s.w.Aux |= fPipe
 	}
 	s.Handle.Init(l, k.String(), &streamHooks)
 }
@@ -168,7 +165,7 @@ var _ [0]struct{} = [unsafe.Offsetof(Stream{}.Handle)]struct{}{}
 
 // Transport returns the stream's kind.
 func (s *Stream) Transport() Kind {
-	if s.flags&fPipe != 0 {
+	if s.w.Aux&fPipe != 0 {
 		return Pipe
 	}
 	return TCP
@@ -199,7 +196,7 @@ func (s *Stream) CloseToHandler() error {
 func errClosed(op string) error { return errx.FromErrno(op, syscall.EBADF) }
 
 // Fd returns the descriptor, or -1 before it has one and after close.
-func (s *Stream) Fd() int { return int(s.fd) }
+func (s *Stream) Fd() int { return s.w.Fd() }
 
 // setFd gives s its descriptor, which must be non-blocking; s owns it from
 // now on and closes it in Close.
@@ -207,38 +204,37 @@ func (s *Stream) setFd(fd int) error {
 	if s.IsClosing() {
 		return errClosed("open")
 	}
-	if s.fd >= 0 {
+	if s.Fd() >= 0 {
 		return errx.FromErrno("open", syscall.EALREADY)
 	}
 	if err := s.Loop().InitIOHandler(&s.w, fd, (*streamCore)(s)); err != nil {
 		return err
 	}
-	s.fd = int32(fd)
 	s.npAttach(fd)
 	return nil
 }
 
 // IsReadable reports whether the stream can still read: it has a
 // descriptor and has not seen EOF.
-func (s *Stream) IsReadable() bool { return s.fd >= 0 && s.flags&fEOF == 0 }
+func (s *Stream) IsReadable() bool { return s.Fd() >= 0 && s.w.Aux&fEOF == 0 }
 
 // IsWritable reports whether Write is still allowed: it has a descriptor
 // and Shutdown has not been called.
-func (s *Stream) IsWritable() bool { return s.fd >= 0 && s.flags&(fShutting|fShut) == 0 }
+func (s *Stream) IsWritable() bool { return s.Fd() >= 0 && s.w.Aux&(fShutting|fShut) == 0 }
 
 // IsReading reports whether ReadStart is in effect.
-func (s *Stream) IsReading() bool { return s.flags&fReading != 0 }
+func (s *Stream) IsReading() bool { return s.w.Aux&fReading != 0 }
 
 // IsConnecting reports whether a connect is in flight.
-func (s *Stream) IsConnecting() bool { return s.flags&fConnecting != 0 }
+func (s *Stream) IsConnecting() bool { return s.w.Aux&fConnecting != 0 }
 
 // IsListening reports whether Listen is in effect.
-func (s *Stream) IsListening() bool { return s.flags&fListening != 0 }
+func (s *Stream) IsListening() bool { return s.w.Aux&fListening != 0 }
 
 // WriteFailed reports whether a write on this stream has failed (EPIPE,
 // ECONNRESET...), even if its callback has not run yet: the stream will
 // not send anything more.
-func (s *Stream) WriteFailed() bool { return s.flags&fWriteFailed != 0 }
+func (s *Stream) WriteFailed() bool { return s.w.Aux&fWriteFailed != 0 }
 
 // WriteQueueSize returns the number of bytes queued and not yet sent.
 func (s *Stream) WriteQueueSize() int { return s.wqSize }
@@ -247,5 +243,5 @@ func (s *Stream) updateActive() {
 	if s.IsClosing() {
 		return
 	}
-	s.SetActive(s.flags&(fReading|fListening|fConnecting|fShutting) != 0 || s.wqHead != nil)
+	s.SetActive(s.w.Aux&(fReading|fListening|fConnecting|fShutting) != 0 || s.wqHead != nil)
 }

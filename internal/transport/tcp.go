@@ -40,7 +40,7 @@ func family(a netip.Addr) int {
 // SO_REUSEADDR is always set; flags add IPV6_V6ONLY or SO_REUSEPORT. An
 // IPv6 socket without IPv6Only accepts IPv4 too (dual stack).
 func (s *Stream) Bind(ip netip.Addr, port int, flags BindFlags) error {
-	if port < 0 || port > 65535 || s.flags&fPipe != 0 {
+	if port < 0 || port > 65535 || s.w.Aux&fPipe != 0 {
 		return errx.FromErrno("bind", syscall.EINVAL)
 	}
 	ap := netip.AddrPortFrom(ip, uint16(port))
@@ -78,7 +78,7 @@ func (s *Stream) Bind(ip netip.Addr, port int, flags BindFlags) error {
 // outcome in a later callback, never inside Connect. Writes issued while
 // connecting are queued and flushed once connected.
 func (s *Stream) Connect(ip netip.Addr, port int, cb Callback) error {
-	if port < 0 || port > 65535 || s.flags&fPipe != 0 {
+	if port < 0 || port > 65535 || s.w.Aux&fPipe != 0 {
 		return errx.FromErrno("connect", syscall.EINVAL)
 	}
 	ap := netip.AddrPortFrom(ip, uint16(port))
@@ -98,15 +98,15 @@ func (s *Stream) Connect(ip netip.Addr, port int, cb Callback) error {
 // before an accepted socket reached its stream).
 func (s *Stream) applyOptions() error {
 	fd := s.Fd()
-	if fd < 0 || s.flags&(fNoDelay|fKeepAlive) == 0 {
+	if fd < 0 || s.w.Aux&(fNoDelay|fKeepAlive) == 0 {
 		return nil
 	}
-	if s.flags&fNoDelay != 0 {
+	if s.w.Aux&fNoDelay != 0 {
 		if err := sys.SetsockoptInt(fd, sys.IPPROTO_TCP, sys.TCP_NODELAY, 1); err != nil {
 			return err
 		}
 	}
-	if s.flags&fKeepAlive != 0 {
+	if s.w.Aux&fKeepAlive != 0 {
 		return setKeepAlive(fd, true, time.Duration(s.x.keepSecs)*time.Second)
 	}
 	return nil
@@ -116,9 +116,9 @@ func (s *Stream) applyOptions() error {
 // socket exists the choice is remembered and applied when it is created.
 func (s *Stream) SetNoDelay(enable bool) error {
 	if enable {
-		s.flags |= fNoDelay
+		s.w.Aux |= fNoDelay
 	} else {
-		s.flags &^= fNoDelay
+		s.w.Aux &^= fNoDelay
 	}
 	if fd := s.Fd(); fd >= 0 {
 		v := 0
@@ -136,10 +136,10 @@ func (s *Stream) SetNoDelay(enable bool) error {
 // libuv. Before the socket exists the choice is remembered.
 func (s *Stream) SetKeepAlive(enable bool, initialDelay time.Duration) error {
 	if enable {
-		s.flags |= fKeepAlive
+		s.w.Aux |= fKeepAlive
 		s.ext().keepSecs = int32(keepSeconds(initialDelay))
 	} else {
-		s.flags &^= fKeepAlive
+		s.w.Aux &^= fKeepAlive
 	}
 	if fd := s.Fd(); fd >= 0 {
 		return errx.Wrap("setsockopt", setKeepAlive(fd, enable, initialDelay))

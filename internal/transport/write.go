@@ -65,10 +65,10 @@ func (s *Stream) Write(bufs [][]byte, cb Callback) error {
 
 // writable reports why the stream cannot take a write, if it cannot.
 func (s *Stream) writable() error {
-	if s.IsClosing() || s.fd < 0 {
+	if s.IsClosing() || s.Fd() < 0 {
 		return errClosed("write")
 	}
-	if s.flags&(fShutting|fShut) != 0 {
+	if s.w.Aux&(fShutting|fShut) != 0 {
 		return errx.FromErrno("write", syscall.EPIPE)
 	}
 	return nil
@@ -80,11 +80,11 @@ func (s *Stream) write(bufs [][]byte, total, sendFd int, cb Callback) error {
 	n := 0
 	// Only a write with nothing ahead of it may go out at once; anything
 	// else (even an empty write) is queued so callbacks keep their order.
-	direct := s.wqHead == nil && s.flags&fConnecting == 0 && !s.isNamedPipe()
+	direct := s.wqHead == nil && s.w.Aux&fConnecting == 0 && !s.isNamedPipe()
 	if direct && total > 0 {
 		var err error
 		if sendFd >= 0 {
-			n, err = sendmsgRights(int(s.fd), bufs, sendFd)
+			n, err = sendmsgRights(s.Fd(), bufs, sendFd)
 			if n > 0 {
 				sys.Close(sendFd) // the kernel holds it now
 				sendFd = -1
@@ -94,7 +94,7 @@ func (s *Stream) write(bufs [][]byte, total, sendFd int, cb Callback) error {
 		}
 		s.Loop().AddBytesWritten(n)
 		if err != nil && err != sys.EAGAIN {
-			s.flags |= fWriteFailed
+			s.w.Aux |= fWriteFailed
 			r := s.newReq(cb)
 			r.setSendFd(sendFd)
 			r.err = errx.Wrap("write", err)
@@ -121,7 +121,7 @@ func (s *Stream) write(bufs [][]byte, total, sendFd int, cb Callback) error {
 	if s.wqHead == nil {
 		s.wqHead = r
 	}
-	if s.flags&fConnecting == 0 {
+	if s.w.Aux&fConnecting == 0 {
 		if err := s.w.Start(poller.Write); err != nil {
 			s.failHead(errx.Wrap("write", err))
 		}
@@ -157,7 +157,7 @@ func (s *Stream) writeNow(bufs [][]byte) (int, error) {
 	case 0:
 		return 0, nil // nothing to send (TryWrite of empty buffers)
 	case 1:
-		return sys.Write(int(s.fd), one)
+		return sys.Write(s.Fd(), one)
 	}
 	var iov [maxIovecs]sys.Iov
 	done := 0
@@ -172,7 +172,7 @@ func (s *Stream) writeNow(bufs [][]byte) (int, error) {
 			}
 			bufs = bufs[1:]
 		}
-		n, err := sys.Writev(int(s.fd), iov[:k])
+		n, err := sys.Writev(s.Fd(), iov[:k])
 		done += n
 		if err != nil {
 			if done > 0 && err == sys.EAGAIN {
@@ -190,13 +190,13 @@ func (s *Stream) writeNow(bufs [][]byte) (int, error) {
 // TryWrite writes what the kernel takes at once, without queueing. It
 // returns EAGAIN when anything is queued or a connect is in flight.
 func (s *Stream) TryWrite(bufs [][]byte) (int, error) {
-	if s.IsClosing() || s.fd < 0 {
+	if s.IsClosing() || s.Fd() < 0 {
 		return 0, errClosed("write")
 	}
-	if s.flags&(fShutting|fShut) != 0 {
+	if s.w.Aux&(fShutting|fShut) != 0 {
 		return 0, errx.FromErrno("write", syscall.EPIPE)
 	}
-	if s.wqHead != nil || s.flags&fConnecting != 0 || s.isNamedPipe() {
+	if s.wqHead != nil || s.w.Aux&fConnecting != 0 || s.isNamedPipe() {
 		return 0, errx.FromErrno("write", syscall.EAGAIN)
 	}
 	n, err := s.writeNow(bufs)
@@ -233,13 +233,13 @@ func (s *Stream) flush() {
 		if k > 0 {
 			var err error
 			if h := s.wqHead; h.fd1 != 0 {
-				n, err = sendmsgRights(int(s.fd), [][]byte{h.buf[h.off:]}, h.fd1-1)
+				n, err = sendmsgRights(s.Fd(), [][]byte{h.buf[h.off:]}, h.fd1-1)
 				if n > 0 {
 					sys.Close(h.fd1 - 1)
 					h.fd1 = 0
 				}
 			} else {
-				n, err = sys.Writev(int(s.fd), iov[:k])
+				n, err = sys.Writev(s.Fd(), iov[:k])
 			}
 			s.Loop().AddBytesWritten(n)
 			if err == sys.EAGAIN {
@@ -267,7 +267,7 @@ func (s *Stream) flush() {
 	}
 	if s.wqHead == nil {
 		s.w.Stop(poller.Write)
-		if s.flags&fShutting != 0 {
+		if s.w.Aux&fShutting != 0 {
 			s.doShutdown()
 		}
 		if s.h != nil {
@@ -294,7 +294,7 @@ func (s *Stream) appendReq(r *writeReq) {
 // failHead fails the request at the head of the queue and stops writing;
 // the rest stay queued until Close cancels them, as in libuv.
 func (s *Stream) failHead(err error) {
-	s.flags |= fWriteFailed
+	s.w.Aux |= fWriteFailed
 	r := s.wqHead
 	s.wqSize -= len(r.buf) - r.off
 	s.popHead()
@@ -322,8 +322,8 @@ func (s *Stream) finishQueued(r *writeReq) {
 }
 
 func (s *Stream) queuePending() {
-	if s.flags&fPendingQueued == 0 {
-		s.flags |= fPendingQueued
+	if s.w.Aux&fPendingQueued == 0 {
+		s.w.Aux |= fPendingQueued
 		s.Loop().QueuePendingTask((*streamCore)(s))
 	}
 }
@@ -331,26 +331,26 @@ func (s *Stream) queuePending() {
 // runPending delivers the deferred callbacks: connect, then writes in
 // order, then shutdown.
 func (s *Stream) runPending() {
-	s.flags &^= fPendingQueued
+	s.w.Aux &^= fPendingQueued
 	if s.IsClosing() {
 		// Closed before this phase: onFinish delivers everything (a
 		// connect still due is cancelled) before the close callback.
 		return
 	}
-	if s.flags&fConnectDone != 0 {
-		s.flags &^= fConnectDone
+	if s.w.Aux&fConnectDone != 0 {
+		s.w.Aux &^= fConnectDone
 		s.completeConnect()
 	}
 	s.runWriteCallbacks()
-	if s.flags&fAcceptErr != 0 {
-		s.flags &^= fAcceptErr
+	if s.w.Aux&fAcceptErr != 0 {
+		s.w.Aux &^= fAcceptErr
 		if err := s.x.acceptErr; err != nil && s.x.onConnection != nil {
 			s.x.acceptErr = nil
 			s.x.onConnection(err)
 		}
 	}
-	if s.flags&fShutdownDone != 0 {
-		s.flags &^= fShutdownDone
+	if s.w.Aux&fShutdownDone != 0 {
+		s.w.Aux &^= fShutdownDone
 		s.completeShutdown()
 	}
 }
@@ -378,27 +378,27 @@ func (s *Stream) runWriteCallbacks() {
 // write side is shut down (the peer reads EOF) and cb runs in the pending
 // phase. Shutting down twice returns ENOTCONN.
 func (s *Stream) Shutdown(cb Callback) error {
-	if s.IsClosing() || s.fd < 0 {
+	if s.IsClosing() || s.Fd() < 0 {
 		return errClosed("shutdown")
 	}
-	if s.flags&(fShutting|fShut) != 0 || s.flags&fConnected == 0 && s.flags&fConnecting == 0 {
+	if s.w.Aux&(fShutting|fShut) != 0 || s.w.Aux&fConnected == 0 && s.w.Aux&fConnecting == 0 {
 		return errx.FromErrno("shutdown", syscall.ENOTCONN)
 	}
-	s.flags |= fShutting
+	s.w.Aux |= fShutting
 	s.ext().shutdownCb = cb
 	s.Loop().ReqStart()
 	s.updateActive()
-	if s.wqHead == nil && s.flags&fConnecting == 0 {
+	if s.wqHead == nil && s.w.Aux&fConnecting == 0 {
 		s.doShutdown()
 	}
 	return nil
 }
 
 func (s *Stream) doShutdown() {
-	s.flags = s.flags&^fShutting | fShut | fShutdownDone
+	s.w.Aux = s.w.Aux&^fShutting | fShut | fShutdownDone
 	if s.isNamedPipe() {
 		s.npShutdown()
-	} else if err := sys.ShutdownWrite(int(s.fd)); err != nil {
+	} else if err := sys.ShutdownWrite(s.Fd()); err != nil {
 		s.x.shutErr = errx.Wrap("shutdown", err)
 	}
 	s.updateActive()

@@ -1,0 +1,19 @@
+// Release builds only: netloopdebug adds checking state to each Socket.
+
+//go:build !netloopdebug
+
+package socket
+
+import (
+	"testing"
+	"unsafe"
+)
+
+// TestAcceptedConnSize guards the per-connection footprint: an accepted
+// connection's Socket and stream, one allocation, fill the 208-byte size
+// class; 8 bytes more and every connection costs 224.
+func TestAcceptedConnSize(t *testing.T) {
+	if got := unsafe.Sizeof(acceptedConn{}); got > 208 {
+		t.Fatalf("acceptedConn is %d bytes (Socket %d); want at most 208", got, unsafe.Sizeof(Socket{}))
+	}
+}

@@ -53,6 +53,19 @@ func winListen(t *testing.T, l *loop.Loop, name string, accepted *[]*pipe.Pipe, 
 	return s
 }
 
+// winPair listens on a fresh pipe name and connects one client: the
+// listener, the client's end and the server's end.
+func winPair(t *testing.T, l *loop.Loop) (srv, c, s *pipe.Pipe) {
+	t.Helper()
+	name := pipeName()
+	var accepted []*pipe.Pipe
+	srv = winListen(t, l, name, &accepted, nil)
+	c, err := winConnect(t, l, name)
+	require.NoError(t, err)
+	testutil.RunUntil(t, l, winLimit, func() bool { return len(accepted) == 1 })
+	return srv, c, accepted[0]
+}
+
 func winConnect(t *testing.T, l *loop.Loop, name string) (*pipe.Pipe, error) {
 	t.Helper()
 	c := pipe.New(l)
@@ -182,13 +195,7 @@ func TestWindowsPipeEcho4MiBWithBackpressure(t *testing.T) {
 
 func TestWindowsPipeEOFOnPeerClose(t *testing.T) {
 	l := testutil.NewLoop(t)
-	name := pipeName()
-	var accepted []*pipe.Pipe
-	srv := winListen(t, l, name, &accepted, nil)
-	c, err := winConnect(t, l, name)
-	require.NoError(t, err)
-	testutil.RunUntil(t, l, winLimit, func() bool { return len(accepted) == 1 })
-	s := accepted[0]
+	srv, c, s := winPair(t, l)
 	var got []byte
 	var end error
 	require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {
@@ -434,13 +441,7 @@ func TestWindowsPipeUnportedCallsRefused(t *testing.T) {
 func TestWindowsPipeEchoZeroAllocs(t *testing.T) {
 	testutil.SkipIfDebug(t)
 	l := testutil.NewLoop(t)
-	name := pipeName()
-	var accepted []*pipe.Pipe
-	srv := winListen(t, l, name, &accepted, nil)
-	c, err := winConnect(t, l, name)
-	require.NoError(t, err)
-	testutil.RunUntil(t, l, winLimit, func() bool { return len(accepted) == 1 })
-	s := accepted[0]
+	srv, c, s := winPair(t, l)
 	defer testutil.CloseAll(t, l, c, s, srv)
 
 	msg := make([]byte, 64)
@@ -487,13 +488,7 @@ func TestWindowsPipeEchoZeroAllocs(t *testing.T) {
 // the next ReadStart, from the pending phase, never inside it.
 func TestWindowsPipeReadStopKeepsDataForReadStart(t *testing.T) {
 	l := testutil.NewLoop(t)
-	name := pipeName()
-	var accepted []*pipe.Pipe
-	srv := winListen(t, l, name, &accepted, nil)
-	c, err := winConnect(t, l, name)
-	require.NoError(t, err)
-	testutil.RunUntil(t, l, winLimit, func() bool { return len(accepted) == 1 })
-	s := accepted[0]
+	srv, c, s := winPair(t, l)
 	var got []byte
 	onRead := func(n int, buf []byte, err error) {
 		require.NoError(t, err)
@@ -517,13 +512,7 @@ func TestWindowsPipeReadStopKeepsDataForReadStart(t *testing.T) {
 // is copied out in as many pieces as those buffers need.
 func TestWindowsPipeReadIntoCallerBuffers(t *testing.T) {
 	l := testutil.NewLoop(t)
-	name := pipeName()
-	var accepted []*pipe.Pipe
-	srv := winListen(t, l, name, &accepted, nil)
-	c, err := winConnect(t, l, name)
-	require.NoError(t, err)
-	testutil.RunUntil(t, l, winLimit, func() bool { return len(accepted) == 1 })
-	s := accepted[0]
+	srv, c, s := winPair(t, l)
 	var got []byte
 	pieces := 0
 	require.NoError(t, s.ReadStart(func(int) []byte { return make([]byte, 7) }, func(n int, buf []byte, err error) {

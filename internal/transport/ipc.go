@@ -46,41 +46,6 @@ func (s *Stream) SetIPC() error {
 	return nil
 }
 
-// IsIPC reports whether SetIPC was called.
-func (s *Stream) IsIPC() bool { return s.x != nil && s.x.ipc != nil }
-
-// PendingCount is how many received descriptors wait to be taken.
-func (s *Stream) PendingCount() int {
-	if !s.IsIPC() {
-		return 0
-	}
-	return len(s.x.ipc.pending)
-}
-
-// TakePending removes the oldest received descriptor and returns it; the
-// caller owns it. It returns -1 when none is pending.
-func (s *Stream) TakePending() int {
-	if s.PendingCount() == 0 {
-		return -1
-	}
-	p := s.x.ipc.pending
-	fd := p[0]
-	copy(p, p[1:])
-	s.x.ipc.pending = p[:len(p)-1]
-	return fd
-}
-
-// closePending closes the descriptors nobody took (at Close).
-func (s *Stream) closePending() {
-	if !s.IsIPC() {
-		return
-	}
-	for _, fd := range s.x.ipc.pending {
-		sys.Close(fd)
-	}
-	s.x.ipc.pending = nil
-}
-
 // readIPC is read(2) for an IPC stream: recvmsg, keeping the descriptors
 // that came with the bytes.
 func (s *Stream) readIPC(buf []byte) (int, error) {
@@ -138,16 +103,8 @@ func (s *Stream) collectRights(ipc *ipcState, oob []byte) error {
 // the stream that owns the original must remove its poller registration
 // explicitly when it closes: see MarkShared.
 func (s *Stream) Write2(bufs [][]byte, fd int, cb Callback) error {
-	total := 0
-	for _, b := range bufs {
-		total += len(b)
-	}
-	err := s.writable()
-	if err == nil && (!s.IsIPC() || total == 0) {
-		err = errx.FromErrno("write", syscall.EINVAL)
-	}
+	total, err := s.checkWrite2(bufs, fd)
 	if err != nil {
-		sys.Close(fd)
 		return err
 	}
 	return s.write(bufs, total, fd, cb)

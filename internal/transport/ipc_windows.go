@@ -82,41 +82,6 @@ func (s *Stream) SetIPC() error {
 	return nil
 }
 
-// IsIPC reports whether SetIPC was called.
-func (s *Stream) IsIPC() bool { return s.x != nil && s.x.ipc != nil }
-
-// PendingCount is how many received sockets wait to be taken.
-func (s *Stream) PendingCount() int {
-	if !s.IsIPC() {
-		return 0
-	}
-	return len(s.x.ipc.pending)
-}
-
-// TakePending removes the oldest received socket and returns it; the
-// caller owns it. It returns -1 when none is pending.
-func (s *Stream) TakePending() int {
-	if s.PendingCount() == 0 {
-		return -1
-	}
-	p := s.x.ipc.pending
-	fd := p[0]
-	copy(p, p[1:])
-	s.x.ipc.pending = p[:len(p)-1]
-	return fd
-}
-
-// closePending closes the sockets nobody took (at Close).
-func (s *Stream) closePending() {
-	if !s.IsIPC() {
-		return
-	}
-	for _, fd := range s.x.ipc.pending {
-		sys.Close(fd)
-	}
-	s.x.ipc.pending = nil
-}
-
 // PendingKind says what the oldest pending socket is: always TCP on
 // Windows (only TCP sockets travel), false when none is pending.
 func (s *Stream) PendingKind() (Kind, bool) {
@@ -155,16 +120,8 @@ func (s *Stream) AcceptPending(client *Stream) error {
 // be sent (ENOTSUP, as libuv), and a peer whose process cannot be found
 // gives ESRCH.
 func (s *Stream) Write2(bufs [][]byte, fd int, cb Callback) error {
-	total := 0
-	for _, b := range bufs {
-		total += len(b)
-	}
-	err := s.writable()
-	if err == nil && (!s.IsIPC() || total == 0) {
-		err = errx.FromErrno("write", syscall.EINVAL)
-	}
+	total, err := s.checkWrite2(bufs, fd)
 	if err != nil {
-		sys.Close(fd)
 		return err
 	}
 	return s.writeFrame(bufs, total, fd, cb)

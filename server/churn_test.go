@@ -118,9 +118,9 @@ func BenchmarkServerChurn(b *testing.B) {
 }
 
 // maxChurnAllocs is what one accepted echo connection may allocate over
-// its life: the Socket with its stream (one allocation), the listener
-// array and the data listener's closure.
-const maxChurnAllocs = 3
+// its life: the Socket with its stream and its two listeners (one
+// allocation) and the data listener's closure.
+const maxChurnAllocs = 2
 
 // TestServerChurnAllocs guards the allocations per accepted connection
 // (accept, echo, close).

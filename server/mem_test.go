@@ -73,13 +73,14 @@ func idleHeapPerConn(tb testing.TB, n int) float64 {
 }
 
 // TestIdleConnectionHeap guards the per-connection footprint: an idle
-// accepted connection with a data and an error listener must stay well
-// under 1 KiB of Go heap (the goal is 400 B of RSS; the figure is
-// logged and reported by BenchmarkIdleConnectionHeap).
+// accepted connection with a data and an error listener holds its Socket
+// and stream (192 B, listeners inside), the data closure and its slots in
+// the loop's tables, about 280 B of Go heap; 320 B catches a size class
+// lost. The figure is logged and reported by BenchmarkIdleConnectionHeap.
 func TestIdleConnectionHeap(t *testing.T) {
 	per := idleHeapPerConn(t, 2000)
 	t.Logf("live heap per idle connection: %.0f B", per)
-	require.Less(t, per, 1024.0)
+	require.Less(t, per, 320.0)
 }
 
 // BenchmarkIdleConnectionHeap reports the live heap per idle connection.

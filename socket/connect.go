@@ -335,7 +335,12 @@ func (s *Socket) reset() {
 	s.gen++ // late lookups, connects and aborts of the last connection are ignored
 	s.st = nil
 	s.bytesRead, s.bytesWritten = 0, 0
-	s.acc = nil // a reconnected socket no longer counts for the server
+	if s.acc != nil {
+		if s.acc.HighWaterMark != 0 {
+			s.ext().hwm = s.acc.HighWaterMark // the server's mark stays the socket's
+		}
+		s.acc = nil // a reconnected socket no longer counts for the server
+	}
 	s.ext().remote = netip.AddrPort{}
 	s.ext().path = ""
 	s.ext().buffered, s.ext().bufSize = nil, 0

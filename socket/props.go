@@ -140,7 +140,7 @@ func (s *Socket) BufferSize() int {
 // WritableHighWaterMark returns the high-water mark Write compares against.
 func (s *Socket) WritableHighWaterMark() int {
 	s.affine("Socket.WritableHighWaterMark")
-	return s.hwm
+	return s.highWaterMark()
 }
 
 // Connecting reports whether a connect is in progress.

@@ -91,7 +91,6 @@ type Socket struct {
 
 	state uint32
 	gen   uint32 // connection generation: bumped when a closed socket reconnects, so late lookups and aborts of the last connection are ignored
-	hwm   int
 
 	bytesRead    int64
 	bytesWritten int64
@@ -106,6 +105,7 @@ type Socket struct {
 
 // sockExtra is the part of a Socket that idle connections do not need.
 type sockExtra struct {
+	hwm         int            // Options.HighWaterMark as given (0: the default); accepted sockets use their server's (see highWaterMark)
 	timer       *idleTimer     // SetTimeout's
 	pending     []pendingWrite // writes made before the connection exists
 	pendingSize int
@@ -207,17 +207,29 @@ func newSocket(l *loop.Loop, allowHalfOpen bool, hwm int) *Socket {
 // initSocket prepares the zero Socket s.
 func initSocket(s *Socket, l *loop.Loop, allowHalfOpen bool, hwm int) {
 	s.l, s.sockExtra = l, &noExtra
-	switch {
-	case hwm == 0:
-		s.hwm = DefaultHighWaterMark
-	case hwm < 0:
-		s.hwm = 0
-	default:
-		s.hwm = hwm
+	if hwm != 0 {
+		s.ext().hwm = hwm
 	}
 	if allowHalfOpen {
 		s.state |= sAllowHalfOpen
 	}
+}
+
+// highWaterMark is the writable high-water mark: the option as given to
+// New, or to the accepting server, with 0 meaning the default and a
+// negative value 0. Kept as the option rather than in every Socket.
+func (s *Socket) highWaterMark() int {
+	hwm := s.sockExtra.hwm
+	if s.acc != nil {
+		hwm = s.acc.HighWaterMark
+	}
+	switch {
+	case hwm == 0:
+		return DefaultHighWaterMark
+	case hwm < 0:
+		return 0
+	}
+	return hwm
 }
 
 // acceptedConn is an accepted connection's Socket and first stream in one
@@ -242,8 +254,8 @@ func init() {
 // newAccepted sets up s, from accept.NewConn, around a connection accepted
 // by a server. It starts reading at once unless PauseOnConnect.
 func newAccepted(s *Socket, l *loop.Loop, st *transport.Stream, o *accept.Options) *Socket {
-	initSocket(s, l, o.AllowHalfOpen, o.HighWaterMark)
-	s.acc = o
+	initSocket(s, l, o.AllowHalfOpen, 0)
+	s.acc = o // its HighWaterMark is this socket's (see highWaterMark)
 	if o.OwnedData {
 		s.state |= sOwnedData
 	}

@@ -140,7 +140,7 @@ func (s *Socket) writeFD(data []byte, fd int, cb func(error)) bool {
 }
 
 func (s *Socket) checkHighWater() bool {
-	if s.WritableLength() < s.hwm {
+	if s.WritableLength() < s.highWaterMark() {
 		return true
 	}
 	s.state |= sNeedDrain

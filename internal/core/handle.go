@@ -21,11 +21,18 @@ const (
 //
 // Handle methods are loop-affine.
 type Handle struct {
-	loop    *Loop
-	kind    uint8 // index into the loop's kinds: the name and the KindHooks
-	flags   uint8
-	slot    int32 // index in the loop's handle registry
-	closeCb func()
+	loop  *Loop
+	kind  uint8 // index into the loop's kinds: the name and the KindHooks
+	flags uint8
+	slot  int32 // index in the loop's handle registry
+}
+
+// closingHandle is a handle waiting for the closing phase, with its close
+// callback: kept in the loop's queue rather than in every Handle, since a
+// handle needs it only between Close and that phase.
+type closingHandle struct {
+	h  *Handle
+	cb func()
 }
 
 // KindHooks are a handle implementation's part in closing, shared by every
@@ -139,11 +146,10 @@ func (h *Handle) Close(cb func()) error {
 	}
 	h.SetActive(false)
 	h.flags |= flagClosing
-	h.closeCb = cb
 	if k := h.hooks(); k != nil && k.Close != nil {
 		k.Close(h)
 	}
-	h.loop.closing = append(h.loop.closing, h)
+	h.loop.closing = append(h.loop.closing, closingHandle{h, cb})
 	return nil
 }
 
@@ -168,8 +174,8 @@ func (l *Loop) runClosing() {
 		return
 	}
 	for i := 0; i < n; i++ {
-		h := l.closing[i]
-		l.closing[i] = nil
+		h, cb := l.closing[i].h, l.closing[i].cb
+		l.closing[i] = closingHandle{}
 		h.flags = h.flags&^flagClosing | flagClosed
 		l.handles.remove(h)
 		l.metricsHandleClosed(h.kind)
@@ -178,8 +184,7 @@ func (l *Loop) runClosing() {
 			k.Finish(h)
 			l.drainTicks()
 		}
-		if cb := h.closeCb; cb != nil {
-			h.closeCb = nil
+		if cb != nil {
 			cb()
 			l.drainTicks()
 		} else if h.flags&flagCloseHook != 0 {
@@ -189,9 +194,7 @@ func (l *Loop) runClosing() {
 		}
 	}
 	rest := copy(l.closing, l.closing[n:])
-	for i := rest; i < len(l.closing); i++ {
-		l.closing[i] = nil
-	}
+	clear(l.closing[rest:])
 	l.closing = l.closing[:rest]
 }
 

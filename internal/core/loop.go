@@ -75,8 +75,8 @@ type Loop struct {
 	hooks   [3][]*Hook // idle, prepare, check
 	scratch []*Hook
 
-	closing []*Handle    // handles whose close callback is due
-	kinds   []handleKind // indexed by Handle.kind
+	closing []closingHandle // handles whose close callback is due
+	kinds   []handleKind    // indexed by Handle.kind
 	handles handleList
 	active  int // active and referenced handles
 	reqs    int // active requests

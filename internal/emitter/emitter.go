@@ -1,10 +1,10 @@
-// Package emitter is the event-listener store behind Socket and Server: one
-// compact slice of listeners per object (so an idle connection pays for
-// one small array, not one per event), typed callbacks, once-listeners,
-// removal, and emission that allocates nothing.
+// Package emitter is the event-listener store behind Socket and Server: the
+// listeners of one object in one list (the first two inside the object
+// itself, so a typical connection pays for no array at all), typed
+// callbacks, once-listeners, removal, and emission that allocates nothing.
 //
 // Listeners added or removed while an event is being emitted take effect
-// from the next emission (the slice is copied on write), as in Node.
+// from the next emission (the list is copied on write), as in Node.
 package emitter
 
 import (
@@ -45,53 +45,85 @@ func as[T any](s *Set, l *listener) T {
 	return *(*T)(unsafe.Pointer(&l.fn))
 }
 
+// inlineCap is how many listeners a Set keeps inside itself. Most
+// connections have one or two ('data' and 'error'), which then cost no
+// array of their own: one allocation fewer per accepted connection.
+const inlineCap = 2
+
 // Set holds the listeners of one object. Its zero value is empty. Not safe
 // for concurrent use.
 type Set struct {
 	tc typeCheck // netloopdebug builds only (zero size otherwise)
-	// The listeners: a slice kept as its array pointer, length and
-	// capacity in 32 bits each (see list), 16 bytes instead of a slice
-	// header's 24, which keeps a connection a size class smaller.
+	// The listeners: in inl while arr is nil (at most inlineCap), else in
+	// the heap array arr (length n, capacity c: 8 bytes where a slice
+	// header takes 24). A Set moves to arr when a listener does not fit or
+	// when it changes during an emission; it never moves back, so an
+	// emission iterating inl never sees inl change.
+	inl  [inlineCap]listener
 	arr  *listener
-	n, c uint32
-	// idShared holds the last id given out in its low 31 bits and, in its
-	// top bit, whether the listeners are being iterated by an Emit (copy
-	// them before changing them).
-	idShared uint32
-	gen      uint32 // bumped by every add and removal (see Gen)
+	n, c uint16
+	// seq counts additions and removals in its low 31 bits (a new
+	// listener's id is the count after its addition; see Gen) and holds
+	// in its top bit whether the listeners are being iterated by an Emit
+	// (copy them before changing them). One word for the three keeps a
+	// connection, Socket and stream, in the 192-byte size class.
+	seq uint32
 }
+
+// maxListeners is how many listeners one object may have: n and c are 16
+// bits. Node sets no limit but warns from 11 on, as a likely leak; 65,535
+// is far past any real use, and Add panics beyond it.
+const maxListeners = 1<<16 - 1
 
 // list returns the listeners.
 func (s *Set) list() []listener {
 	if s.arr == nil {
-		return nil
+		return s.inl[:s.n]
 	}
 	return unsafe.Slice(s.arr, s.c)[:s.n]
 }
 
-// setList makes ls the listeners.
+// setList makes the heap slice ls the listeners.
 func (s *Set) setList(ls []listener) {
-	if uint64(cap(ls)) > 1<<32-1 {
-		panic("emitter: too many listeners")
+	s.arr, s.n, s.c = unsafe.SliceData(ls), uint16(len(ls)), uint16(min(cap(ls), maxListeners))
+}
+
+// toHeap moves the listeners into a new heap array with room for extra
+// more. The inline copies are cleared (so they keep no closure alive)
+// unless an emission may be iterating them.
+func (s *Set) toHeap(extra int) []listener {
+	ls := s.list()
+	heap := append(make([]listener, 0, max(len(ls)+extra, 2*inlineCap)), ls...)
+	if s.arr == nil && !s.shared() {
+		s.inl = [inlineCap]listener{}
 	}
-	s.arr, s.n, s.c = unsafe.SliceData(ls), uint32(len(ls)), uint32(cap(ls))
+	s.setShared(false)
+	s.setList(heap)
+	return heap
 }
 
 const sharedBit = 1 << 31
 
-func (s *Set) shared() bool { return s.idShared&sharedBit != 0 }
+func (s *Set) shared() bool { return s.seq&sharedBit != 0 }
 
 func (s *Set) setShared(v bool) {
 	if v {
-		s.idShared |= sharedBit
+		s.seq |= sharedBit
 	} else {
-		s.idShared &^= sharedBit
+		s.seq &^= sharedBit
 	}
+}
+
+// bump counts one addition or removal and returns the new count.
+func (s *Set) bump() uint32 {
+	n := (s.seq + 1) &^ sharedBit
+	s.seq = s.seq&sharedBit | n
+	return n
 }
 
 // Gen changes whenever a listener is added or removed, so a caller can
 // tell that a snapshot taken with Funcs is out of date.
-func (s *Set) Gen() uint32 { return s.gen }
+func (s *Set) Gen() uint32 { return s.seq &^ sharedBit }
 
 // Funcs returns kind's listeners of type func(T) in order, in a new slice
 // that is never changed afterwards (so another goroutine may call them),
@@ -134,21 +166,26 @@ func (s *Set) On(kind Kind, fn any, once bool) Listener {
 
 // Add registers fn (a func of the event's type) for kind and returns its id.
 func (s *Set) Add(kind Kind, fn any, once bool) uint32 {
-	id := (s.idShared&^sharedBit + 1) &^ sharedBit
-	s.idShared = s.idShared&sharedBit | id
-	s.gen++
-	ls := s.list()
-	if s.shared() {
-		ls = append(make([]listener, 0, len(ls)+1), ls...)
-		s.setShared(false)
-	} else if ls == nil {
-		// Most objects get two or three listeners: skip the 1-element array.
-		ls = make([]listener, 0, 2)
+	if s.n == maxListeners {
+		panic("emitter: more than 65,535 listeners on one object")
 	}
+	id := s.bump()
 	if debug {
 		s.recordType(id, fn)
 	}
-	s.setList(append(ls, listener{fn: funcPointer(fn), id: id, kind: kind, once: once}))
+	l := listener{fn: funcPointer(fn), id: id, kind: kind, once: once}
+	if s.arr == nil && !s.shared() && s.n < inlineCap {
+		s.inl[s.n] = l
+		s.n++
+		return id
+	}
+	ls := s.list()
+	if s.arr == nil || s.shared() {
+		ls = s.toHeap(1)
+	} else if len(ls) == int(s.c) {
+		ls = append(make([]listener, 0, min(2*len(ls), maxListeners)), ls...)
+	}
+	s.setList(append(ls, l))
 	return id
 }
 
@@ -164,18 +201,14 @@ func (s *Set) Remove(id uint32) {
 }
 
 func (s *Set) removeAt(i int) {
-	s.gen++
-	ls := s.list()
+	s.bump()
 	if s.shared() {
-		n := make([]listener, 0, len(ls)-1)
-		n = append(n, ls[:i]...)
-		s.setList(append(n, ls[i+1:]...))
-		s.setShared(false)
-		return
+		s.toHeap(0)
 	}
+	ls := s.list()
 	copy(ls[i:], ls[i+1:])
 	ls[len(ls)-1] = listener{}
-	s.setList(ls[:len(ls)-1])
+	s.n--
 }
 
 // RemoveAll drops every listener of kind.
@@ -216,8 +249,8 @@ func (s *Set) begin() (ls []listener, wasShared bool) {
 }
 
 func (s *Set) end(ls []listener, wasShared bool) {
-	// Still the same backing array: nobody copied it during the emission.
-	if len(ls) == int(s.n) && (len(ls) == 0 || &ls[0] == s.arr) {
+	// Still the same listeners: nobody copied them during the emission.
+	if len(ls) == int(s.n) && (len(ls) == 0 || &ls[0] == &s.list()[0]) {
 		s.setShared(wasShared)
 	}
 }

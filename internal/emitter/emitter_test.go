@@ -133,3 +133,87 @@ func TestListenerFuncKinds(t *testing.T) {
 		t.Fatalf("method value from Funcs: %d", c.n)
 	}
 }
+
+// The first inlineCap listeners live inside the Set: adding them allocates
+// nothing. One more moves them all, in order, to a heap array, and the
+// inline copies are cleared so they keep no closure alive.
+func TestInlineListenersThenSpill(t *testing.T) {
+	s := new(Set)
+	var got []int
+	f1 := func(int) { got = append(got, 1) }
+	f2 := func(int) { got = append(got, 2) }
+	f3 := func(int) { got = append(got, 3) }
+	allocs := testing.AllocsPerRun(100, func() {
+		*s = Set{}
+		s.Add(kA, f1, false)
+		s.Add(kB, f2, false)
+	})
+	if !debug { // netloopdebug builds record each listener's type in a map
+		require.Zero(t, allocs, "two listeners need no array")
+	}
+	*s = Set{}
+	s.Add(kA, f1, false)
+	s.Add(kA, f2, false)
+	require.Nil(t, s.arr)
+	s.Add(kA, f3, false)
+	require.NotNil(t, s.arr)
+	assert.Equal(t, [inlineCap]listener{}, s.inl, "inline copies cleared after the move")
+	Emit(s, kA, 0)
+	assert.Equal(t, []int{1, 2, 3}, got)
+	assert.Equal(t, 3, s.Count(kA))
+}
+
+// An emission iterating the inline listeners keeps its view while a
+// listener changes the Set and emits again (a nested emission that sees
+// the changed list), as in Node.
+func TestNestedEmitAfterChangeKeepsOuterView(t *testing.T) {
+	var s Set
+	var got []string
+	var second Listener
+	nested := false
+	s.On(kA, func(int) {
+		got = append(got, "first")
+		if nested {
+			return
+		}
+		nested = true
+		second.Remove()
+		s.On(kA, func(int) { got = append(got, "added") }, false)
+		Emit(&s, kA, 0) // sees first and added
+	}, false)
+	second = s.On(kA, func(int) { got = append(got, "second") }, false)
+	Emit(&s, kA, 0)
+	assert.Equal(t, []string{"first", "first", "added", "second"}, got)
+	got = nil
+	Emit(&s, kA, 0)
+	assert.Equal(t, []string{"first", "added"}, got)
+}
+
+// Gen changes with every addition and removal and with nothing else (an
+// emission marks the list shared, which must not look like a change).
+func TestGenCountsChangesOnly(t *testing.T) {
+	var s Set
+	g0 := s.Gen()
+	l := s.On(kA, func(int) {}, false)
+	g1 := s.Gen()
+	require.NotEqual(t, g0, g1)
+	Emit(&s, kA, 0)
+	Emit(&s, kA, 0)
+	require.Equal(t, g1, s.Gen())
+	l.Remove()
+	require.NotEqual(t, g1, s.Gen())
+}
+
+// One object holds at most maxListeners listeners; one more panics
+// instead of wrapping the 16-bit count.
+func TestListenerLimit(t *testing.T) {
+	var s Set
+	f := func(int) {}
+	for i := 0; i < maxListeners; i++ {
+		s.Add(kA, f, false)
+	}
+	require.Equal(t, maxListeners, s.Count(kA))
+	require.PanicsWithValue(t, "emitter: more than 65,535 listeners on one object", func() { s.Add(kA, f, false) })
+	s.RemoveAll(kA)
+	require.Zero(t, s.Count(kA))
+}

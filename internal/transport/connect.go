@@ -67,7 +67,7 @@ func (s *Stream) completeConnect() {
 	s.x.connectCb = nil
 	if err == nil {
 		s.w.Aux |= fConnected
-		if s.wqHead != nil {
+		if s.unsent() != nil {
 			if werr := s.w.Start(poller.Write); werr != nil {
 				s.failHead(errx.Wrap("write", werr))
 			}
@@ -98,9 +98,9 @@ func (s *Stream) completeConnect() {
 
 // cancelWrites fails every queued write with ECANCELED.
 func (s *Stream) cancelWrites() {
-	for s.wqHead != nil {
-		r := s.wqHead
-		s.wqSize -= len(r.buf) - r.off
+	for s.unsent() != nil {
+		r := s.q.wqHead
+		s.q.size -= len(r.buf) - r.off
 		s.popHead()
 		r.err = errx.FromErrno("write", syscall.ECANCELED)
 		s.finishQueued(r)

@@ -184,10 +184,11 @@ func (s *Stream) writeFrame(bufs [][]byte, total, fd int, cb Callback) error {
 		off += 4
 	}
 	gather(b[off:], bufs, 0)
-	s.wqSize += len(r.buf)
+	q := s.queue()
+	q.size += len(r.buf)
 	s.appendReq(r)
-	if s.wqHead == nil {
-		s.wqHead = r
+	if q.wqHead == nil {
+		q.wqHead = r
 	}
 	s.updateActive()
 	s.npUpdate()

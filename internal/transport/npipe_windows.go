@@ -401,7 +401,7 @@ func (s *Stream) npUpdate() {
 	}
 	// After a failed write the rest stay queued until Close cancels
 	// them, as on Unix.
-	if !np.wr.busy && s.wqHead != nil && s.w.Aux&fWriteFailed == 0 {
+	if !np.wr.busy && s.unsent() != nil && s.w.Aux&fWriteFailed == 0 {
 		np.issueWrite()
 	}
 }
@@ -600,8 +600,8 @@ func (np *namedPipe) deliver() {
 // order.
 func (np *namedPipe) popEmpty() {
 	s := np.s
-	for s.wqHead != nil && s.wqHead.off >= len(s.wqHead.buf) {
-		r := s.wqHead
+	for s.unsent() != nil && s.q.wqHead.off >= len(s.q.wqHead.buf) {
+		r := s.q.wqHead
 		s.popHead()
 		s.finishQueued(r)
 	}
@@ -610,7 +610,7 @@ func (np *namedPipe) popEmpty() {
 func (np *namedPipe) issueWrite() {
 	s := np.s
 	np.popEmpty()
-	if s.wqHead == nil {
+	if s.unsent() == nil {
 		// Only empty writes were queued: nothing was held back, so no
 		// 'drain' (as on Unix, where they never queue).
 		if s.w.Aux&fShutting != 0 {
@@ -619,7 +619,7 @@ func (np *namedPipe) issueWrite() {
 		s.updateActive()
 		return
 	}
-	r := s.wqHead
+	r := s.q.wqHead
 	buf := r.buf[r.off:]
 	np.wrDirect = true
 	if r.next != nil && len(buf) < npBufSize {
@@ -687,16 +687,16 @@ func (s *Stream) npIO(ev poller.Interest) {
 		np.wr.buf = nil
 		n, err := np.wr.c.Result()
 		s.Loop().AddBytesWritten(int(n))
-		if s.wqHead != nil {
+		if s.unsent() != nil {
 			if err != nil {
 				s.failHead(npErr("write", err, ""))
 			} else {
 				// Complete every request the write carried, and the
 				// empty ones behind them.
-				s.wqSize -= int(n)
+				s.q.size -= int(n)
 				left := int(n)
-				for s.wqHead != nil {
-					r := s.wqHead
+				for s.unsent() != nil {
+					r := s.q.wqHead
 					if rest := len(r.buf) - r.off; left < rest {
 						r.off += left
 						break
@@ -706,7 +706,7 @@ func (s *Stream) npIO(ev poller.Interest) {
 					s.popHead()
 					s.finishQueued(r)
 				}
-				if s.wqHead == nil {
+				if s.unsent() == nil {
 					np.drained()
 				}
 			}
@@ -779,11 +779,11 @@ func (s *Stream) npClose() {
 		s.x.acceptedFd = -1
 	}
 	if np.h != 0 {
-		if np.wr.busy && np.wrDirect && s.wqHead != nil {
+		if np.wr.busy && np.wrDirect && s.unsent() != nil {
 			// The kernel may still read the buffer of the write in
 			// flight: it stays with the request's op, off the pool.
-			r := s.wqHead
-			s.wqSize -= len(r.buf) - r.off
+			r := s.q.wqHead
+			s.q.size -= len(r.buf) - r.off
 			r.buf, r.off = nil, 0
 		}
 		windows.CancelIoEx(np.h, nil)

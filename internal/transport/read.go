@@ -65,7 +65,7 @@ func (s *Stream) onIO(ev poller.Interest) {
 	if ev&(poller.Read|poller.Hup|poller.Err|poller.RdHup) != 0 && s.w.Aux&fReading != 0 {
 		s.read()
 	}
-	if s.Fd() >= 0 && s.wqHead != nil && ev&(poller.Write|poller.Hup|poller.Err) != 0 {
+	if s.Fd() >= 0 && s.unsent() != nil && ev&(poller.Write|poller.Hup|poller.Err) != 0 {
 		s.flush()
 	}
 }

@@ -78,10 +78,7 @@ type Stream struct {
 	core.Handle
 	w core.IOWatcher // its Fd is the stream's descriptor; its Aux holds the stream's flags (f* bits)
 
-	// Write requests in order: the finished ones (callback due) from head,
-	// then the unsent ones from wqHead (nil: none) to tail.
-	head, wqHead, tail *writeReq
-	wqSize             int
+	q *writeQueue // write requests; nil until a write queues (see writeQueue)
 
 	x *streamExtra // state of connects, shutdowns, listening, pipe names; nil until needed
 
@@ -237,11 +234,16 @@ func (s *Stream) IsListening() bool { return s.w.Aux&fListening != 0 }
 func (s *Stream) WriteFailed() bool { return s.w.Aux&fWriteFailed != 0 }
 
 // WriteQueueSize returns the number of bytes queued and not yet sent.
-func (s *Stream) WriteQueueSize() int { return s.wqSize }
+func (s *Stream) WriteQueueSize() int {
+	if s.q == nil {
+		return 0
+	}
+	return s.q.size
+}
 
 func (s *Stream) updateActive() {
 	if s.IsClosing() {
 		return
 	}
-	s.SetActive(s.w.Aux&(fReading|fListening|fConnecting|fShutting) != 0 || s.wqHead != nil)
+	s.SetActive(s.w.Aux&(fReading|fListening|fConnecting|fShutting) != 0 || s.unsent() != nil)
 }

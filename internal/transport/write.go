@@ -23,6 +23,34 @@ type writeReq struct {
 // setSendFd gives r the descriptor to send (-1: none).
 func (r *writeReq) setSendFd(fd int) { r.fd1 = fd + 1 }
 
+// writeQueue is a stream's write requests in order: the finished ones
+// (callback due) from head, then the unsent ones from wqHead (nil: none)
+// to tail; size counts the unsent bytes. A stream gets it with its first
+// write that has to wait or has a callback, and keeps it: a connection
+// whose writes all went out at once without callbacks (an echo server's)
+// never carries it.
+type writeQueue struct {
+	head, wqHead, tail *writeReq
+	size               int
+}
+
+// unsent returns the first request not yet handed to the kernel (nil:
+// none).
+func (s *Stream) unsent() *writeReq {
+	if s.q == nil {
+		return nil
+	}
+	return s.q.wqHead
+}
+
+// queue returns the stream's write queue, creating it on first use.
+func (s *Stream) queue() *writeQueue {
+	if s.q == nil {
+		s.q = new(writeQueue)
+	}
+	return s.q
+}
+
 var reqPool = sync.Pool{New: func() any { return new(writeReq) }}
 
 func (s *Stream) newReq(cb Callback) *writeReq {
@@ -80,7 +108,7 @@ func (s *Stream) write(bufs [][]byte, total, sendFd int, cb Callback) error {
 	n := 0
 	// Only a write with nothing ahead of it may go out at once; anything
 	// else (even an empty write) is queued so callbacks keep their order.
-	direct := s.wqHead == nil && s.w.Aux&fConnecting == 0 && !s.isNamedPipe()
+	direct := s.unsent() == nil && s.w.Aux&fConnecting == 0 && !s.isNamedPipe()
 	if direct && total > 0 {
 		var err error
 		if sendFd >= 0 {
@@ -116,10 +144,11 @@ func (s *Stream) write(bufs [][]byte, total, sendFd int, cb Callback) error {
 		r.buf = s.Loop().Buffers().Get(total - n)
 		gather(r.buf, bufs, n)
 	}
-	s.wqSize += len(r.buf)
+	q := s.queue()
+	q.size += len(r.buf)
 	s.appendReq(r)
-	if s.wqHead == nil {
-		s.wqHead = r
+	if q.wqHead == nil {
+		q.wqHead = r
 	}
 	if s.w.Aux&fConnecting == 0 {
 		if err := s.w.Start(poller.Write); err != nil {
@@ -196,7 +225,7 @@ func (s *Stream) TryWrite(bufs [][]byte) (int, error) {
 	if s.w.Aux&(fShutting|fShut) != 0 {
 		return 0, errx.FromErrno("write", syscall.EPIPE)
 	}
-	if s.wqHead != nil || s.w.Aux&fConnecting != 0 || s.isNamedPipe() {
+	if s.unsent() != nil || s.w.Aux&fConnecting != 0 || s.isNamedPipe() {
 		return 0, errx.FromErrno("write", syscall.EAGAIN)
 	}
 	n, err := s.writeNow(bufs)
@@ -215,10 +244,10 @@ func (s *Stream) TryWrite(bufs [][]byte) (int, error) {
 // flush writes queued requests in order until the kernel pushes back.
 func (s *Stream) flush() {
 	var iov [maxIovecs]sys.Iov
-	for s.wqHead != nil {
+	for s.unsent() != nil {
 		k := 0
-		for r := s.wqHead; r != nil && k < maxIovecs; r = r.next {
-			if r.fd1 != 0 && r != s.wqHead {
+		for r := s.q.wqHead; r != nil && k < maxIovecs; r = r.next {
+			if r.fd1 != 0 && r != s.q.wqHead {
 				break // a descriptor goes with its own request's bytes
 			}
 			if r.off < len(r.buf) { // empty writes have nothing to send
@@ -232,7 +261,7 @@ func (s *Stream) flush() {
 		n := 0
 		if k > 0 {
 			var err error
-			if h := s.wqHead; h.fd1 != 0 {
+			if h := s.q.wqHead; h.fd1 != 0 {
 				n, err = sendmsgRights(s.Fd(), [][]byte{h.buf[h.off:]}, h.fd1-1)
 				if n > 0 {
 					sys.Close(h.fd1 - 1)
@@ -250,11 +279,11 @@ func (s *Stream) flush() {
 				return
 			}
 		}
-		s.wqSize -= n
+		s.q.size -= n
 		// Complete every request the kernel took, and the empty ones
 		// behind them.
-		for s.wqHead != nil {
-			r := s.wqHead
+		for s.unsent() != nil {
+			r := s.q.wqHead
 			left := len(r.buf) - r.off
 			if n < left {
 				r.off += n
@@ -265,7 +294,7 @@ func (s *Stream) flush() {
 			s.finishQueued(r)
 		}
 	}
-	if s.wqHead == nil {
+	if s.unsent() == nil {
 		s.w.Stop(poller.Write)
 		if s.w.Aux&fShutting != 0 {
 			s.doShutdown()
@@ -279,24 +308,25 @@ func (s *Stream) flush() {
 
 // popHead marks the first unsent request sent (or failed): it stays in
 // the list, now among the finished ones.
-func (s *Stream) popHead() { s.wqHead = s.wqHead.next }
+func (s *Stream) popHead() { s.q.wqHead = s.q.wqHead.next }
 
 // appendReq adds r at the end of the request list.
 func (s *Stream) appendReq(r *writeReq) {
-	if s.tail == nil {
-		s.head = r
+	q := s.queue()
+	if q.tail == nil {
+		q.head = r
 	} else {
-		s.tail.next = r
+		q.tail.next = r
 	}
-	s.tail = r
+	q.tail = r
 }
 
 // failHead fails the request at the head of the queue and stops writing;
 // the rest stay queued until Close cancels them, as in libuv.
 func (s *Stream) failHead(err error) {
 	s.w.Aux |= fWriteFailed
-	r := s.wqHead
-	s.wqSize -= len(r.buf) - r.off
+	r := s.q.wqHead
+	s.q.size -= len(r.buf) - r.off
 	s.popHead()
 	r.err = err
 	s.finishQueued(r)
@@ -356,11 +386,15 @@ func (s *Stream) runPending() {
 }
 
 func (s *Stream) runWriteCallbacks() {
-	for s.head != nil && s.head != s.wqHead {
-		r := s.head
-		s.head = r.next
-		if s.head == nil {
-			s.tail = nil
+	q := s.q
+	if q == nil {
+		return
+	}
+	for q.head != nil && q.head != q.wqHead {
+		r := q.head
+		q.head = r.next
+		if q.head == nil {
+			q.tail = nil
 		}
 		cb, err := r.cb, r.err
 		s.freeReq(r)
@@ -388,7 +422,7 @@ func (s *Stream) Shutdown(cb Callback) error {
 	s.ext().shutdownCb = cb
 	s.Loop().ReqStart()
 	s.updateActive()
-	if s.wqHead == nil && s.w.Aux&fConnecting == 0 {
+	if s.unsent() == nil && s.w.Aux&fConnecting == 0 {
 		s.doShutdown()
 	}
 	return nil

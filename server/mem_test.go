@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"golang.org/x/sys/unix"
 
+	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/loop"
 	"github.com/netloop/netloop/server"
 	"github.com/netloop/netloop/socket"
@@ -18,8 +19,15 @@ import (
 // raw blocking sockets, so they cost the Go heap nothing) and returns the
 // live heap each accepted connection holds once everything is idle.
 func idleHeapPerConn(tb testing.TB, n int) float64 {
+	per, _ := idleHeap(tb, n)
+	return per
+}
+
+// idleHeap is idleHeapPerConn, also naming the loop's poller backend.
+func idleHeap(tb testing.TB, n int) (float64, string) {
 	l, err := loop.New()
 	require.NoError(tb, err)
+	backend := (*core.Loop)(l).Backend()
 	srv := server.New(server.Options{Loop: l, NoDelay: true}, func(c *socket.Socket) {
 		c.OnData(func(b []byte) { c.Write(b) })
 		c.OnError(func(error) {})
@@ -69,18 +77,25 @@ func idleHeapPerConn(tb testing.TB, n int) float64 {
 		require.NoError(tb, l.Run(loop.RunOnce))
 	}
 	require.NoError(tb, l.Close())
-	return per
+	return per, backend
 }
 
 // TestIdleConnectionHeap guards the per-connection footprint: an idle
 // accepted connection with a data and an error listener holds its Socket
 // and stream (192 B, listeners inside), the data closure and its slots in
 // the loop's tables, about 280 B of Go heap; 320 B catches a size class
-// lost. The figure is logged and reported by BenchmarkIdleConnectionHeap.
+// lost. The io_uring poller (NETLOOP_IOURING=1) adds its 24-byte record
+// per descriptor, two per connection here, where the raw clients live in
+// the same process. The figure is logged and reported by
+// BenchmarkIdleConnectionHeap.
 func TestIdleConnectionHeap(t *testing.T) {
-	per := idleHeapPerConn(t, 2000)
-	t.Logf("live heap per idle connection: %.0f B", per)
-	require.Less(t, per, 320.0)
+	per, backend := idleHeap(t, 2000)
+	t.Logf("live heap per idle connection: %.0f B (%s)", per, backend)
+	limit := 320.0
+	if backend == "io_uring" {
+		limit += 48
+	}
+	require.Less(t, per, limit)
 }
 
 // BenchmarkIdleConnectionHeap reports the live heap per idle connection.

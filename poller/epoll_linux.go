@@ -259,6 +259,7 @@ func (p *Poller) Close() error {
 		// Closing the ring cancels its polls and drops their file
 		// references.
 		err2 = p.u.ring.Close()
+		p.u.closeRecv()
 	} else {
 		err2 = unix.Close(p.epfd)
 	}

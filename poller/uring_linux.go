@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/netloop/netloop/internal/pollx"
 	"github.com/netloop/netloop/internal/uring"
 )
 
@@ -26,7 +27,8 @@ import (
 const envIOUring = "NETLOOP_IOURING"
 
 // User data of the poller's own requests; a registration's polls carry
-// fd | seq<<32 with seq in [1, 1<<31).
+// fd | seq<<32 with seq in [1, 1<<30): bit 62 marks receives (see
+// urecv_linux.go).
 const (
 	udInternal = 1 << 63
 	udWake     = udInternal | 1
@@ -44,16 +46,25 @@ type ioUring struct {
 
 	wakeArmed bool
 	dropped   uint32 // the ring's count of dropped completions, as last seen
+
+	recv recvState // receive mode (urecv_linux.go)
 }
 
 // urec is one descriptor's registration.
 type urec struct {
 	tok    Token
-	in     Interest
 	seq    uint32 // of the current poll; 0: not registered
-	armed  bool   // a poll with the current seq is in flight
-	queued bool   // in arm
-	multi  bool   // arm a multishot (edge) poll: see reap
+	in     Interest
+	armed  bool // a poll with the current seq is in flight
+	queued bool // in arm
+	multi  bool // arm a multishot (edge) poll: see reap
+
+	// Receive mode (urecv_linux.go); with rMode and in == 0 no poll is
+	// armed.
+	rgen  uint32 // registration (low 24 bits) and receive (high bits)
+	rhead uint16 // first queued buffer (noBuf: none)
+	rfl   uint8  // r* flags
+	rerr  uint8  // errno of a terminal error (with rEnd; 0: EOF)
 }
 
 func ioUringWanted() bool { return os.Getenv(envIOUring) == "1" }
@@ -90,6 +101,8 @@ func newIOUring(wakefd int) (*ioUring, error) {
 		return nil, err
 	}
 	u := &ioUring{ring: r}
+	u.recv.entries, u.recv.size = pollx.BufEntries, min(pollx.BufSize, pollx.MaxResult)
+	u.recv.disabled = !recvSupported()
 	u.armWake(wakefd)
 	return u, nil
 }
@@ -146,7 +159,7 @@ func (u *ioUring) armWake(wakefd int) {
 
 func (u *ioUring) nextSeq() uint32 {
 	u.seq++
-	if u.seq >= 1<<31 {
+	if u.seq >= 1<<30 {
 		u.seq = 1
 	}
 	return u.seq
@@ -213,7 +226,8 @@ func (u *ioUring) add(fd int, tok Token, in Interest) error {
 		return unix.EPERM
 	}
 	r := u.rec(fd)
-	*r = urec{tok: tok, in: in, seq: u.nextSeq(), queued: r.queued}
+	*r = urec{tok: tok, seq: u.nextSeq(), queued: r.queued, rhead: noBuf, rfl: r.rfl & rMember}
+	r.in = u.splitRecv(fd, r, in)
 	u.queue(fd, r)
 	return nil
 }
@@ -224,6 +238,7 @@ func (u *ioUring) modify(fd int, tok Token, in Interest) error {
 		return unix.ENOENT
 	}
 	r.tok = tok // tokens stay on this side: changing one costs nothing
+	in = u.splitRecv(fd, r, in)
 	if r.in == in {
 		return nil
 	}
@@ -247,7 +262,10 @@ func (u *ioUring) delete(fd int) error {
 	}
 	armed := r.armed
 	u.disarm(fd, r)
-	*r = urec{queued: r.queued} // a queued arm finds seq 0 and is skipped
+	if u.recvOff(fd, r) {
+		armed = true // a receive in flight holds the file as a poll does
+	}
+	*r = urec{queued: r.queued, rfl: r.rfl} // a queued arm finds seq 0 and is skipped
 	if armed {
 		// A poll in flight holds a reference to the file: until it is
 		// removed, closing the descriptor would not close the socket.
@@ -329,7 +347,7 @@ func (u *ioUring) fill() error {
 	for i, fd := range u.arm {
 		r := &u.recs[fd]
 		r.queued = false
-		if r.seq == 0 || r.armed {
+		if r.seq == 0 || r.armed || r.rfl&rMode != 0 && r.in == 0 {
 			continue
 		}
 		e, err := u.sqe()
@@ -348,7 +366,7 @@ func (u *ioUring) fill() error {
 		r.armed = true
 	}
 	u.arm = u.arm[:0]
-	return nil
+	return u.fillRecv()
 }
 
 // waitIOUring submits what is queued, waits, and reaps completions into
@@ -358,6 +376,7 @@ func (u *ioUring) fill() error {
 func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 	u := p.u
 	var deadline time.Time // set on the first retry, from the Wait's start
+	relist := u.pruneRecv()
 	start := time.Time{}
 	if timeoutMs > 0 {
 		start = time.Now()
@@ -382,7 +401,7 @@ func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 				timeout = max(int64(time.Until(deadline)), 0)
 			}
 		}
-		if u.ring.CQReady() > 0 || partial {
+		if u.ring.CQReady() > 0 || partial || relist {
 			timeout = 0 // completions already queued: only submit
 		}
 		err = u.ring.SubmitAndWait(1, timeout)
@@ -488,13 +507,21 @@ func (p *Poller) reapIOUring(events []Event) (n int, woken bool) {
 	u := p.u
 	room := min(len(events), MaxEvents)
 	j := 0
+	if u.recv.relist {
+		j = u.reapRecvListed(events, j, room)
+	}
 	for j < room {
 		c := u.ring.PeekCQE()
 		if c == nil {
 			break
 		}
 		x, res, more := c.UserData, c.Res, c.Flags&uring.CQEFMore != 0
+		flags := c.Flags
 		u.ring.Advance(1)
+		if x&(udInternal|udRecv) == udRecv {
+			j = u.reapRecv(x, res, flags, events, j)
+			continue
+		}
 		if x&udInternal != 0 {
 			if x == udWake {
 				if !more {
@@ -537,7 +564,8 @@ func (p *Poller) reapIOUring(events []Event) (n int, woken bool) {
 				events[j] = Event{Token: r.tok, Events: Err}
 				j++
 			}
-			*r = urec{queued: r.queued}
+			u.recvOff(fd, r)
+			*r = urec{queued: r.queued, rfl: r.rfl}
 			continue
 		}
 		got := uringEvents(uint32(res), r.in)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 
+	"github.com/netloop/netloop/internal/pollx"
 	"github.com/netloop/netloop/poller"
 )
 
@@ -31,7 +32,7 @@ type IOWatcher struct {
 }
 
 const (
-	kernelMask  = uint8(poller.Read | poller.Write)
+	kernelMask  = uint8(poller.Read | poller.Write | pollx.Recv) // pollx.Recv: receive mode (io_recv.go)
 	bitQueued   = 1 << 6
 	bitComplete = 1 << 7 // driven by completions, not readiness (Windows named pipes): Start and Stop do nothing
 )
@@ -201,7 +202,7 @@ func (w *IOWatcher) Fd() int {
 }
 
 // Interest returns what the watcher currently waits for.
-func (w *IOWatcher) Interest() poller.Interest { return w.interest }
+func (w *IOWatcher) Interest() poller.Interest { return w.interest &^ pollx.Recv }
 
 // Err returns the error of the watcher's last failed registration change,
 // or nil once a later change succeeds. A change that Start or Stop leaves

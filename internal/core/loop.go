@@ -28,6 +28,7 @@ import (
 	"time"
 
 	"github.com/netloop/netloop/internal/bufpool"
+	"github.com/netloop/netloop/internal/pollx"
 	"github.com/netloop/netloop/poller"
 )
 
@@ -60,7 +61,8 @@ type Loop struct {
 	// closeRemoves: closing a descriptor ends its registration (not on
 	// Windows, nor on io_uring, whose polls hold the file open).
 	closeRemoves bool
-	io           ioTable // IO watchers by token, and their queued interest changes (io.go)
+	io           ioTable        // IO watchers by token, and their queued interest changes (io.go)
+	recv         pollx.Receiver // the poller's receive mode, or nil (io_recv.go)
 
 	timers   timerHeap
 	timerSeq uint64
@@ -116,6 +118,7 @@ func New() (*Loop, error) {
 		poller:       p,
 		events:       make([]poller.Event, poller.MaxEvents),
 		closeRemoves: closeRemovesRegistration && p.Backend() != "io_uring",
+		recv:         pollx.ReceiverOf(p),
 		base:         time.Now(),
 	}
 	return l, nil

@@ -6,6 +6,7 @@ import (
 
 	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/errx"
+	"github.com/netloop/netloop/internal/pollx"
 	"github.com/netloop/netloop/internal/sys"
 	"github.com/netloop/netloop/poller"
 )
@@ -28,6 +29,7 @@ func (s *Stream) ReadStart(alloc AllocFunc, onRead ReadFunc) error {
 		s.ext().onRead = onRead
 	}
 	if s.w.Aux&fReading == 0 {
+		s.useRecv(alloc) // read_recv.go
 		if err := s.w.Start(poller.Read); err != nil {
 			return errx.Wrap("read", err)
 		}
@@ -62,8 +64,14 @@ func (s *Stream) onIO(ev poller.Interest) {
 		s.connectReady()
 		return
 	}
-	if ev&(poller.Read|poller.Hup|poller.Err|poller.RdHup) != 0 && s.w.Aux&fReading != 0 {
-		s.read()
+	if s.w.Aux&fReading != 0 {
+		if s.w.InRecvMode() {
+			if ev&pollx.Recv != 0 {
+				s.readRecv() // read_recv.go
+			}
+		} else if ev&(poller.Read|poller.Hup|poller.Err|poller.RdHup) != 0 {
+			s.read()
+		}
 	}
 	if s.Fd() >= 0 && s.unsent() != nil && ev&(poller.Write|poller.Hup|poller.Err) != 0 {
 		s.flush()

@@ -1,0 +1,34 @@
+package core
+
+import "github.com/netloop/netloop/internal/pollx"
+
+// Receive mode (see package pollx): on the io_uring backend a watcher in
+// receive mode gets its Read interest served by a multishot receive into
+// the poller's buffer ring. Its handler is then called with pollx.Recv in
+// the events when results are queued, and takes them from Receiver; it
+// gets no Read readiness.
+
+// SetRecv puts the watcher in receive mode, for good, and reports whether
+// it is: false when the loop's poller cannot receive (any backend but
+// io_uring on Linux 6.0 or later) or the watcher is not initialised. It
+// takes effect with the next poll when the watcher is registered already.
+// Loop-affine.
+func (w *IOWatcher) SetRecv() bool {
+	if w.loop == nil || w.loop.recv == nil || w.complete() {
+		return false
+	}
+	if w.interest&pollx.Recv == 0 {
+		w.interest |= pollx.Recv
+		if w.kernel() != 0 {
+			w.enqueue()
+		}
+	}
+	return true
+}
+
+// InRecvMode reports whether SetRecv put the watcher in receive mode.
+func (w *IOWatcher) InRecvMode() bool { return w.interest&pollx.Recv != 0 }
+
+// Receiver returns the poller's receive side, or nil when it has none.
+// Loop-affine.
+func (l *Loop) Receiver() pollx.Receiver { return l.recv }

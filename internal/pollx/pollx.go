@@ -1,0 +1,51 @@
+// Package pollx is the private door between the poller and the loop's
+// internals for what the poller's public API does not show: the io_uring
+// backend's multishot receive into a provided buffer ring (Linux, opt-in
+// with NETLOOP_IOURING=1).
+//
+// A registration whose interest carries Recv is in receive mode: while it
+// also wants Read, the poller keeps a multishot IORING_OP_RECV armed on
+// the descriptor instead of polling it for readability, and its results
+// wait in a queue per descriptor. Wait reports such a registration with an
+// event carrying Recv; the owner then takes the results with Pop, in
+// order, and gives each buffer back with Release after use. When Read is
+// removed from the interest the poller cancels the receive and copies the
+// results still queued (and those that arrive later) out of the ring, to
+// be popped first once Read is wanted again. Write interest keeps using
+// readiness.
+package pollx
+
+// Recv is the interest bit of receive mode and the event bit that reports
+// queued results (poller.Interest's bit 5, which no public bit uses).
+const Recv = 1 << 5
+
+// Receiver is the receive-mode side of a poller, loop-affine as the
+// poller is.
+type Receiver interface {
+	// Pop takes fd's oldest result: n > 0 bytes in buf (valid until
+	// Release(id)), n == 0 at end of stream, n < 0 a negated errno.
+	// ok is false when nothing is queued.
+	Pop(fd int) (buf []byte, n int, id int32, ok bool)
+	// Release gives back the buffer Pop lent under id (id < 0: none).
+	Release(id int32)
+	// Stats reports how many receive completions carried data and how
+	// many receives were armed, since the poller was created.
+	Stats() (completions, arms uint64)
+}
+
+// ReceiverOf returns p's Receiver, or nil when p (a *poller.Poller) cannot
+// receive into a buffer ring: not the io_uring backend, or a kernel
+// without multishot receive (Linux 6.0). The poller package sets it.
+var ReceiverOf = func(p any) Receiver { return nil }
+
+// MaxResult bounds the bytes of one result Pop returns (the size of a
+// loop's shared read buffer, which the stash is popped in pieces of).
+const MaxResult = 64 << 10
+
+// Ring geometry of the buffer ring a poller sets up when its first
+// registration enters receive mode: BufEntries buffers (a power of two)
+// of BufSize bytes. Tests shrink them to exercise an empty ring.
+var (
+	BufEntries uint32 = 1024
+	BufSize           = 4096 // at most MaxResult
+)

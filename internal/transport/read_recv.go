@@ -1,0 +1,99 @@
+package transport
+
+import (
+	"io"
+	"syscall"
+
+	"github.com/netloop/netloop/internal/core"
+	"github.com/netloop/netloop/internal/errx"
+)
+
+// Receive mode (io_uring backend, see package pollx): a TCP or Unix stream
+// that reads into the loop's buffers (no AllocFunc, no IPC, a descriptor of
+// its own) has its reads done by a multishot receive into the poller's
+// buffer ring. The poll phase reports queued results with pollx.Recv;
+// readRecv hands each one to the read callback straight from the ring's
+// buffer, which goes back to the ring when the callback returns.
+
+// useRecv puts s in receive mode when it qualifies and the loop can; it is
+// called by ReadStart before the watcher's Start.
+func (s *Stream) useRecv(alloc AllocFunc) {
+	if alloc != nil || s.w.InRecvMode() || s.w.Aux&(fForeignFd|fListening) != 0 ||
+		s.x != nil && s.x.ipc != nil || s.isNamedPipe() {
+		return
+	}
+	s.w.SetRecv()
+}
+
+// readRecv delivers the stream's queued receive results, in order, while
+// it is reading.
+func (s *Stream) readRecv() {
+	l := s.Loop()
+	rv := l.Receiver()
+	fd := s.Fd()
+	if rv == nil || fd < 0 {
+		return
+	}
+	// A callback may stop reading, or close the stream (after which its
+	// descriptor number may belong to a new stream): check both each time.
+	for s.w.Aux&fReading != 0 && s.Fd() == fd {
+		buf, n, id, ok := rv.Pop(fd)
+		if !ok {
+			return
+		}
+		switch {
+		case n > 0:
+			l.AddBytesRead(n)
+			data := buf[:n]
+			if raceEnabled {
+				// The race detector does not see the ring's memory (a
+				// mapping outside the Go heap): deliver from the loop's
+				// shared buffer instead, marked as written by the loop
+				// (see raceWrote), so that a handler handing the slice to
+				// another goroutine is reported as on the readiness path.
+				// Results are at most core.ReadBufferSize long.
+				data = l.ReadBuffer()[:copy(l.ReadBuffer(), data)]
+				raceWrote(data)
+			}
+			s.deliverRecv(data)
+			if core.Debug {
+				// As for the shared buffer (read.go): a handler that kept
+				// the slice sees garbage at once.
+				poison(data)
+			}
+			rv.Release(id)
+		case n == 0:
+			rv.Release(id)
+			s.w.Aux |= fEOF
+			s.ReadStop()
+			s.deliverRead(0, nil, io.EOF)
+			return
+		default:
+			rv.Release(id)
+			s.ReadStop()
+			s.deliverRead(0, nil, errx.Wrap("read", syscall.Errno(-n)))
+			return
+		}
+	}
+}
+
+// deliverRecv hands received data to the read callback: as it is, or
+// copied into the caller's buffers when an AllocFunc came with a later
+// ReadStart (receive mode, once on, stays on).
+func (s *Stream) deliverRecv(data []byte) {
+	alloc := s.allocFunc()
+	if alloc == nil {
+		s.deliverRead(len(data), data, nil)
+		return
+	}
+	for len(data) > 0 && s.w.Aux&fReading != 0 {
+		buf := alloc(len(data))
+		if len(buf) == 0 {
+			s.deliverRead(0, buf, errx.FromErrno("read", syscall.ENOBUFS))
+			return
+		}
+		n := copy(buf, data)
+		data = data[n:]
+		s.deliverRead(n, buf, nil)
+	}
+}

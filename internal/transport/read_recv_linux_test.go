@@ -1,0 +1,334 @@
+//go:build linux
+
+package transport
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net/netip"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/internal/core"
+	"github.com/netloop/netloop/internal/pollx"
+	"github.com/netloop/netloop/internal/testutil"
+)
+
+// kernelHasRecv reports whether this kernel has multishot recv and buffer
+// rings (Linux 6.0).
+func kernelHasRecv() bool {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return false
+	}
+	major := 0
+	for _, c := range u.Release {
+		if c < '0' || c > '9' {
+			break
+		}
+		major = major*10 + int(c-'0')
+	}
+	return major >= 6
+}
+
+// recvLoop returns a loop on the io_uring backend with receive mode, or
+// skips where the kernel refuses io_uring; it fails where the kernel has
+// what receive mode needs but the loop did not get it.
+func recvLoop(t *testing.T) *core.Loop {
+	t.Helper()
+	t.Setenv("NETLOOP_IOURING", "1")
+	l, err := core.New()
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		runFor(l, time.Second, func() bool { return !l.Alive() })
+		l.Close()
+	})
+	if l.Backend() != "io_uring" {
+		t.Skip("io_uring refused by this kernel or its policy: the loop is on epoll")
+	}
+	if l.Receiver() == nil {
+		require.False(t, kernelHasRecv(), "Linux 6.0 or later, but the io_uring poller has no receive mode")
+		t.Skip("kernel without multishot recv (Linux < 6.0)")
+	}
+	return l
+}
+
+// recvPair returns a TCP stream accepted on l and the blocking raw socket
+// of its peer.
+func recvPair(t *testing.T, l *core.Loop) (*Stream, int) {
+	t.Helper()
+	lis := New(l, TCP)
+	require.NoError(t, lis.Bind(netip.MustParseAddr("127.0.0.1"), 0, 0))
+	var s *Stream
+	require.NoError(t, lis.Listen(4, func(err error) {
+		require.NoError(t, err)
+		c := New(l, TCP)
+		require.NoError(t, lis.Accept(c))
+		s = c
+	}))
+	ap, err := lis.SockName()
+	require.NoError(t, err)
+	peer, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { unix.Close(peer) })
+	require.NoError(t, unix.Connect(peer, &unix.SockaddrInet4{Port: int(ap.Port()), Addr: [4]byte{127, 0, 0, 1}}))
+	require.True(t, runFor(l, 5*time.Second, func() bool { return s != nil }), "accepted")
+	lis.Close(nil)
+	t.Cleanup(func() { s.Close(nil) })
+	return s, peer
+}
+
+// pattern returns n bytes that tell their offsets apart.
+func pattern(off, n int) []byte {
+	b := make([]byte, n)
+	for i := range b {
+		x := off + i
+		b[i] = byte(x ^ x>>8 ^ x>>16)
+	}
+	return b
+}
+
+// assertSame compares long byte strings, naming the first difference.
+func assertSame(t *testing.T, want, got []byte, msg string, args ...any) {
+	t.Helper()
+	if bytes.Equal(want, got) {
+		return
+	}
+	i := 0
+	for i < len(want) && i < len(got) && want[i] == got[i] {
+		i++
+	}
+	args = append(args, i, len(got), len(want))
+	assert.Failf(t, "bytes differ", msg+": first difference at %d (got %d bytes, want %d)", args...)
+}
+
+func writeAll(t *testing.T, fd int, b []byte) {
+	t.Helper()
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		require.NoError(t, err)
+		b = b[n:]
+	}
+}
+
+// TestRecvModeEngaged fails when NETLOOP_IOURING=1 on a kernel with
+// buffer rings and multishot recv leaves a reading TCP stream on
+// readiness reads: its data must come from receive completions.
+func TestRecvModeEngaged(t *testing.T) {
+	l := recvLoop(t)
+	s, peer := recvPair(t, l)
+	var got []byte
+	require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {
+		require.NoError(t, err)
+		got = append(got, buf[:n]...)
+	}))
+	assert.True(t, s.w.InRecvMode(), "the stream is in receive mode")
+	c0, a0 := l.Receiver().Stats()
+	writeAll(t, peer, []byte("hello"))
+	require.True(t, runFor(l, 5*time.Second, func() bool { return len(got) == 5 }))
+	assert.Equal(t, "hello", string(got))
+	c1, a1 := l.Receiver().Stats()
+	assert.Greater(t, c1, c0, "data came from receive completions")
+	assert.Greater(t, a1, a0, "a receive was armed")
+}
+
+// TestRecvTinyRingENOBUFS streams 256 KiB through a ring of two 16-byte
+// buffers: the receive runs dry (ENOBUFS) over and over, is armed again
+// once buffers come back, and no byte is lost or reordered.
+func TestRecvTinyRingENOBUFS(t *testing.T) {
+	e, sz := pollx.BufEntries, pollx.BufSize
+	pollx.BufEntries, pollx.BufSize = 2, 16
+	l := recvLoop(t)
+	pollx.BufEntries, pollx.BufSize = e, sz
+	s, peer := recvPair(t, l)
+	const total = 256 << 10
+	var got []byte
+	var rerr error
+	require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {
+		if err != nil {
+			rerr = err
+			return
+		}
+		assert.LessOrEqual(t, n, 16)
+		got = append(got, buf[:n]...)
+	}))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		writeAll(t, peer, pattern(0, total))
+		unix.Shutdown(peer, unix.SHUT_WR)
+	}()
+	require.True(t, runFor(l, 20*time.Second, func() bool { return rerr != nil }), "EOF")
+	<-done
+	assert.ErrorIs(t, rerr, io.EOF)
+	assertSame(t, pattern(0, total), got, "bytes in order")
+	_, arms := l.Receiver().Stats()
+	assert.Greater(t, arms, uint64(10), "armed again after running dry")
+}
+
+// TestRecvReadStopKeepsOrder stops reading while the peer keeps sending,
+// so that completions arrive after the stop: no read callback runs until
+// ReadStart, and then every byte comes, in order.
+func TestRecvReadStopKeepsOrder(t *testing.T) {
+	l := recvLoop(t)
+	s, peer := recvPair(t, l)
+	var got []byte
+	reading := true
+	callsWhileStopped := 0
+	require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {
+		require.NoError(t, err)
+		if !reading {
+			callsWhileStopped++
+		}
+		got = append(got, buf[:n]...)
+		if len(got) >= 1000 && reading {
+			s.ReadStop()
+			reading = false
+		}
+	}))
+	const total = 300 * 1000
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for off := 0; off < total; off += 1000 {
+			writeAll(t, peer, pattern(off, 1000))
+		}
+	}()
+	require.True(t, runFor(l, 5*time.Second, func() bool { return !reading }))
+	// The peer goes on writing; completions in flight land in the stash.
+	runFor(l, 100*time.Millisecond, func() bool { return false })
+	assert.Zero(t, callsWhileStopped, "no read callback after ReadStop")
+	stopped := len(got)
+	require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {
+		require.NoError(t, err)
+		got = append(got, buf[:n]...)
+	}))
+	require.True(t, runFor(l, 10*time.Second, func() bool { return len(got) >= total }), "got %d of %d", len(got), total)
+	<-done
+	assert.GreaterOrEqual(t, stopped, 1000)
+	assertSame(t, pattern(0, total), got, "bytes in order across the stop (stopped at %d)", stopped)
+}
+
+// TestRecvStopStartInOneCallback: a ReadStop and ReadStart in one
+// callback change nothing at the kernel, and the results queued behind
+// the one being delivered still come.
+func TestRecvStopStartInOneCallback(t *testing.T) {
+	pollx.BufEntries, pollx.BufSize = 64, 16
+	l := recvLoop(t)
+	pollx.BufEntries, pollx.BufSize = 1024, 4096
+	s, peer := recvPair(t, l)
+	var got []byte
+	var onRead ReadFunc
+	onRead = func(n int, buf []byte, err error) {
+		require.NoError(t, err)
+		got = append(got, buf[:n]...)
+		s.ReadStop()
+		require.NoError(t, s.ReadStart(nil, onRead))
+	}
+	require.NoError(t, s.ReadStart(nil, onRead))
+	writeAll(t, peer, pattern(0, 500)) // about 32 results in one batch
+	require.True(t, runFor(l, 5*time.Second, func() bool { return len(got) == 500 }), "got %d", len(got))
+	assertSame(t, pattern(0, 500), got, "bytes in order")
+}
+
+// TestRecvCloseWithRecvArmed closes a stream whose receive is armed: the
+// receive is cancelled before close(2), so the socket really closes and
+// the peer sees the end of stream at once.
+func TestRecvCloseWithRecvArmed(t *testing.T) {
+	l := recvLoop(t)
+	s, peer := recvPair(t, l)
+	require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {}))
+	runFor(l, 20*time.Millisecond, func() bool { return false }) // the receive is armed
+	_, arms := l.Receiver().Stats()
+	require.NotZero(t, arms)
+	s.Close(nil)
+	l.Run(core.RunNoWait)
+	require.NoError(t, unix.SetsockoptTimeval(peer, unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: 5}))
+	var b [1]byte
+	n, err := unix.Read(peer, b[:])
+	require.NoError(t, err, "the peer sees EOF, not a timeout")
+	assert.Zero(t, n)
+}
+
+// TestRecvEOFAndReset: the peer's FIN reaches the read callback as
+// io.EOF, a reset as ECONNRESET, and reading stops after either.
+func TestRecvEOFAndReset(t *testing.T) {
+	t.Run("eof", func(t *testing.T) {
+		l := recvLoop(t)
+		s, peer := recvPair(t, l)
+		var got []byte
+		var errs []error
+		require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {
+			if err != nil {
+				errs = append(errs, err)
+				return
+			}
+			got = append(got, buf[:n]...)
+		}))
+		writeAll(t, peer, []byte("last words"))
+		require.NoError(t, unix.Shutdown(peer, unix.SHUT_WR))
+		require.True(t, runFor(l, 5*time.Second, func() bool { return len(errs) > 0 }))
+		runFor(l, 20*time.Millisecond, func() bool { return false })
+		assert.Equal(t, "last words", string(got))
+		require.Len(t, errs, 1)
+		assert.ErrorIs(t, errs[0], io.EOF)
+		assert.False(t, s.IsReading())
+	})
+	t.Run("reset", func(t *testing.T) {
+		l := recvLoop(t)
+		s, peer := recvPair(t, l)
+		var errs []error
+		require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {
+			if err != nil {
+				errs = append(errs, err)
+			}
+		}))
+		runFor(l, 20*time.Millisecond, func() bool { return false })
+		require.NoError(t, unix.SetsockoptLinger(peer, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}))
+		unix.Close(peer)
+		require.True(t, runFor(l, 5*time.Second, func() bool { return len(errs) > 0 }))
+		require.Len(t, errs, 1)
+		assert.True(t, errors.Is(errs[0], syscall.ECONNRESET), "got %v", errs[0])
+		assert.False(t, s.IsReading())
+	})
+}
+
+// TestRecvEchoZeroAllocs: a message received, delivered from the ring
+// and echoed allocates nothing on the receive path.
+func TestRecvEchoZeroAllocs(t *testing.T) {
+	testutil.SkipIfDebug(t)
+	l := recvLoop(t)
+	s, peer := recvPair(t, l)
+	got := 0
+	require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {
+		if err != nil {
+			panic(err)
+		}
+		got += n
+	}))
+	msg := make([]byte, 64)
+	want := 0
+	run := func() {
+		if _, err := unix.Write(peer, msg); err != nil {
+			panic(err)
+		}
+		want += len(msg)
+		for got < want {
+			if err := l.Run(core.RunOnce); err != nil {
+				panic(err)
+			}
+		}
+	}
+	run()
+	c0, _ := l.Receiver().Stats()
+	allocs := testing.AllocsPerRun(1000, run)
+	c1, _ := l.Receiver().Stats()
+	assert.Greater(t, c1-c0, uint64(1000), "messages came through receive completions")
+	assert.Equal(t, float64(0), allocs, "allocations per received message")
+}

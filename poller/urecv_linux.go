@@ -1,0 +1,516 @@
+//go:build linux
+
+package poller
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/internal/pollx"
+	"github.com/netloop/netloop/internal/uring"
+)
+
+// Receive mode on the io_uring backend (see package pollx): a registration
+// whose interest carries pollx.Recv gets a multishot IORING_OP_RECV into
+// the poller's provided buffer ring while it wants Read, instead of a poll
+// for readability. Its results queue per descriptor until the owner pops
+// them after a Wait that reported the registration with the Recv bit.
+//
+// Requests carry udRecv | fd | gen<<32 | arm<<56 in their user data: gen
+// names the registration (a late completion for a descriptor deleted, and
+// perhaps reused, since finds another gen and only gives its buffer back),
+// arm names one receive of it (a cancelled receive's last completions are
+// told from those of the one armed after it).
+//
+// The state lives in the registration's urec (8 bytes of it, so that an
+// idle connection costs no more than on the poll path) and in arrays
+// indexed by buffer id: a descriptor's queued results are a list of
+// buffers linked through next, its head in the urec, its tail kept in the
+// head buffer's slot of tail. Only an end of stream or an error comes
+// without a buffer; it ends the list (rEnd, rErr). Data copied out of the
+// ring while the owner does not read (a stash) is rare and kept in a map.
+
+// recvBit is pollx.Recv as an Interest.
+const recvBit Interest = pollx.Recv
+
+const (
+	udRecv     = 1 << 62
+	recvGroup  = 1 // buffer group id of the poller's ring
+	recvGenMax = 1 << 24
+	noBuf      = 0xffff // end of a buffer list (ring ids stay below 1<<15)
+)
+
+// Receive flags (urec.rfl).
+const (
+	rMode    = 1 << iota // in receive mode: Read is received, not polled for
+	rWant                // Read wanted: a receive should be armed
+	rLive                // the receive with the current arm is in flight, not cancelled
+	rEnded               // end of stream or an error was received: arm no more
+	rEnd                 // a terminal result (EOF, or -rerr) follows the queued buffers
+	rQueued              // in recvState.rarm
+	rListed              // in recvState.rlist
+	rStarved             // in recvState.starved
+
+	rMember = rQueued | rListed | rStarved // list memberships, kept across registrations
+)
+
+// recvStash holds what a registration received while its owner did not
+// read, copied out of the ring, to be popped before what is queued.
+type recvStash struct {
+	data   []byte
+	end    bool  // a terminal result follows data
+	endRes int32 // 0: EOF, < 0: -errno
+}
+
+// recvState is the io_uring backend's receive-mode state.
+type recvState struct {
+	br       *uring.BufRing // set up with the first registration in receive mode
+	disabled bool           // no receive mode: old kernel, or it refused the ring
+	entries  uint32
+	size     int
+
+	next []uint16 // by buffer id: the next queued buffer of the same descriptor
+	tail []uint16 // by buffer id, valid for a list's head: its last buffer
+	res  []int32  // by buffer id: the bytes received into it
+
+	stash map[int32]*recvStash
+
+	rarm    []int32 // descriptors whose receive is to be armed at the next Wait
+	rcancel []uint64
+	rlist   []int32 // descriptors with queued results
+	starved []int32 // descriptors whose receive ended on an empty ring
+	relist  bool    // pruneRecv kept listed registrations, to report at the next reap
+
+	gen         uint32
+	recycles    uint64 // buffers given back so far
+	starveAt    uint64 // recycles when a receive last starved
+	completions uint64
+	arms        uint64
+}
+
+// recvSupported reports whether the kernel has multishot recv (6.0) and
+// buffer rings (5.19): the version is checked, since a refused recv only
+// shows as a failed completion.
+func recvSupported() bool {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return false
+	}
+	major := 0
+	for _, c := range u.Release {
+		if c < '0' || c > '9' {
+			break
+		}
+		major = major*10 + int(c-'0')
+	}
+	return major >= 6
+}
+
+func init() {
+	pollx.ReceiverOf = func(p any) pollx.Receiver {
+		pp, _ := p.(*Poller)
+		if pp == nil || pp.u == nil || pp.u.recv.disabled {
+			return nil
+		}
+		return (*receiver)(pp.u)
+	}
+}
+
+// receiver is ioUring seen as a pollx.Receiver.
+type receiver ioUring
+
+// bufRing sets the buffer ring up on first use; false when the kernel
+// refuses it, which turns receive mode off for good.
+func (u *ioUring) bufRing() bool {
+	s := &u.recv
+	if s.br != nil {
+		return true
+	}
+	if s.disabled {
+		return false
+	}
+	br, err := u.ring.RegisterBufRing(recvGroup, s.entries, s.size)
+	if err != nil {
+		s.disabled = true
+		return false
+	}
+	s.br = br
+	s.next = make([]uint16, s.entries)
+	s.tail = make([]uint16, s.entries)
+	s.res = make([]int32, s.entries)
+	return true
+}
+
+func (r *urec) gen() uint32 { return r.rgen & (recvGenMax - 1) }
+func (r *urec) arm() uint8  { return uint8(r.rgen >> 24) }
+
+// splitRecv applies the receive-mode part of fd's interest in to r and
+// returns what is left to poll for: in receive mode Read is received, not
+// polled for.
+func (u *ioUring) splitRecv(fd int, r *urec, in Interest) Interest {
+	if in&recvBit == 0 {
+		if r.rfl&rMode != 0 {
+			u.recvOff(fd, r)
+		}
+		return in
+	}
+	in &^= recvBit
+	if !u.bufRing() {
+		return in // fall back to readiness
+	}
+	s := &u.recv
+	if r.rfl&rMode == 0 {
+		s.gen++
+		if s.gen >= recvGenMax {
+			s.gen = 1
+		}
+		r.rgen, r.rhead, r.rerr = s.gen, noBuf, 0
+		r.rfl = r.rfl&rMember | rMode
+	}
+	want := in&Read != 0
+	if want != (r.rfl&rWant != 0) {
+		if want {
+			r.rfl |= rWant
+			u.queueRecv(fd, r)
+			if u.recv.stash[int32(fd)] != nil || r.rhead != noBuf || r.rfl&rEnd != 0 {
+				u.listRecv(fd, r)
+			}
+		} else {
+			r.rfl &^= rWant
+			u.pauseRecv(fd, r)
+		}
+	}
+	return in &^ Read
+}
+
+func (u *ioUring) queueRecv(fd int, r *urec) {
+	if r.rfl&rQueued == 0 {
+		r.rfl |= rQueued
+		u.recv.rarm = append(u.recv.rarm, int32(fd))
+	}
+}
+
+func (u *ioUring) listRecv(fd int, r *urec) {
+	if r.rfl&rListed == 0 {
+		r.rfl |= rListed
+		u.recv.rlist = append(u.recv.rlist, int32(fd))
+	}
+}
+
+func recvUD(fd int, gen uint32, arm uint8) uint64 {
+	return udRecv | uint64(uint32(fd)) | uint64(gen)<<32 | uint64(arm&0x3f)<<56
+}
+
+// cancelRecv queues the cancellation of r's live receive.
+func (u *ioUring) cancelRecv(fd int, r *urec) {
+	if r.rfl&rLive != 0 {
+		u.recv.rcancel = append(u.recv.rcancel, recvUD(fd, r.gen(), r.arm()))
+		r.rfl &^= rLive
+	}
+}
+
+// pauseRecv cancels r's receive and copies its queued results out of the
+// ring, so that a paused reader holds no buffer.
+func (u *ioUring) pauseRecv(fd int, r *urec) {
+	u.cancelRecv(fd, r)
+	s := &u.recv
+	for b := r.rhead; b != noBuf; {
+		n := s.next[b]
+		u.stashData(fd, s.br.Buf(b)[:s.res[b]])
+		u.recycle(b)
+		b = n
+	}
+	r.rhead = noBuf
+	if r.rfl&rEnd != 0 {
+		r.rfl &^= rEnd
+		u.stashEnd(fd, -int32(r.rerr))
+	}
+}
+
+func (u *ioUring) stashOf(fd int) *recvStash {
+	s := &u.recv
+	st := s.stash[int32(fd)]
+	if st == nil {
+		if s.stash == nil {
+			s.stash = make(map[int32]*recvStash)
+		}
+		st = &recvStash{}
+		s.stash[int32(fd)] = st
+	}
+	return st
+}
+
+func (u *ioUring) stashData(fd int, b []byte) {
+	if st := u.stashOf(fd); !st.end {
+		st.data = append(st.data, b...)
+	}
+}
+
+func (u *ioUring) stashEnd(fd int, res int32) {
+	if st := u.stashOf(fd); !st.end {
+		st.end, st.endRes = true, res
+	}
+}
+
+func (u *ioUring) recycle(bid uint16) {
+	u.recv.br.Recycle(bid)
+	u.recv.recycles++
+}
+
+// recvOff ends r's receive mode: its receive is cancelled, its queued
+// results dropped and their buffers given back. It reports whether a
+// receive was in flight.
+func (u *ioUring) recvOff(fd int, r *urec) bool {
+	if r.rfl&rMode == 0 {
+		return false
+	}
+	live := r.rfl&rLive != 0
+	u.cancelRecv(fd, r)
+	s := &u.recv
+	for b := r.rhead; b != noBuf; {
+		n := s.next[b]
+		u.recycle(b)
+		b = n
+	}
+	if s.stash != nil {
+		delete(s.stash, int32(fd))
+	}
+	r.rgen, r.rhead, r.rerr = 0, noBuf, 0
+	r.rfl &= rMember
+	return live
+}
+
+// fillRecv turns queued cancellations and arms into submission entries.
+func (u *ioUring) fillRecv() error {
+	s := &u.recv
+	for i, x := range s.rcancel {
+		e, err := u.sqe()
+		if err != nil {
+			s.rcancel = append(s.rcancel[:0], s.rcancel[i:]...)
+			return err
+		}
+		uring.PrepCancel(e, x, udRemove)
+	}
+	s.rcancel = s.rcancel[:0]
+	if len(s.starved) > 0 && s.recycles != s.starveAt {
+		// Starved receives are armed again once a buffer came back since
+		// the last one ran dry: never at once, which would spin on
+		// ENOBUFS.
+		for _, fd := range s.starved {
+			r := &u.recs[fd]
+			r.rfl &^= rStarved
+			if r.rfl&rMode != 0 {
+				u.queueRecv(int(fd), r)
+			}
+		}
+		s.starved = s.starved[:0]
+	}
+	for i, fd := range s.rarm {
+		r := &u.recs[fd]
+		r.rfl &^= rQueued
+		if r.rfl&(rMode|rWant|rLive|rEnded|rStarved) != rMode|rWant {
+			continue
+		}
+		e, err := u.sqe()
+		if err != nil {
+			s.rarm = append(s.rarm[:0], s.rarm[i:]...)
+			r.rfl |= rQueued
+			return err
+		}
+		arm := r.arm() + 1
+		r.rgen = r.gen() | uint32(arm&0x3f)<<24
+		uring.PrepRecvMultishot(e, int(fd), recvGroup, recvUD(int(fd), r.gen(), r.arm()))
+		r.rfl |= rLive
+		s.arms++
+	}
+	s.rarm = s.rarm[:0]
+	return nil
+}
+
+// pending reports whether r has results to pop.
+func (u *ioUring) recvQueued(fd int, r *urec) bool {
+	return r.rhead != noBuf || r.rfl&rEnd != 0 || u.recv.stash[int32(fd)] != nil
+}
+
+// pruneRecv drops from the list the registrations whose results were all
+// taken, and reports whether some still have results queued: their owner
+// stopped taking them in the last dispatch (a ReadStop and ReadStart in
+// one callback), or resumed reading with a stash. The next reap reports
+// them again, and the Wait must not block.
+func (u *ioUring) pruneRecv() bool {
+	s := &u.recv
+	if len(s.rlist) == 0 {
+		return false
+	}
+	k := 0
+	for _, fd := range s.rlist {
+		r := &u.recs[fd]
+		if r.rfl&(rMode|rWant) != rMode|rWant || !u.recvQueued(int(fd), r) {
+			r.rfl &^= rListed
+			continue
+		}
+		s.rlist[k] = fd
+		k++
+	}
+	s.rlist = s.rlist[:k]
+	s.relist = k > 0
+	return s.relist
+}
+
+// reapRecvListed reports the registrations pruneRecv kept, as many as fit.
+func (u *ioUring) reapRecvListed(events []Event, j, room int) int {
+	s := &u.recv
+	s.relist = false
+	for _, fd := range s.rlist {
+		if j >= room {
+			break // reported by a later Wait: they stay listed
+		}
+		events[j] = Event{Token: u.recs[fd].tok, Events: recvBit}
+		j++
+	}
+	return j
+}
+
+// reapRecv handles one receive completion, and returns the number of
+// events after reporting its registration if that is due.
+func (u *ioUring) reapRecv(x uint64, res int32, flags uint32, events []Event, j int) int {
+	s := &u.recv
+	fd, gen, arm := int(uint32(x)), uint32(x>>32)&(recvGenMax-1), uint8(x>>56)&0x3f
+	var bid uint16
+	hasBuf := false
+	if s.br != nil {
+		bid, _, hasBuf = s.br.Take(flags, 0)
+	}
+	var r *urec
+	if fd < len(u.recs) {
+		r = &u.recs[fd]
+	}
+	if r == nil || r.rfl&rMode == 0 || r.gen() != gen || hasBuf && res <= 0 || !hasBuf && res > 0 {
+		if hasBuf {
+			u.recycle(bid) // a deleted registration's late result
+		}
+		if r == nil || r.rfl&rMode == 0 || r.gen() != gen || res > 0 {
+			return j // (data without a buffer cannot happen with buffer select)
+		}
+		hasBuf = false
+	}
+	more := flags&uring.CQEFMore != 0
+	current := r.rfl&rLive != 0 && r.arm()&0x3f == arm
+	if current && !more {
+		r.rfl &^= rLive
+	}
+	switch {
+	case res == -int32(unix.ECANCELED):
+		// A cancellation this side asked for, or one by the kernel when
+		// the thread that armed the receive exited (see reapIOUring):
+		// arm again if still wanted.
+		if current {
+			u.queueRecv(fd, r)
+		}
+		return j
+	case res == -int32(unix.ENOBUFS):
+		// The ring ran dry. Data stays in the socket; the receive is
+		// armed again once a buffer comes back.
+		if current {
+			s.starveAt = s.recycles
+			if r.rfl&rStarved == 0 {
+				r.rfl |= rStarved
+				s.starved = append(s.starved, int32(fd))
+			}
+		}
+		return j
+	}
+	if res <= 0 {
+		r.rfl |= rEnded
+		if r.rfl&rWant == 0 {
+			u.stashEnd(fd, res)
+			return j
+		}
+		if r.rfl&rEnd == 0 {
+			r.rfl |= rEnd
+			r.rerr = uint8(-res)
+		}
+	} else {
+		s.completions++
+		if r.rfl&rWant == 0 {
+			u.stashData(fd, s.br.Buf(bid)[:res])
+			u.recycle(bid)
+			return j
+		}
+		s.res[bid] = res
+		s.next[bid] = noBuf
+		if r.rhead == noBuf {
+			r.rhead = bid
+		} else {
+			s.next[s.tail[r.rhead]] = bid
+		}
+		s.tail[r.rhead] = bid
+		if current && !more {
+			u.queueRecv(fd, r) // the kernel ended it (e.g. completions overflowed)
+		}
+	}
+	if r.rfl&rListed == 0 {
+		u.listRecv(fd, r)
+		events[j] = Event{Token: r.tok, Events: recvBit}
+		j++
+	}
+	return j
+}
+
+// closeRecv releases the buffer ring after the ring is closed.
+func (u *ioUring) closeRecv() {
+	if u.recv.br != nil {
+		u.recv.br.Close()
+		u.recv.br = nil
+	}
+}
+
+// Pop implements pollx.Receiver.
+func (rv *receiver) Pop(fd int) (buf []byte, n int, id int32, ok bool) {
+	u := (*ioUring)(rv)
+	if fd < 0 || fd >= len(u.recs) {
+		return nil, 0, -1, false
+	}
+	r := &u.recs[fd]
+	if r.rfl&rMode == 0 {
+		return nil, 0, -1, false
+	}
+	s := &u.recv
+	if st := s.stash[int32(fd)]; st != nil {
+		if len(st.data) > 0 {
+			// In pieces of a readiness read's size, so that a reader
+			// can stop in between and the rest waits.
+			n := min(len(st.data), pollx.MaxResult)
+			buf = st.data[:n:n]
+			st.data = st.data[n:]
+			return buf, n, -1, true
+		}
+		delete(s.stash, int32(fd))
+		if st.end {
+			return nil, int(st.endRes), -1, true
+		}
+	}
+	if b := r.rhead; b != noBuf {
+		r.rhead = s.next[b]
+		if r.rhead != noBuf {
+			s.tail[r.rhead] = s.tail[b]
+		}
+		return s.br.Buf(b)[:s.res[b]], int(s.res[b]), int32(b), true
+	}
+	if r.rfl&rEnd != 0 {
+		r.rfl &^= rEnd
+		return nil, -int(r.rerr), -1, true
+	}
+	return nil, 0, -1, false
+}
+
+// Release implements pollx.Receiver.
+func (rv *receiver) Release(id int32) {
+	if id >= 0 {
+		(*ioUring)(rv).recycle(uint16(id))
+	}
+}
+
+// Stats implements pollx.Receiver.
+func (rv *receiver) Stats() (completions, arms uint64) {
+	return rv.recv.completions, rv.recv.arms
+}

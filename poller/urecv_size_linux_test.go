@@ -16,3 +16,10 @@ import (
 func TestURecSize(t *testing.T) {
 	assert.Equal(t, uintptr(24), unsafe.Sizeof(urec{}))
 }
+
+// TestRecvBitIsPrivate: the receive-mode bit is none of the public
+// interest and event bits.
+func TestRecvBitIsPrivate(t *testing.T) {
+	assert.Zero(t, recvBit&(Read|Write|Hup|Err|RdHup))
+	assert.NotZero(t, uint8(recvBit))
+}

@@ -465,6 +465,12 @@ func (p *Poller) recoverDropped() {
 func (u *ioUring) rearmAll() {
 	for fd := range u.recs {
 		r := &u.recs[fd]
+		if r.rfl&rLive != 0 {
+			// A receive's last completion may be among those lost:
+			// replace it too (the data of those lost is lost).
+			u.cancelRecv(fd, r)
+			u.queueRecv(fd, r)
+		}
 		if r.seq == 0 {
 			continue
 		}

@@ -36,7 +36,9 @@ type ipcState struct {
 // SetIPC makes a Unix-domain stream carry descriptors: its reads collect
 // the ones that arrive (PendingCount, TakePending) and Write2 can send one.
 func (s *Stream) SetIPC() error {
-	if s.w.Aux&fPipe == 0 {
+	if s.w.Aux&fPipe == 0 || s.w.InRecvMode() {
+		// In receive mode (read_recv.go) the kernel reads without
+		// recvmsg's control data: descriptors would be lost.
 		return errx.FromErrno("open", syscall.EINVAL)
 	}
 	x := s.ext()

@@ -332,3 +332,52 @@ func TestRecvEchoZeroAllocs(t *testing.T) {
 	assert.Greater(t, c1-c0, uint64(1000), "messages came through receive completions")
 	assert.Equal(t, float64(0), allocs, "allocations per received message")
 }
+
+// TestRecvManyStreamsShareTinyRing: twenty streams share a ring of four
+// 64-byte buffers, so receives starve each other over and over; every
+// stream still gets its own bytes, in order, and its EOF.
+func TestRecvManyStreamsShareTinyRing(t *testing.T) {
+	pollx.BufEntries, pollx.BufSize = 4, 64
+	l := recvLoop(t)
+	pollx.BufEntries, pollx.BufSize = 1024, 4096
+	const streams, total = 20, 20 << 10
+	got := make([][]byte, streams)
+	eof := 0
+	peers := make([]int, streams)
+	for i := range streams {
+		s, peer := recvPair(t, l)
+		peers[i] = peer
+		require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {
+			if err != nil {
+				assert.ErrorIs(t, err, io.EOF)
+				eof++
+				return
+			}
+			got[i] = append(got[i], buf[:n]...)
+		}))
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for off := 0; off < total; off += 1024 {
+			for i, p := range peers {
+				writeAll(t, p, pattern(off+i, 1024))
+			}
+		}
+		for _, p := range peers {
+			unix.Shutdown(p, unix.SHUT_WR)
+		}
+	}()
+	require.True(t, runFor(l, 30*time.Second, func() bool { return eof == streams }), "%d of %d streams ended", eof, streams)
+	<-done
+	for i := range streams {
+		want := make([]byte, 0, total)
+		for off := 0; off < total; off += 1024 {
+			want = append(want, pattern(off+i, 1024)...)
+		}
+		assertSame(t, want, got[i], "stream %d", i)
+	}
+	_, arms := l.Receiver().Stats()
+	t.Logf("receives armed: %d", arms)
+	assert.Greater(t, arms, uint64(4*streams), "receives starved and were armed again")
+}

@@ -79,6 +79,34 @@ func TestMetricsUtilization(t *testing.T) {
 	assert.Equal(t, m2, m2.Since(loop.Metrics{}))
 }
 
+// Work done by a prepare hook right before a blocking wait is busy time:
+// the wait's start is read from the clock again after callbacks ran, not
+// taken from the loop's cached time. The hook spins in the iteration that
+// follows a Post, which ends without a timer due (the cached time would
+// otherwise be reused).
+func TestMetricsHookBeforeWaitIsBusy(t *testing.T) {
+	l := testutil.NewLoop(t)
+	calls := 0
+	p := handle.NewPrepare(l)
+	require.NoError(t, p.Start(func() {
+		calls++
+		if calls == 2 {
+			spin(15 * time.Millisecond)
+			p.Stop()
+		}
+	}))
+	testutil.After(t, l, 60*time.Millisecond, func() { p.Close(nil) })
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		l.Post(func() {})
+	}()
+	require.NoError(t, l.Run(loop.RunDefault))
+	require.GreaterOrEqual(t, calls, 2)
+	m := l.Metrics()
+	checkMetrics(t, m)
+	assert.GreaterOrEqual(t, m.BusyTime, 15*time.Millisecond)
+}
+
 // A loop blocked in a callback shows in the delay percentiles: most
 // iterations are short, one is long.
 func TestMetricsDelayPercentiles(t *testing.T) {

@@ -19,7 +19,6 @@ type Poller struct {
 	batch   []unix.EpollEvent // reused between waits
 	gate    wakeGate
 	wakeBuf [8]byte
-	busy    bool // the last wait found several events ready: look without blocking first (see Wait)
 }
 
 // The epoll_event data union is the 8 bytes that x/sys splits into Fd and
@@ -153,20 +152,10 @@ func (p *Poller) Wait(events []Event, timeoutMs int) (int, error) {
 	}
 	var n int
 	var err error
-	if timeoutMs == 0 || p.busy {
+	if timeoutMs == 0 {
 		n, err = epollWaitRaw(p.epfd, p.batch[:room])
-		p.busy = n > 0
-	}
-	if timeoutMs != 0 && !p.busy && err == nil {
-		// A blocking wait goes through the scheduler (entersyscall and
-		// exitsyscall), which costs about as much as a whole loop
-		// iteration's own work. While the loop is busy (the last wait
-		// returned several events), events are usually ready already,
-		// so the raw, non-blocking look above comes first; one that
-		// finds nothing costs a system call, and the next wait blocks
-		// straight away until a busy one again.
+	} else {
 		n, err = unix.EpollWait(p.epfd, p.batch[:room], msTimeout(timeoutMs))
-		p.busy = n > 1
 	}
 	if err != nil {
 		if err == unix.EINTR {

@@ -247,45 +247,6 @@ func TestWaitTimeout(t *testing.T) {
 	assert.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond)
 }
 
-// TestWaitBlocksAfterBusyWait: after a wait that returned several events,
-// the next Wait looks without blocking first (see Poller.busy); when that
-// finds nothing it must still block for its event or its timeout, not
-// return empty at once.
-func TestWaitBlocksAfterBusyWait(t *testing.T) {
-	p := newPoller(t)
-	r1, w1 := pipe(t)
-	r2, w2 := pipe(t)
-	require.NoError(t, p.Add(r1, tokA, Read))
-	require.NoError(t, p.Add(r2, tokB, Read))
-	busy := func() {
-		unix.Write(w1, []byte{1})
-		unix.Write(w2, []byte{1})
-		require.Len(t, wait(t, p, -1), 2)
-		var buf [8]byte
-		unix.Read(r1, buf[:])
-		unix.Read(r2, buf[:])
-	}
-
-	busy()
-	var written atomic.Bool
-	go func() {
-		time.Sleep(20 * time.Millisecond)
-		written.Store(true)
-		unix.Write(w1, []byte{1})
-	}()
-	events := wait(t, p, 20000)
-	assert.True(t, written.Load(), "Wait returned before the event it should block for")
-	require.Len(t, events, 1)
-	assert.Equal(t, tokA, events[0].Token)
-	var buf [8]byte
-	unix.Read(r1, buf[:])
-
-	busy()
-	start := time.Now()
-	assert.Empty(t, wait(t, p, 30))
-	assert.GreaterOrEqual(t, time.Since(start), 20*time.Millisecond, "Wait must keep its timeout after a busy wait")
-}
-
 func TestWaitNeedsRoom(t *testing.T) {
 	p := newPoller(t)
 	_, err := p.Wait(nil, 0)

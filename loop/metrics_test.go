@@ -79,11 +79,10 @@ func TestMetricsUtilization(t *testing.T) {
 	assert.Equal(t, m2, m2.Since(loop.Metrics{}))
 }
 
-// Work done by a prepare hook right before a blocking wait is busy time:
-// the wait's start is read from the clock again after callbacks ran, not
-// taken from the loop's cached time. The hook spins in the iteration that
-// follows a Post, which ends without a timer due (the cached time would
-// otherwise be reused).
+// Work done by a prepare hook right before a blocking wait is busy time,
+// also in an iteration that follows one ended without a timer due (here
+// a Post's): a wait that took its start from the loop's cached time, to
+// save a clock reading, would count the hook's work as idle.
 func TestMetricsHookBeforeWaitIsBusy(t *testing.T) {
 	l := testutil.NewLoop(t)
 	calls := 0

@@ -55,7 +55,6 @@ func (l *Loop) runHooks(phase Phase) {
 	if len(hs) == 0 {
 		return
 	}
-	l.m.stale = true
 	snap := append(l.scratch[:0], hs...)
 	for i, k := range snap {
 		snap[i] = nil

@@ -434,9 +434,6 @@ func (l *Loop) QueuePendingTask(t Task) { l.pending.push(t) }
 // for the next round. It reports whether any ran.
 func (l *Loop) runPending() bool {
 	n := l.pending.len()
-	if n > 0 {
-		l.m.stale = true
-	}
 	for i := 0; i < n; i++ {
 		l.pending.pop().RunTask()
 		l.drainTicks()

@@ -38,7 +38,7 @@ type loopMetrics struct {
 	markIdle  time.Duration // idle at mark
 	maxDelay  time.Duration // delayMax, for the loop's own comparisons
 	waiting   bool          // in a blocking wait (waitStart is set)
-	stale     bool          // work may have run since l.now was read (timers due, pending callbacks, hooks)
+	stale     bool          // work may have run since l.now was read
 	starting  bool          // Run started; its clock starts at the next hook (RunDefault)
 	names     []string      // the kind names last published in kindNames
 
@@ -140,13 +140,7 @@ func (l *Loop) metricsWaitStartSlow(timeout int) {
 	if timeout == 0 {
 		return
 	}
-	// l.now is still the time when no callback ran since it was read
-	// (only the interest changes of flushIO did, a few system calls at
-	// most): one clock reading less per iteration.
-	t := l.now
-	if m.stale {
-		t = time.Since(l.base)
-	}
+	t := time.Since(l.base)
 	m.waitStart, m.waiting = t, true
 	m.idleEnc.Store(encodeClock(m.idle-t, true))
 }

@@ -79,6 +79,33 @@ func TestMetricsUtilization(t *testing.T) {
 	assert.Equal(t, m2, m2.Since(loop.Metrics{}))
 }
 
+// Work done by a prepare hook right before a blocking wait is busy time,
+// also in an iteration that follows one ended without a timer due (here
+// a Post's): a wait that took its start from the loop's cached time, to
+// save a clock reading, would count the hook's work as idle.
+func TestMetricsHookBeforeWaitIsBusy(t *testing.T) {
+	l := testutil.NewLoop(t)
+	calls := 0
+	p := handle.NewPrepare(l)
+	require.NoError(t, p.Start(func() {
+		calls++
+		if calls == 2 {
+			spin(15 * time.Millisecond)
+			p.Stop()
+		}
+	}))
+	testutil.After(t, l, 60*time.Millisecond, func() { p.Close(nil) })
+	go func() {
+		time.Sleep(10 * time.Millisecond)
+		l.Post(func() {})
+	}()
+	require.NoError(t, l.Run(loop.RunDefault))
+	require.GreaterOrEqual(t, calls, 2)
+	m := l.Metrics()
+	checkMetrics(t, m)
+	assert.GreaterOrEqual(t, m.BusyTime, 15*time.Millisecond)
+}
+
 // A loop blocked in a callback shows in the delay percentiles: most
 // iterations are short, one is long.
 func TestMetricsDelayPercentiles(t *testing.T) {

@@ -86,6 +86,7 @@ func main() {
 	duration := flag.Duration("duration", 0, "measured window per run (default: quick 2s, full 3s)")
 	out := flag.String("out", "../docs/bench", "report directory")
 	render := flag.Bool("render", false, "only redraw README.md and the SVGs from <out>/results.json")
+	binaries := flag.String("binaries", "", "extra peers, comma-separated name=path: prebuilt echo servers taking -port N (say two builds of the netloop peer), run in the same interleaved rounds as -peers (A/B a change: go build -o /tmp/old ./peers/netloop before it, /tmp/new after, -binaries old=/tmp/old,new=/tmp/new -out /tmp/ab)")
 	flag.Parse()
 
 	if *render {
@@ -158,6 +159,17 @@ func main() {
 			if !found {
 				fatalf("unknown peer %q", n)
 			}
+		}
+	}
+
+	if *binaries != "" {
+		for _, nb := range strings.Split(*binaries, ",") {
+			name, path, ok := strings.Cut(strings.TrimSpace(nb), "=")
+			if !ok || name == "" || path == "" {
+				fatalf("-binaries wants name=path, got %q", nb)
+			}
+			table = append(table, Peer{Name: name, Desc: "prebuilt " + path, Source: path,
+				Build: "test -x " + path, Run: path + " -port {port}"})
 		}
 	}
 

@@ -83,6 +83,8 @@ type recvState struct {
 	gen         uint32
 	recycles    uint64 // buffers given back so far
 	starveAt    uint64 // recycles when a receive last starved
+	held        uint32 // buffers taken from the ring and not given back yet
+	retryAt     uint64 // recycles when a starved receive was last armed at once
 	completions uint64
 	arms        uint64
 }
@@ -254,6 +256,7 @@ func (u *ioUring) stashEnd(fd int, res int32) {
 func (u *ioUring) recycle(bid uint16) {
 	u.recv.br.Recycle(bid)
 	u.recv.recycles++
+	u.recv.held--
 }
 
 // recvOff ends r's receive mode: its receive is cancelled, its queued
@@ -379,6 +382,9 @@ func (u *ioUring) reapRecv(x uint64, res int32, flags uint32, events []Event, j 
 	hasBuf := false
 	if s.br != nil {
 		bid, _, hasBuf = s.br.Take(flags, 0)
+		if hasBuf {
+			s.held++
+		}
 	}
 	var r *urec
 	if fd < len(u.recs) {
@@ -409,8 +415,18 @@ func (u *ioUring) reapRecv(x uint64, res int32, flags uint32, events []Event, j 
 		return j
 	case res == -int32(unix.ENOBUFS):
 		// The ring ran dry. Data stays in the socket; the receive is
-		// armed again once a buffer comes back.
+		// armed again once a buffer comes back. Buffers may have come
+		// back already, between the kernel's ENOBUFS and this reap: then
+		// it is armed at once, since no later recycle may come to wake
+		// it (every buffer could be back in the ring). At most once per
+		// recycle, so that buffers the ring lost with dropped
+		// completions cannot make it spin.
 		if current {
+			if s.held < s.entries && s.recycles != s.retryAt {
+				s.retryAt = s.recycles
+				u.queueRecv(fd, r)
+				return j
+			}
 			s.starveAt = s.recycles
 			if r.rfl&rStarved == 0 {
 				r.rfl |= rStarved

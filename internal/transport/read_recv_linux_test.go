@@ -381,3 +381,31 @@ func TestRecvManyStreamsShareTinyRing(t *testing.T) {
 	t.Logf("receives armed: %d", arms)
 	assert.Greater(t, arms, uint64(4*streams), "receives starved and were armed again")
 }
+
+// TestRecvRunsDryWhileBuffersAreHeld: the ring runs dry while both of its
+// buffers wait in the stream's queue, and the receive's ENOBUFS is reaped
+// only after they went back to the ring. No later buffer will come back
+// to wake a starved receive then: it must be armed again at once, or the
+// data sent meanwhile waits forever.
+func TestRecvRunsDryWhileBuffersAreHeld(t *testing.T) {
+	e, sz := pollx.BufEntries, pollx.BufSize
+	pollx.BufEntries, pollx.BufSize = 2, 16
+	l := recvLoop(t)
+	pollx.BufEntries, pollx.BufSize = e, sz
+	s, peer := recvPair(t, l)
+	var got []byte
+	sentMore := false
+	require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {
+		require.NoError(t, err)
+		got = append(got, buf[:n]...)
+		if !sentMore {
+			// Both buffers are out of the ring now (this one and the
+			// next, queued): what arrives finds it empty.
+			sentMore = true
+			writeAll(t, peer, pattern(32, 64))
+		}
+	}))
+	writeAll(t, peer, pattern(0, 32))
+	require.True(t, runFor(l, 5*time.Second, func() bool { return len(got) == 96 }), "got %d of 96 bytes", len(got))
+	assertSame(t, pattern(0, 96), got, "bytes in order")
+}

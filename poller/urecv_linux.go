@@ -85,6 +85,7 @@ type recvState struct {
 	starveAt    uint64 // recycles when a receive last starved
 	held        uint32 // buffers taken from the ring and not given back yet
 	retryAt     uint64 // recycles when a starved receive was last armed at once
+	retrying    bool   // one was since the last fill: so are the others reaped till then
 	completions uint64
 	arms        uint64
 }
@@ -294,6 +295,7 @@ func (u *ioUring) fillRecv() error {
 		uring.PrepCancel(e, x, udRemove)
 	}
 	s.rcancel = s.rcancel[:0]
+	s.retrying = false
 	if len(s.starved) > 0 && s.recycles != s.starveAt {
 		// Starved receives are armed again once a buffer came back since
 		// the last one ran dry: never at once, which would spin on
@@ -420,10 +422,13 @@ func (u *ioUring) reapRecv(x uint64, res int32, flags uint32, events []Event, j 
 		// it is armed at once, since no later recycle may come to wake
 		// it (every buffer could be back in the ring). At most once per
 		// recycle, so that buffers the ring lost with dropped
-		// completions cannot make it spin.
+		// completions cannot make it spin; but then for every ENOBUFS
+		// reaped before the next fill, not only the first: the first
+		// one's stream may stop reading (or close) before that fill, and
+		// the others would starve with every buffer in the ring.
 		if current {
-			if s.held < s.entries && s.recycles != s.retryAt {
-				s.retryAt = s.recycles
+			if s.held < s.entries && (s.recycles != s.retryAt || s.retrying) {
+				s.retryAt, s.retrying = s.recycles, true
 				u.queueRecv(fd, r)
 				return j
 			}

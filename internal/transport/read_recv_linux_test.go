@@ -18,6 +18,7 @@ import (
 	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/pollx"
 	"github.com/netloop/netloop/internal/testutil"
+	"github.com/netloop/netloop/poller"
 )
 
 // kernelHasRecv reports whether this kernel has multishot recv and buffer
@@ -408,4 +409,53 @@ func TestRecvRunsDryWhileBuffersAreHeld(t *testing.T) {
 	writeAll(t, peer, pattern(0, 32))
 	require.True(t, runFor(l, 5*time.Second, func() bool { return len(got) == 96 }), "got %d of 96 bytes", len(got))
 	assertSame(t, pattern(0, 96), got, "bytes in order")
+}
+
+// TestRecvTwoRunDryThenOneStops: two streams' receives run dry while a
+// third party holds every buffer, and both ENOBUFS are reaped in one
+// batch after the buffers went back. The first one reaped is armed again
+// at once; the stream it belongs to then stops reading before the next
+// wait (here from a pipe's readiness in the same batch). The second one
+// must not starve: every buffer is back in the ring and no receive is
+// armed that could take one and give it back.
+func TestRecvTwoRunDryThenOneStops(t *testing.T) {
+	e, sz := pollx.BufEntries, pollx.BufSize
+	pollx.BufEntries, pollx.BufSize = 2, 16
+	l := recvLoop(t)
+	pollx.BufEntries, pollx.BufSize = e, sz
+	a, peerA := recvPair(t, l)
+	b, peerB := recvPair(t, l)
+	var p [2]int
+	require.NoError(t, unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
+	t.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
+	var pw core.IOWatcher
+	require.NoError(t, l.InitIOWatcher(&pw, p[0], func(poller.Interest) {
+		var x [8]byte
+		unix.Read(p[0], x[:])
+		a.ReadStop()
+	}))
+	require.NoError(t, pw.Start(poller.Read))
+	t.Cleanup(func() { pw.Close(false) })
+	var gotA, gotB []byte
+	sent := false
+	require.NoError(t, a.ReadStart(nil, func(n int, buf []byte, err error) {
+		require.NoError(t, err)
+		gotA = append(gotA, buf[:n]...)
+		if !sent {
+			// Both buffers are held by a now: what reaches a and b
+			// finds the ring empty, a's first.
+			sent = true
+			writeAll(t, peerA, pattern(32, 64))
+			writeAll(t, peerB, pattern(0, 64))
+			writeAll(t, p[1], []byte{1})
+		}
+	}))
+	require.NoError(t, b.ReadStart(nil, func(n int, buf []byte, err error) {
+		require.NoError(t, err)
+		gotB = append(gotB, buf[:n]...)
+	}))
+	runFor(l, 20*time.Millisecond, func() bool { return false }) // both receives armed
+	writeAll(t, peerA, pattern(0, 32))
+	require.True(t, runFor(l, 5*time.Second, func() bool { return len(gotB) == 64 }), "b got %d of 64 bytes (a got %d)", len(gotB), len(gotA))
+	assertSame(t, pattern(0, 64), gotB, "b's bytes in order")
 }

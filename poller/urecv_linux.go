@@ -90,24 +90,6 @@ type recvState struct {
 	arms        uint64
 }
 
-// recvSupported reports whether the kernel has multishot recv (6.0) and
-// buffer rings (5.19): the version is checked, since a refused recv only
-// shows as a failed completion.
-func recvSupported() bool {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return false
-	}
-	major := 0
-	for _, c := range u.Release {
-		if c < '0' || c > '9' {
-			break
-		}
-		major = major*10 + int(c-'0')
-	}
-	return major >= 6
-}
-
 func init() {
 	pollx.ReceiverOf = func(p any) pollx.Receiver {
 		pp, _ := p.(*Poller)

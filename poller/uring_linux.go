@@ -102,7 +102,7 @@ func newIOUring(wakefd int) (*ioUring, error) {
 	}
 	u := &ioUring{ring: r}
 	u.recv.entries, u.recv.size = pollx.BufEntries, min(pollx.BufSize, pollx.MaxResult)
-	u.recv.disabled = !recvSupported()
+	u.recv.disabled = !pollx.KernelHasRecv()
 	u.armWake(wakefd)
 	return u, nil
 }

@@ -21,23 +21,6 @@ import (
 	"github.com/netloop/netloop/poller"
 )
 
-// kernelHasRecv reports whether this kernel has multishot recv and buffer
-// rings (Linux 6.0).
-func kernelHasRecv() bool {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return false
-	}
-	major := 0
-	for _, c := range u.Release {
-		if c < '0' || c > '9' {
-			break
-		}
-		major = major*10 + int(c-'0')
-	}
-	return major >= 6
-}
-
 // recvLoop returns a loop on the io_uring backend with receive mode, or
 // skips where the kernel refuses io_uring; it fails where the kernel has
 // what receive mode needs but the loop did not get it.
@@ -54,10 +37,20 @@ func recvLoop(t *testing.T) *core.Loop {
 		t.Skip("io_uring refused by this kernel or its policy: the loop is on epoll")
 	}
 	if l.Receiver() == nil {
-		require.False(t, kernelHasRecv(), "Linux 6.0 or later, but the io_uring poller has no receive mode")
+		require.False(t, pollx.KernelHasRecv(), "Linux 6.0 or later, but the io_uring poller has no receive mode")
 		t.Skip("kernel without multishot recv (Linux < 6.0)")
 	}
 	return l
+}
+
+// recvLoopWithRing is recvLoop with a buffer ring of the given geometry
+// (small rings run dry on purpose).
+func recvLoopWithRing(t *testing.T, entries uint32, size int) *core.Loop {
+	t.Helper()
+	e, sz := pollx.BufEntries, pollx.BufSize
+	pollx.BufEntries, pollx.BufSize = entries, size
+	defer func() { pollx.BufEntries, pollx.BufSize = e, sz }()
+	return recvLoop(t)
 }
 
 // recvPair returns a TCP stream accepted on l and the blocking raw socket
@@ -143,10 +136,7 @@ func TestRecvModeEngaged(t *testing.T) {
 // buffers: the receive runs dry (ENOBUFS) over and over, is armed again
 // once buffers come back, and no byte is lost or reordered.
 func TestRecvTinyRingENOBUFS(t *testing.T) {
-	e, sz := pollx.BufEntries, pollx.BufSize
-	pollx.BufEntries, pollx.BufSize = 2, 16
-	l := recvLoop(t)
-	pollx.BufEntries, pollx.BufSize = e, sz
+	l := recvLoopWithRing(t, 2, 16)
 	s, peer := recvPair(t, l)
 	const total = 256 << 10
 	var got []byte
@@ -220,9 +210,7 @@ func TestRecvReadStopKeepsOrder(t *testing.T) {
 // callback change nothing at the kernel, and the results queued behind
 // the one being delivered still come.
 func TestRecvStopStartInOneCallback(t *testing.T) {
-	pollx.BufEntries, pollx.BufSize = 64, 16
-	l := recvLoop(t)
-	pollx.BufEntries, pollx.BufSize = 1024, 4096
+	l := recvLoopWithRing(t, 64, 16)
 	s, peer := recvPair(t, l)
 	var got []byte
 	var onRead ReadFunc
@@ -338,9 +326,7 @@ func TestRecvEchoZeroAllocs(t *testing.T) {
 // 64-byte buffers, so receives starve each other over and over; every
 // stream still gets its own bytes, in order, and its EOF.
 func TestRecvManyStreamsShareTinyRing(t *testing.T) {
-	pollx.BufEntries, pollx.BufSize = 4, 64
-	l := recvLoop(t)
-	pollx.BufEntries, pollx.BufSize = 1024, 4096
+	l := recvLoopWithRing(t, 4, 64)
 	const streams, total = 20, 20 << 10
 	got := make([][]byte, streams)
 	eof := 0
@@ -389,10 +375,7 @@ func TestRecvManyStreamsShareTinyRing(t *testing.T) {
 // to wake a starved receive then: it must be armed again at once, or the
 // data sent meanwhile waits forever.
 func TestRecvRunsDryWhileBuffersAreHeld(t *testing.T) {
-	e, sz := pollx.BufEntries, pollx.BufSize
-	pollx.BufEntries, pollx.BufSize = 2, 16
-	l := recvLoop(t)
-	pollx.BufEntries, pollx.BufSize = e, sz
+	l := recvLoopWithRing(t, 2, 16)
 	s, peer := recvPair(t, l)
 	var got []byte
 	sentMore := false
@@ -419,10 +402,7 @@ func TestRecvRunsDryWhileBuffersAreHeld(t *testing.T) {
 // must not starve: every buffer is back in the ring and no receive is
 // armed that could take one and give it back.
 func TestRecvTwoRunDryThenOneStops(t *testing.T) {
-	e, sz := pollx.BufEntries, pollx.BufSize
-	pollx.BufEntries, pollx.BufSize = 2, 16
-	l := recvLoop(t)
-	pollx.BufEntries, pollx.BufSize = e, sz
+	l := recvLoopWithRing(t, 2, 16)
 	a, peerA := recvPair(t, l)
 	b, peerB := recvPair(t, l)
 	var p [2]int

@@ -49,7 +49,7 @@ func TestAllocsIOWatcherDispatch(t *testing.T) {
 	ka := keepAlive(l)
 	fd := eventfd(t)
 	defer unix.Close(fd)
-	var w core.IOWatcher
+	var w core.FuncWatcher
 	buf := make([]byte, 8)
 	calls := 0
 	require.NoError(t, l.InitIOWatcher(&w, fd, func(poller.Interest) {
@@ -75,7 +75,7 @@ func TestAllocsIOWatcherInterestChange(t *testing.T) {
 	ka := keepAlive(l)
 	fd := eventfd(t)
 	defer unix.Close(fd)
-	var w core.IOWatcher
+	var w core.FuncWatcher
 	calls := 0
 	require.NoError(t, l.InitIOWatcher(&w, fd, func(poller.Interest) { calls++ }))
 	require.NoError(t, w.Start(poller.Read))
@@ -99,7 +99,7 @@ func TestAllocsIOWatcherInitClose(t *testing.T) {
 	l := newLoop(t)
 	fd := eventfd(t)
 	defer unix.Close(fd)
-	var w core.IOWatcher
+	var w core.FuncWatcher
 	cb := func(poller.Interest) {}
 	allocs := testing.AllocsPerRun(1000, func() {
 		l.InitIOWatcher(&w, fd, cb)
@@ -190,7 +190,7 @@ func BenchmarkIOWatcherDispatch(b *testing.B) {
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	require.NoError(b, err)
 	defer unix.Close(fd)
-	var w core.IOWatcher
+	var w core.FuncWatcher
 	buf := make([]byte, 8)
 	require.NoError(b, l.InitIOWatcher(&w, fd, func(poller.Interest) { unix.Read(fd, buf) }))
 	require.NoError(b, w.Start(poller.Read))

@@ -1,6 +1,10 @@
 package core
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/netloop/netloop/poller"
+)
 
 // ErrClosing is returned by Close on a handle that is already closing
 // or closed.
@@ -49,6 +53,9 @@ type KindHooks struct {
 	Finish func(h *Handle)
 	// Closed is the close callback of CloseToHooks.
 	Closed func(h *Handle)
+	// IO receives the events of the handle's IOWatcher (the field after
+	// its Handle); required for kinds whose handles watch a descriptor.
+	IO func(h *Handle, events poller.Interest)
 }
 
 // Init ties h to l and registers it among the loop's open handles. kind

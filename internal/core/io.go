@@ -3,27 +3,34 @@ package core
 import (
 	"errors"
 	"math"
+	"unsafe"
 
 	"github.com/netloop/netloop/internal/pollx"
 	"github.com/netloop/netloop/poller"
 )
 
-// IOWatcher watches one file descriptor for readiness and calls its handler
-// from the poll phase (libuv's uv__io_t). Interest changes after the first
-// registration are applied lazily, just before the next poll, so stopping
-// and restarting within one callback costs no system call.
+// IOWatcher watches one file descriptor for readiness and calls its
+// handle's KindHooks.IO from the poll phase (libuv's uv__io_t). Interest
+// changes after the first registration are applied lazily, just before the
+// next poll, so stopping and restarting within one callback costs no
+// system call.
+//
+// A watcher is part of a handle: it must be the field declared right after
+// the handle's Handle (an implementation checks this at compile time, as
+// transport.Stream does), whose kind has an IO hook. It finds its loop and
+// its handler through that Handle instead of holding them, which keeps
+// every connection three words smaller. FuncWatcher is a watcher with a
+// handle of its own, for callers that want a plain callback.
 //
 // A watcher is registered with the poller under a token naming its slot in
 // the loop's watcher table (see ioTable), never under its descriptor, so
 // events that a closed watcher left in the batch being dispatched reach
 // nobody, even when the descriptor number has been reused.
 type IOWatcher struct {
-	loop     *Loop
-	h        IOHandler
-	tok      poller.Token    // slot | generation<<32, while loop is set
+	tok      poller.Token    // slot | generation<<32, while bitOpen is set
 	fd       int32           // unix descriptors and Windows handles (32 significant bits) fit
 	interest poller.Interest // wanted
-	bits     uint8           // registered with the poller (kernelMask; 0: not registered), bitQueued, bitComplete
+	bits     uint8           // registered with the poller (kernelMask; 0: not registered), bitOpen, bitQueued, bitComplete
 
 	// Aux is not the watcher's: the handle that embeds it keeps its own
 	// state bits here, in what would otherwise be padding (a stream's
@@ -33,9 +40,23 @@ type IOWatcher struct {
 
 const (
 	kernelMask  = uint8(poller.Read | poller.Write | pollx.Recv) // pollx.Recv: receive mode (io_recv.go)
+	bitOpen     = 1 << 4                                         // Init done, Close not yet
 	bitQueued   = 1 << 6
 	bitComplete = 1 << 7 // driven by completions, not readiness (Windows named pipes): Start and Stop do nothing
 )
+
+// The flag bits must stay clear of the interest bits kept in kernelMask.
+var _ [0]struct{} = [kernelMask & (bitOpen | bitQueued | bitComplete)]struct{}{}
+
+// handle returns the Handle the watcher belongs to: the field before it.
+func (w *IOWatcher) handle() *Handle {
+	return (*Handle)(unsafe.Add(unsafe.Pointer(w), -int(unsafe.Sizeof(Handle{}))))
+}
+
+// loop returns the loop of the watcher's handle.
+func (w *IOWatcher) loop() *Loop { return w.handle().loop }
+
+func (w *IOWatcher) open() bool { return w.bits&bitOpen != 0 }
 
 // kernel returns the interest registered with the poller (0: none).
 func (w *IOWatcher) kernel() poller.Interest { return poller.Interest(w.bits & kernelMask) }
@@ -46,16 +67,21 @@ func (w *IOWatcher) queued() bool { return w.bits&bitQueued != 0 }
 
 func (w *IOWatcher) complete() bool { return w.bits&bitComplete != 0 }
 
-// IOHandler receives a watcher's events.
-type IOHandler interface {
-	HandleIO(events poller.Interest)
+// FuncWatcher is an IOWatcher with a handle of its own whose events go to
+// a function (see Loop.InitIOWatcher). Its handle is not among the loop's
+// open handles: closing the watcher is all it needs.
+type FuncWatcher struct {
+	h Handle
+	IOWatcher
+	cb func(events poller.Interest)
 }
 
-// IOFunc adapts a function to IOHandler.
-type IOFunc func(events poller.Interest)
+// Compiles only while the watcher follows its Handle, as IOWatcher needs.
+var _ [0]struct{} = [unsafe.Offsetof(FuncWatcher{}.IOWatcher) - unsafe.Sizeof(Handle{})]struct{}{}
 
-// HandleIO calls f.
-func (f IOFunc) HandleIO(events poller.Interest) { f(events) }
+var funcWatcherHooks = KindHooks{
+	IO: func(h *Handle, events poller.Interest) { (*FuncWatcher)(unsafe.Pointer(h)).cb(events) },
+}
 
 // ErrWatcherBusy is returned by InitIOWatcher when another watcher already
 // watches the descriptor.
@@ -64,13 +90,17 @@ var ErrWatcherBusy = errors.New("loop: descriptor already has a watcher")
 var errTooManyWatchers = errors.New("loop: too many IO watchers")
 
 // ioTable is a loop's registry of IO watchers. Each live watcher holds a
-// slot; its poller token is the slot index in the low 32 bits and the
-// slot's generation in the high 32. Releasing a slot bumps its generation,
-// so a token collected before the release matches no watcher afterwards:
+// slot; its poller token is the slot index in the low 32 bits and, in the
+// high 32, the loop's count of registrations when it took the slot. A
+// token collected before its watcher released the slot matches no watcher
+// afterwards (the slot is empty, or its new watcher has another count):
 // the dispatcher drops such events without knowing why they are stale.
+// The count wraps after 2^32 registrations, far more than one batch of
+// events can outlive.
 type ioTable struct {
-	slots chunkedSlice[ioSlot]
-	free  uint32 // index+1 of the first free slot; 0: none
+	slots chunkedSlice[*IOWatcher] // nil while free
+	free  []uint32                 // indexes of free slots
+	count uint32                   // registrations so far
 
 	// fds maps a descriptor to its watcher's slot index+1 (0: none), to
 	// refuse a second watcher for one descriptor. Indexed by fd, which
@@ -99,37 +129,30 @@ func (t *ioTable) setErr(w *IOWatcher, err error) {
 	t.errs[w] = err
 }
 
-type ioSlot struct {
-	w    *IOWatcher // nil while free
-	gen  uint32     // bumped on release
-	next uint32     // while free: index+1 of the next free slot
-}
-
 // maxIOSlots keeps slot indexes below 1<<32-1, so that no token is
 // poller.ReservedToken and index+1 fits in uint32.
 const maxIOSlots = 1<<32 - 1
 
 func (t *ioTable) acquire(w *IOWatcher) (poller.Token, error) {
 	var i uint32
-	if t.free != 0 {
-		i = t.free - 1
-		t.free = t.slots.at(int(i)).next
+	if n := len(t.free); n > 0 {
+		i = t.free[n-1]
+		t.free = t.free[:n-1]
+		*t.slots.at(int(i)) = w
 	} else {
 		if uint64(t.slots.len()) >= maxIOSlots {
 			return 0, errTooManyWatchers
 		}
-		i = uint32(t.slots.push(ioSlot{}))
+		i = uint32(t.slots.push(w))
 	}
-	s := t.slots.at(int(i))
-	s.w, s.next = w, 0
-	return poller.Token(i) | poller.Token(s.gen)<<32, nil
+	t.count++
+	return poller.Token(i) | poller.Token(t.count)<<32, nil
 }
 
 func (t *ioTable) release(w *IOWatcher) {
 	i := uint32(w.tok)
-	s := t.slots.at(int(i))
-	*s = ioSlot{gen: s.gen + 1, next: t.free}
-	t.free = i + 1
+	*t.slots.at(int(i)) = nil
+	t.free = append(t.free, i)
 	if fd := int(w.fd); fd < t.fds.len() && *t.fds.at(fd) == i+1 {
 		*t.fds.at(fd) = 0
 	}
@@ -143,17 +166,16 @@ func (t *ioTable) lookup(tok poller.Token) *IOWatcher {
 	if i >= uint64(t.slots.len()) {
 		return nil
 	}
-	s := t.slots.at(int(i))
-	if s.gen != uint32(tok>>32) {
-		return nil
+	if w := *t.slots.at(int(i)); w != nil && w.tok == tok {
+		return w
 	}
-	return s.w
+	return nil
 }
 
 func (t *ioTable) owner(fd int) *IOWatcher {
 	if fd < t.fds.len() {
 		if i := *t.fds.at(fd); i != 0 {
-			return t.slots.at(int(i - 1)).w
+			return *t.slots.at(int(i - 1))
 		}
 	}
 	return nil
@@ -166,28 +188,37 @@ func (t *ioTable) setOwner(fd int, tok poller.Token) {
 
 // InitIOWatcher prepares w to watch fd, calling cb with the events that
 // occurred (a subset of the interest plus Hup, Err and RdHup).
-func (l *Loop) InitIOWatcher(w *IOWatcher, fd int, cb func(events poller.Interest)) error {
-	return l.InitIOHandler(w, fd, IOFunc(cb))
+func (l *Loop) InitIOWatcher(w *FuncWatcher, fd int, cb func(events poller.Interest)) error {
+	w.h.loop, w.h.kind, w.cb = l, l.kindIndex("iowatcher", &funcWatcherHooks), cb
+	return w.Init(fd)
 }
 
-// InitIOHandler is InitIOWatcher with the callback given as an interface,
-// which costs no allocation when h is a pointer the caller already has.
-// Initialising a watcher that is still open closes it first (removing its
-// registration from the poller).
-func (l *Loop) InitIOHandler(w *IOWatcher, fd int, h IOHandler) error {
+// Init prepares w to watch fd for its handle, which must be initialised
+// and of a kind with an IO hook. Initialising a watcher that is still open
+// closes it first (removing its registration from the poller).
+func (w *IOWatcher) Init(fd int) error {
 	if fd < 0 || fd > math.MaxInt32 {
 		return errors.New("loop: descriptor out of range")
+	}
+	h := w.handle()
+	l := h.loop
+	if l == nil {
+		panic("core: IOWatcher.Init before its Handle's Init")
+	}
+	if k := h.hooks(); k == nil || k.IO == nil {
+		panic("core: IOWatcher.Init on a handle kind without an IO hook: " + h.Kind())
 	}
 	if cur := l.io.owner(fd); cur != nil && cur != w {
 		return ErrWatcherBusy
 	}
 	w.Close(false)
-	*w = IOWatcher{fd: int32(fd), h: h, Aux: w.Aux}
+	*w = IOWatcher{fd: int32(fd), Aux: w.Aux}
 	tok, err := l.io.acquire(w)
 	if err != nil {
 		return err
 	}
-	w.loop, w.tok = l, tok
+	w.tok = tok
+	w.bits |= bitOpen
 	l.io.setOwner(fd, tok)
 	return nil
 }
@@ -195,7 +226,7 @@ func (l *Loop) InitIOHandler(w *IOWatcher, fd int, h IOHandler) error {
 // Fd returns the watched descriptor, or -1 when the watcher is not
 // initialised (before InitIOWatcher, after Close).
 func (w *IOWatcher) Fd() int {
-	if w.loop == nil {
+	if !w.open() {
 		return -1
 	}
 	return int(w.fd)
@@ -211,10 +242,13 @@ func (w *IOWatcher) Interest() poller.Interest { return w.interest &^ pollx.Recv
 // the handler, as an event with poller.Err set, unless the watcher no
 // longer wants any events. Interest keeps reporting what was asked for.
 func (w *IOWatcher) Err() error {
-	if w.loop == nil || len(w.loop.io.errs) == 0 {
+	if !w.open() {
 		return nil
 	}
-	return w.loop.io.errs[w]
+	if t := &w.loop().io; len(t.errs) != 0 {
+		return t.errs[w]
+	}
+	return nil
 }
 
 // Start adds interest in the given events. The first registration with the
@@ -229,11 +263,12 @@ func (w *IOWatcher) Start(in poller.Interest) error {
 		return nil
 	}
 	if w.kernel() == 0 {
-		if err := w.loop.poller.Add(int(w.fd), w.tok, want); err != nil {
-			w.loop.io.setErr(w, err)
+		l := w.loop()
+		if err := l.poller.Add(int(w.fd), w.tok, want); err != nil {
+			l.io.setErr(w, err)
 			return err
 		}
-		w.loop.io.setErr(w, nil)
+		l.io.setErr(w, nil)
 		w.interest = want
 		w.setKernel(want)
 		return nil
@@ -260,7 +295,8 @@ func (w *IOWatcher) Stop(in poller.Interest) {
 func (w *IOWatcher) enqueue() {
 	if !w.queued() {
 		w.bits |= bitQueued
-		w.loop.io.queue = append(w.loop.io.queue, w)
+		t := &w.loop().io
+		t.queue = append(t.queue, w)
 	}
 }
 
@@ -270,10 +306,10 @@ func (w *IOWatcher) enqueue() {
 // poller without a system call (not on Windows, where it is deleted
 // anyway).
 func (w *IOWatcher) Close(fdClosing bool) {
-	l := w.loop
-	if l == nil {
+	if !w.open() {
 		return
 	}
+	l := w.loop()
 	if w.kernel() != 0 && (!fdClosing || !l.closeRemoves) {
 		// An error means there is nothing left to remove (EBADF: the fd
 		// was closed already); the watcher goes away either way.
@@ -283,7 +319,6 @@ func (w *IOWatcher) Close(fdClosing bool) {
 	// batch, and any Err owed to it, stale.
 	l.io.release(w)
 	w.interest, w.bits = 0, 0
-	w.loop = nil
 }
 
 // flushIO applies the interest changes queued since the last poll. It
@@ -295,7 +330,7 @@ func (l *Loop) flushIO() bool {
 		t.queue[i] = nil
 		// Watchers closed since they were queued have queued cleared;
 		// one re-initialised on another loop is that loop's to flush.
-		if !w.queued() || w.loop != l {
+		if !w.queued() || w.loop() != l {
 			continue
 		}
 		w.bits &^= bitQueued
@@ -349,6 +384,7 @@ func (l *Loop) dispatchIO(tok poller.Token, events poller.Interest) {
 	if got == 0 {
 		return
 	}
-	w.h.HandleIO(got)
+	h := w.handle()
+	l.kinds[h.kind].hooks.IO(h, got)
 	l.drainTicks()
 }

@@ -14,7 +14,7 @@ import "github.com/netloop/netloop/internal/pollx"
 // takes effect with the next poll when the watcher is registered already.
 // Loop-affine.
 func (w *IOWatcher) SetRecv() bool {
-	if w.loop == nil || w.loop.recv == nil || w.complete() {
+	if !w.open() || w.loop().recv == nil || w.complete() {
 		return false
 	}
 	if w.interest&pollx.Recv == 0 {

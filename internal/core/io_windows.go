@@ -11,7 +11,7 @@ import (
 // socket may get the same handle value at once, so watchers always Delete.
 const closeRemovesRegistration = false
 
-// UseCompletions turns w, fresh from InitIOHandler, into a completion
+// UseCompletions turns w, fresh from Init, into a completion
 // watcher (Windows named pipes): it is not registered with the poller's
 // readiness polls, Start and Stop do nothing, and its handler receives
 // the events of the requests begun with Begin, whatever their bits.
@@ -28,7 +28,7 @@ func (l *Loop) AssociateHandle(h windows.Handle) error { return l.poller.AddHand
 // reaches w's handler as ev (see poller.Poller.Begin). w must be a
 // completion watcher.
 func (w *IOWatcher) Begin(c *poller.Completion, ev poller.Interest) {
-	w.loop.poller.Begin(c, w.tok, ev)
+	w.loop().poller.Begin(c, w.tok, ev)
 }
 
 // Abandon ends c's request that failed without queueing a completion.

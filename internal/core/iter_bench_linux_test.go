@@ -41,7 +41,7 @@ func BenchmarkDefaultIterationIO(b *testing.B) {
 	fd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
 	require.NoError(b, err)
 	defer unix.Close(fd)
-	var w core.IOWatcher
+	var w core.FuncWatcher
 	buf := make([]byte, 8)
 	one := []byte{1, 0, 0, 0, 0, 0, 0, 0}
 	n := 0

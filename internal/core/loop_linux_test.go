@@ -335,7 +335,7 @@ func TestPhaseOrder(t *testing.T) {
 	rec := func(s string) func() { return func() { log = append(log, s) } }
 
 	fd := eventfd(t)
-	var w core.IOWatcher
+	var w core.FuncWatcher
 	require.NoError(t, l.InitIOWatcher(&w, fd, func(poller.Interest) { log = append(log, "io") }))
 	require.NoError(t, w.Start(poller.Read))
 	signalFd(t, fd)
@@ -552,7 +552,7 @@ func TestIOWatcherReadable(t *testing.T) {
 	ka := keepAlive(l)
 	fd := eventfd(t)
 	defer unix.Close(fd)
-	var w core.IOWatcher
+	var w core.FuncWatcher
 	calls := 0
 	var got poller.Interest
 	require.NoError(t, l.InitIOWatcher(&w, fd, func(ev poller.Interest) {
@@ -561,7 +561,7 @@ func TestIOWatcherReadable(t *testing.T) {
 		w.Stop(poller.Read) // without draining: level-triggered, but stopped
 	}))
 	assert.Equal(t, fd, w.Fd())
-	var other core.IOWatcher
+	var other core.FuncWatcher
 	assert.ErrorIs(t, l.InitIOWatcher(&other, fd, func(poller.Interest) {}), core.ErrWatcherBusy)
 
 	require.NoError(t, w.Start(poller.Read))
@@ -592,7 +592,7 @@ func TestIOWatcherStartFailsForRegularFile(t *testing.T) {
 	fd, err := unix.Open("/proc/self/status", unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	require.NoError(t, err)
 	defer unix.Close(fd)
-	var w core.IOWatcher
+	var w core.FuncWatcher
 	require.NoError(t, l.InitIOWatcher(&w, fd, func(poller.Interest) {}))
 	assert.ErrorIs(t, w.Start(poller.Read), unix.EPERM)
 	assert.Zero(t, w.Interest())
@@ -607,8 +607,8 @@ func TestIOWatcherClosedMidBatch(t *testing.T) {
 	l := newLoop(t)
 	ka := keepAlive(l)
 	fds := [2]int{eventfd(t), eventfd(t)}
-	var ws [2]core.IOWatcher
-	var replacement core.IOWatcher
+	var ws [2]core.FuncWatcher
+	var replacement core.FuncWatcher
 	replacementFd := -1
 	calls := [2]int{}
 	replacementCalls := 0
@@ -657,7 +657,7 @@ func TestIOWatcherWriteAndHangup(t *testing.T) {
 	var p [2]int
 	require.NoError(t, unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
 	r, wfd := p[0], p[1]
-	var rw, ww core.IOWatcher
+	var rw, ww core.FuncWatcher
 	var rEv, wEv poller.Interest
 	require.NoError(t, l.InitIOWatcher(&ww, wfd, func(ev poller.Interest) {
 		wEv = ev
@@ -687,7 +687,7 @@ func TestIOWatcherDeferredChangeError(t *testing.T) {
 	}
 	ka := keepAlive(l)
 	fd := eventfd(t)
-	var w core.IOWatcher
+	var w core.FuncWatcher
 	var got []poller.Interest
 	require.NoError(t, l.InitIOWatcher(&w, fd, func(ev poller.Interest) { got = append(got, ev) }))
 	require.NoError(t, w.Start(poller.Read))
@@ -739,7 +739,7 @@ func TestIOWatcherClosedBeforeOwedErr(t *testing.T) {
 	}
 	ka := keepAlive(l)
 	fds := [2]int{eventfd(t), eventfd(t)}
-	var ws [2]core.IOWatcher
+	var ws [2]core.FuncWatcher
 	calls := [2]int{}
 	for i := range ws {
 		require.NoError(t, l.InitIOWatcher(&ws[i], fds[i], func(ev poller.Interest) {
@@ -767,7 +767,7 @@ func TestIOWatcherReinit(t *testing.T) {
 	a, b := eventfd(t), eventfd(t)
 	defer unix.Close(a)
 	defer unix.Close(b)
-	var w, other core.IOWatcher
+	var w, other core.FuncWatcher
 	var got []int
 	require.NoError(t, l.InitIOWatcher(&w, a, func(poller.Interest) { got = append(got, a) }))
 	require.NoError(t, w.Start(poller.Read))

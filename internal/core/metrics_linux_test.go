@@ -94,7 +94,7 @@ func TestMetricsEvents(t *testing.T) {
 	ka := keepAlive(l)
 	fd := eventfd(t)
 	defer unix.Close(fd)
-	var w core.IOWatcher
+	var w core.FuncWatcher
 	buf := make([]byte, 8)
 	require.NoError(t, l.InitIOWatcher(&w, fd, func(poller.Interest) { unix.Read(fd, buf) }))
 	require.NoError(t, w.Start(poller.Read))
@@ -142,7 +142,7 @@ func TestAllocsMetricsBlockingPoll(t *testing.T) {
 	ka := keepAlive(l)
 	fd := eventfd(t)
 	defer unix.Close(fd)
-	var w core.IOWatcher
+	var w core.FuncWatcher
 	buf := make([]byte, 8)
 	require.NoError(t, l.InitIOWatcher(&w, fd, func(poller.Interest) { unix.Read(fd, buf) }))
 	require.NoError(t, w.Start(poller.Read))

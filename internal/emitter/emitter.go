@@ -54,19 +54,19 @@ const inlineCap = 2
 // for concurrent use.
 type Set struct {
 	tc typeCheck // netloopdebug builds only (zero size otherwise)
-	// The listeners: in inl while arr is nil (at most inlineCap), else in
-	// the heap array arr (length n, capacity c: 8 bytes where a slice
-	// header takes 24). A Set moves to arr when a listener does not fit or
-	// when it changes during an emission; it never moves back, so an
-	// emission iterating inl never sees inl change.
+	// The listeners: in inl while c is 0 (at most inlineCap), else in a
+	// heap array of length n and capacity c, whose address inl[0].fn then
+	// holds (a separate pointer would take the Set, and every connection,
+	// to the next size class). A Set moves to the heap when a listener
+	// does not fit or when it changes during an emission; it never moves
+	// back. An emission iterating inl has read inl[0] already, so a move
+	// during it rewrites only inl[0] and the emission still sees the rest.
 	inl  [inlineCap]listener
-	arr  *listener
 	n, c uint16
 	// seq counts additions and removals in its low 31 bits (a new
 	// listener's id is the count after its addition; see Gen) and holds
 	// in its top bit whether the listeners are being iterated by an Emit
-	// (copy them before changing them). One word for the three keeps a
-	// connection, Socket and stream, in the 192-byte size class.
+	// (copy them before changing them).
 	seq uint32
 }
 
@@ -77,15 +77,19 @@ const maxListeners = 1<<16 - 1
 
 // list returns the listeners.
 func (s *Set) list() []listener {
-	if s.arr == nil {
+	if s.c == 0 {
 		return s.inl[:s.n]
 	}
-	return unsafe.Slice(s.arr, s.c)[:s.n]
+	return unsafe.Slice((*listener)(s.inl[0].fn), s.c)[:s.n]
 }
 
-// setList makes the heap slice ls the listeners.
+// onHeap reports whether the listeners are in a heap array.
+func (s *Set) onHeap() bool { return s.c != 0 }
+
+// setList makes the heap slice ls (capacity at least 1) the listeners.
 func (s *Set) setList(ls []listener) {
-	s.arr, s.n, s.c = unsafe.SliceData(ls), uint16(len(ls)), uint16(min(cap(ls), maxListeners))
+	s.inl[0] = listener{fn: unsafe.Pointer(unsafe.SliceData(ls))}
+	s.n, s.c = uint16(len(ls)), uint16(min(cap(ls), maxListeners))
 }
 
 // toHeap moves the listeners into a new heap array with room for extra
@@ -94,7 +98,7 @@ func (s *Set) setList(ls []listener) {
 func (s *Set) toHeap(extra int) []listener {
 	ls := s.list()
 	heap := append(make([]listener, 0, max(len(ls)+extra, 2*inlineCap)), ls...)
-	if s.arr == nil && !s.shared() {
+	if !s.onHeap() && !s.shared() {
 		s.inl = [inlineCap]listener{}
 	}
 	s.setShared(false)
@@ -174,13 +178,13 @@ func (s *Set) Add(kind Kind, fn any, once bool) uint32 {
 		s.recordType(id, fn)
 	}
 	l := listener{fn: funcPointer(fn), id: id, kind: kind, once: once}
-	if s.arr == nil && !s.shared() && s.n < inlineCap {
+	if !s.onHeap() && !s.shared() && s.n < inlineCap {
 		s.inl[s.n] = l
 		s.n++
 		return id
 	}
 	ls := s.list()
-	if s.arr == nil || s.shared() {
+	if !s.onHeap() || s.shared() {
 		ls = s.toHeap(1)
 	} else if len(ls) == int(s.c) {
 		ls = append(make([]listener, 0, min(2*len(ls), maxListeners)), ls...)

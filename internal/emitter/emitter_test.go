@@ -154,10 +154,11 @@ func TestInlineListenersThenSpill(t *testing.T) {
 	*s = Set{}
 	s.Add(kA, f1, false)
 	s.Add(kA, f2, false)
-	require.Nil(t, s.arr)
+	require.False(t, s.onHeap())
 	s.Add(kA, f3, false)
-	require.NotNil(t, s.arr)
-	assert.Equal(t, [inlineCap]listener{}, s.inl, "inline copies cleared after the move")
+	require.True(t, s.onHeap())
+	assert.Equal(t, listener{fn: s.inl[0].fn}, s.inl[0], "inl[0] holds the array only")
+	assert.Equal(t, listener{}, s.inl[1], "inline copies cleared after the move")
 	Emit(s, kA, 0)
 	assert.Equal(t, []int{1, 2, 3}, got)
 	assert.Equal(t, 3, s.Count(kA))
@@ -216,4 +217,27 @@ func TestListenerLimit(t *testing.T) {
 	require.PanicsWithValue(t, "emitter: more than 65,535 listeners on one object", func() { s.Add(kA, f, false) })
 	s.RemoveAll(kA)
 	require.Zero(t, s.Count(kA))
+}
+
+// A listener that moves the Set to the heap while an emission iterates the
+// inline listeners (it adds a third) rewrites inl[0], which the emission
+// has read already: the emission still calls the second listener, not the
+// new one, and the next emission calls all three.
+func TestSpillDuringEmitKeepsInlineView(t *testing.T) {
+	var s Set
+	var got []int
+	s.On(kA, func(int) {
+		got = append(got, 1)
+		if s.Count(kA) == 2 {
+			s.On(kA, func(int) { got = append(got, 3) }, false)
+		}
+	}, false)
+	s.On(kA, func(int) { got = append(got, 2) }, false)
+	require.False(t, s.onHeap())
+	Emit(&s, kA, 0)
+	require.True(t, s.onHeap())
+	assert.Equal(t, []int{1, 2}, got)
+	got = nil
+	Emit(&s, kA, 0)
+	assert.Equal(t, []int{1, 2, 3}, got)
 }

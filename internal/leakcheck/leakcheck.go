@@ -60,6 +60,12 @@ func openFDs() (fds []string, ok bool) {
 	out := make([]string, 0, len(ents))
 	for _, e := range ents {
 		target, _ := os.Readlink("/proc/self/fd/" + e.Name())
+		// The testing package's own log of what a cacheable run touched:
+		// a TestMain that runs the suite twice (the poller's) opens it
+		// again and it stays open until exit.
+		if strings.HasSuffix(target, "/testlog.txt") {
+			continue
+		}
 		out = append(out, e.Name()+"->"+target)
 	}
 	return out, true

@@ -408,7 +408,7 @@ func TestRecvTwoRunDryThenOneStops(t *testing.T) {
 	var p [2]int
 	require.NoError(t, unix.Pipe2(p[:], unix.O_NONBLOCK|unix.O_CLOEXEC))
 	t.Cleanup(func() { unix.Close(p[0]); unix.Close(p[1]) })
-	var pw core.IOWatcher
+	var pw core.FuncWatcher
 	require.NoError(t, l.InitIOWatcher(&pw, p[0], func(poller.Interest) {
 		var x [8]byte
 		unix.Read(p[0], x[:])

@@ -76,7 +76,7 @@ const maxIovecs = 64
 // New or Open.
 type Stream struct {
 	core.Handle
-	w core.IOWatcher // its Fd is the stream's descriptor; its Aux holds the stream's flags (f* bits)
+	w core.IOWatcher // right after Handle (checked below); its Fd is the stream's descriptor; its Aux holds the stream's flags (f* bits)
 
 	q *writeQueue // write requests; nil until a write queues (see writeQueue)
 
@@ -152,13 +152,18 @@ var streamHooks = core.KindHooks{
 	Close:  func(h *core.Handle) { streamOf(h).onClose() },
 	Finish: func(h *core.Handle) { streamOf(h).onFinish() },
 	Closed: func(h *core.Handle) { streamOf(h).h.OnStreamClose() }, // see CloseToHandler
+	IO:     func(h *core.Handle, ev poller.Interest) { streamOf(h).onIO(ev) },
 }
 
 // streamOf returns the Stream whose Handle h is.
 func streamOf(h *core.Handle) *Stream { return (*Stream)(unsafe.Pointer(h)) }
 
-// Compiles only while Handle is at offset 0 in Stream, as streamOf needs.
-var _ [0]struct{} = [unsafe.Offsetof(Stream{}.Handle)]struct{}{}
+// Compile only while Handle is at offset 0 in Stream, as streamOf needs,
+// and the watcher follows it, as core.IOWatcher needs.
+var (
+	_ [0]struct{} = [unsafe.Offsetof(Stream{}.Handle)]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(Stream{}.w) - unsafe.Sizeof(core.Handle{})]struct{}{}
+)
 
 // Transport returns the stream's kind.
 func (s *Stream) Transport() Kind {
@@ -168,12 +173,9 @@ func (s *Stream) Transport() Kind {
 	return TCP
 }
 
-// streamCore carries the Stream's callbacks from the loop (IO readiness,
-// pending work) without a bound-method allocation each.
+// streamCore carries the Stream's pending work to the loop without a
+// bound-method allocation.
 type streamCore Stream
-
-// HandleIO implements core.IOHandler.
-func (c *streamCore) HandleIO(ev poller.Interest) { (*Stream)(c).onIO(ev) }
 
 // RunTask implements core.Task: the stream's deferred callbacks.
 func (c *streamCore) RunTask() { (*Stream)(c).runPending() }
@@ -204,7 +206,7 @@ func (s *Stream) setFd(fd int) error {
 	if s.Fd() >= 0 {
 		return errx.FromErrno("open", syscall.EALREADY)
 	}
-	if err := s.Loop().InitIOHandler(&s.w, fd, (*streamCore)(s)); err != nil {
+	if err := s.w.Init(fd); err != nil {
 		return err
 	}
 	s.npAttach(fd)

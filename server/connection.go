@@ -23,6 +23,9 @@ type Server struct {
 
 	listenSeq   int          // bumped by Close, so an in-flight listen is abandoned
 	listenBusy  bool         // a listen is in progress (lookup or next tick)
+	// listenerNoDelay: the listening socket has TCP_NODELAY set (see
+	// accept.Options.ListenerNoDelay).
+	listenerNoDelay bool
 	connections atomic.Int64 // open accepted sockets, on every loop of a group
 	maxConns    int
 	hasMax      bool
@@ -81,6 +84,8 @@ func (s *Server) acceptOptions() *accept.Options {
 		HighWaterMark:  s.opts.HighWaterMark,
 		OwnedData:      s.opts.OwnedData,
 		Owner:          (*owner)(s),
+
+		ListenerNoDelay: s.listenerNoDelay,
 	}
 	return &s.accept
 }

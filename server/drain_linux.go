@@ -2,6 +2,10 @@ package server
 
 import "golang.org/x/sys/unix"
 
+// listenerOptionsInherited: Linux copies a listening TCP socket's
+// TCP_NODELAY to the sockets it accepts.
+const listenerOptionsInherited = true
+
 // dropAll is a classic BPF program that drops every packet.
 var dropAll = []unix.SockFilter{{Code: unix.BPF_RET | unix.BPF_K, K: 0}}
 

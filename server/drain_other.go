@@ -9,3 +9,7 @@ func stopSYNs(fd int) {}
 
 // clearFilter has nothing to clear where stopSYNs sets nothing.
 func clearFilter(fd int) {}
+
+// listenerOptionsInherited: elsewhere the accepted sockets get their
+// TCP_NODELAY one by one, as libuv does.
+const listenerOptionsInherited = false

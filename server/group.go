@@ -60,6 +60,9 @@ func (s *Server) startGroup(o ListenOptions) error {
 		gs.owners[i] = groupOwner{s: s, i: i}
 		gs.opts[i] = *s.acceptOptions()
 		gs.opts[i].Owner = &gs.owners[i]
+		// The loops' own listeners (SO_REUSEPORT) are not the one whose
+		// TCP_NODELAY the accepted sockets would inherit.
+		gs.opts[i].ListenerNoDelay = false
 	}
 	if s.reusePortWanted() && o.Path == "" && o.FD == 0 && len(gs.loops) > 1 {
 		if err := s.startReusePort(gs, o); err != nil {

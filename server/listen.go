@@ -67,6 +67,7 @@ func (s *Server) ListenHandle(other *Server, cb ...func()) error {
 		return errx.New(errs.CodeInvalidArgValue, "The argument 'handle' is invalid: it belongs to another loop")
 	}
 	s.st, s.path = other.st, other.path
+	s.listenerNoDelay = other.listenerNoDelay
 	other.st, other.path = nil, ""
 	other.listenSeq++
 	other.dropContext()
@@ -117,6 +118,7 @@ func (s *Server) listen(o ListenOptions, portGiven bool, cb []func()) error {
 		}
 	}
 	seq := s.listenSeq
+	s.listenerNoDelay = false
 	s.dropContext()
 	if o.Context != nil {
 		// The context closes this listen only: a later Listen (after an
@@ -202,6 +204,9 @@ func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
 		if err := t.Bind(ip, o.Port, flags); err != nil {
 			return err
 		}
+		// Set once on the listener, TCP_NODELAY reaches every accepted
+		// socket without a system call each (Linux copies it at accept).
+		s.listenerNoDelay = s.opts.NoDelay && listenerOptionsInherited && t.SetNoDelay(true) == nil
 		return t.Listen(o.Backlog, s.onConnection)
 	}
 	hostForErr := o.Host

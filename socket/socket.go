@@ -261,8 +261,14 @@ func newAccepted(s *Socket, l *loop.Loop, st *transport.Stream, o *accept.Option
 	}
 	s.attach(st)
 	s.state |= sConnected
-	if o.NoDelay {
+	switch {
+	case o.NoDelay && o.ListenerNoDelay:
+		s.state |= sNoDelay // inherited from the listener: no system call
+		st.MarkNoDelay()
+	case o.NoDelay:
 		s.SetNoDelay(true)
+	case o.ListenerNoDelay:
+		st.SetNoDelay(false) // inherited, and not this server's choice
 	}
 	if o.KeepAlive {
 		s.SetKeepAlive(true, o.KeepAliveDelay)

@@ -27,6 +27,12 @@ type Options struct {
 	HighWaterMark  int
 	OwnedData      bool
 	Owner          Owner
+
+	// ListenerNoDelay tells that the listening socket has TCP_NODELAY set,
+	// which Linux copies to every connection it accepts: a NoDelay
+	// server's accepted sockets then need no setsockopt of their own, and
+	// any other server's must clear it.
+	ListenerNoDelay bool
 }
 
 // NewConn allocates an accepted connection's *socket.Socket (returned as

@@ -130,6 +130,11 @@ func (s *Stream) SetNoDelay(enable bool) error {
 	return nil
 }
 
+// MarkNoDelay records that the socket has TCP_NODELAY set already (an
+// accepted socket that inherited it from its listener), without a system
+// call.
+func (s *Stream) MarkNoDelay() { s.w.Aux |= fNoDelay }
+
 // SetKeepAlive enables or disables TCP keep-alive. When enabled, probes
 // start after initialDelay of idleness (whole seconds, at least 1), then
 // every second, and the connection drops after 10 unanswered probes, as in

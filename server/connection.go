@@ -21,11 +21,9 @@ type Server struct {
 	st   *transport.Stream // the listening stream (TCP or pipe), nil when not listening
 	path string            // the pipe's path, for Address
 
-	listenSeq  int  // bumped by Close, so an in-flight listen is abandoned
-	listenBusy bool // a listen is in progress (lookup or next tick)
-	// listenerNoDelay: the listening socket has TCP_NODELAY set (see
-	// accept.Options.ListenerNoDelay).
-	listenerNoDelay bool
+	listenSeq       int          // bumped by Close, so an in-flight listen is abandoned
+	listenBusy      bool         // a listen is in progress (lookup or next tick)
+	listenerNoDelay bool         // the listening socket has TCP_NODELAY set (accept.Options.ListenerNoDelay)
 	connections     atomic.Int64 // open accepted sockets, on every loop of a group
 	maxConns        int
 	hasMax          bool

@@ -44,7 +44,7 @@ const (
 	rMode    = 1 << iota // in receive mode: Read is received, not polled for
 	rWant                // Read wanted: a receive should be armed
 	rLive                // the receive with the current arm is in flight, not cancelled
-	rEnded               // end of stream or an error was received: arm no more
+	rEnded               // end of stream or an error was received: arm no more till it is popped
 	rEnd                 // a terminal result (EOF, or -rerr) follows the queued buffers
 	rQueued              // in recvState.rarm
 	rListed              // in recvState.rlist
@@ -489,6 +489,7 @@ func (rv *receiver) Pop(fd int) (buf []byte, n int, id int32, ok bool) {
 		}
 		delete(s.stash, int32(fd))
 		if st.end {
+			u.endTaken(fd, r)
 			return nil, int(st.endRes), -1, true
 		}
 	}
@@ -501,9 +502,23 @@ func (rv *receiver) Pop(fd int) (buf []byte, n int, id int32, ok bool) {
 	}
 	if r.rfl&rEnd != 0 {
 		r.rfl &^= rEnd
+		u.endTaken(fd, r)
 		return nil, -int(r.rerr), -1, true
 	}
 	return nil, 0, -1, false
+}
+
+// endTaken follows the pop of r's end of stream or error. A read(2) on
+// readiness after the end answers it again (end of stream, after a reset
+// too), and the socket stays readable: so a receive is armed again (at
+// the next Wait, while Read is still wanted, or once it is wanted again),
+// and the kernel answers it the same way.
+func (u *ioUring) endTaken(fd int, r *urec) {
+	if u.recvQueued(fd, r) {
+		return // the next end is queued already
+	}
+	r.rfl &^= rEnded
+	u.queueRecv(fd, r)
 }
 
 // Release implements pollx.Receiver.

@@ -24,7 +24,9 @@ const Recv = 1 << 5
 type Receiver interface {
 	// Pop takes fd's oldest result: n > 0 bytes in buf (valid until
 	// Release(id)), n == 0 at end of stream, n < 0 a negated errno.
-	// ok is false when nothing is queued.
+	// ok is false when nothing is queued. After the end (or an error)
+	// is taken, the kernel is asked again while Read is wanted, and
+	// answers as a read(2) would (end of stream again).
 	Pop(fd int) (buf []byte, n int, id int32, ok bool)
 	// Release gives back the buffer Pop lent under id (id < 0: none).
 	Release(id int32)

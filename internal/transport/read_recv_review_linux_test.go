@@ -1,0 +1,98 @@
+//go:build linux
+
+package transport
+
+import (
+	"errors"
+	"io"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/internal/core"
+)
+
+// epollLoop returns a loop on the readiness backend (epoll), whatever
+// NETLOOP_IOURING says, to compare receive mode with.
+func epollLoop(t *testing.T) *core.Loop {
+	t.Helper()
+	t.Setenv("NETLOOP_IOURING", "0")
+	l, err := core.New()
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		runFor(l, time.Second, func() bool { return !l.Alive() })
+		l.Close()
+	})
+	require.Equal(t, "epoll", l.Backend())
+	return l
+}
+
+// readOutcome names a read callback's error for comparison: "EOF", an
+// errno's name, or the error's text.
+func readOutcome(err error) string {
+	var errno syscall.Errno
+	switch {
+	case errors.Is(err, io.EOF):
+		return "EOF"
+	case errors.As(err, &errno):
+		return unix.ErrnoName(errno)
+	}
+	return err.Error()
+}
+
+// readAfterEnd reads s until its stream ends (how: the peer's FIN or a
+// reset), then calls ReadStart twice more, each time waiting for what the
+// read callback gets, and returns the callback's outcomes in order. The
+// first ReadStart again comes before the loop applied the ReadStop of the
+// end (the poller never sees Read go), the second after.
+func readAfterEnd(t *testing.T, l *core.Loop, how string) []string {
+	s, peer := recvPair(t, l)
+	var outcomes []string
+	onRead := func(n int, buf []byte, err error) {
+		if err != nil {
+			outcomes = append(outcomes, readOutcome(err))
+		}
+	}
+	require.NoError(t, s.ReadStart(nil, onRead))
+	runFor(l, 20*time.Millisecond, func() bool { return false }) // armed
+	switch how {
+	case "eof":
+		require.NoError(t, unix.Shutdown(peer, unix.SHUT_WR))
+	case "reset":
+		require.NoError(t, unix.SetsockoptLinger(peer, unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1, Linger: 0}))
+		require.NoError(t, unix.Close(peer))
+	}
+	require.True(t, runFor(l, 5*time.Second, func() bool { return len(outcomes) == 1 }), "the end reached the callback")
+	require.False(t, s.IsReading(), "reading stopped at the end")
+	for i := 2; i <= 3; i++ {
+		require.NoError(t, s.ReadStart(nil, onRead))
+		runFor(l, 2*time.Second, func() bool { return len(outcomes) == i })
+		runFor(l, 20*time.Millisecond, func() bool { return false }) // nothing more comes
+		if len(outcomes) != i {
+			break
+		}
+	}
+	return outcomes
+}
+
+// TestRecvReadStartAfterEndMatchesEpoll: a ReadStart after the stream
+// ended gets what a read(2) gets on the readiness path: end of stream
+// again (io.EOF per ReadStart), after a reset too. Receive mode used to
+// give nothing, its receive being over for good.
+func TestRecvReadStartAfterEndMatchesEpoll(t *testing.T) {
+	for _, how := range []string{"eof", "reset"} {
+		t.Run(how, func(t *testing.T) {
+			want := readAfterEnd(t, epollLoop(t), how)
+			got := readAfterEnd(t, recvLoop(t), how)
+			t.Logf("epoll: %v, receive mode: %v", want, got)
+			assert.Equal(t, want, got, "receive mode gives what epoll gives")
+			if how == "eof" {
+				assert.Equal(t, []string{"EOF", "EOF", "EOF"}, want, "epoll: one EOF per ReadStart")
+			}
+		})
+	}
+}

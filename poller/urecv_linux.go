@@ -521,6 +521,21 @@ func (u *ioUring) endTaken(fd int, r *urec) {
 	u.queueRecv(fd, r)
 }
 
+// Unpop implements pollx.Receiver: rest goes in front of the stash, which
+// is popped before the queued buffers. Rare (a reader with its own buffers
+// that stopped part-way through a result), so it may allocate.
+func (rv *receiver) Unpop(fd int, rest []byte) {
+	u := (*ioUring)(rv)
+	if len(rest) == 0 || fd < 0 || fd >= len(u.recs) || u.recs[fd].rfl&rMode == 0 {
+		return
+	}
+	st := u.stashOf(fd)
+	st.data = append(append(make([]byte, 0, len(rest)+len(st.data)), rest...), st.data...)
+	if r := &u.recs[fd]; r.rfl&rWant != 0 {
+		u.listRecv(fd, r) // reported at the next Wait if still reading then
+	}
+}
+
 // Release implements pollx.Receiver.
 func (rv *receiver) Release(id int32) {
 	if id >= 0 {

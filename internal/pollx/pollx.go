@@ -30,6 +30,10 @@ type Receiver interface {
 	Pop(fd int) (buf []byte, n int, id int32, ok bool)
 	// Release gives back the buffer Pop lent under id (id < 0: none).
 	Release(id int32)
+	// Unpop puts rest, the part of the last popped result its reader did
+	// not take, back in front of fd's results (a copy: the caller still
+	// releases the buffer), to be popped first.
+	Unpop(fd int, rest []byte)
 	// Stats reports how many receive completions carried data and how
 	// many receives were armed, since the poller was created.
 	Stats() (completions, arms uint64)

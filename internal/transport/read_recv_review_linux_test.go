@@ -96,3 +96,63 @@ func TestRecvReadStartAfterEndMatchesEpoll(t *testing.T) {
 		})
 	}
 }
+
+// TestRecvAllocFuncStopsMidBuffer: a stream in receive mode is given an
+// AllocFunc by a later ReadStart (it stays in receive mode), whose small
+// buffers split each ring buffer into several callbacks; the callback
+// stops reading part-way through a ring buffer, and the AllocFunc now
+// and then has no buffer (ENOBUFS, after which the callback stops
+// reading every other time). The rest of each ring buffer waits for the next
+// ReadStart: every byte arrives, once, in order.
+func TestRecvAllocFuncStopsMidBuffer(t *testing.T) {
+	l := recvLoopWithRing(t, 4, 64)
+	s, peer := recvPair(t, l)
+	const total = 64 << 10
+	var got []byte
+	allocs, calls, enobufs := 0, 0, 0
+	alloc := func(suggested int) []byte {
+		allocs++
+		if allocs%7 == 0 {
+			return nil // no buffer: ENOBUFS
+		}
+		return make([]byte, 10)
+	}
+	var withAlloc ReadFunc = func(n int, buf []byte, err error) {
+		if err != nil {
+			require.ErrorIs(t, err, syscall.ENOBUFS)
+			if enobufs++; enobufs%2 == 0 {
+				s.ReadStop()
+			} // else the rest comes at the next poll
+			return
+		}
+		got = append(got, buf[:n]...)
+		if calls++; calls%3 == 0 {
+			s.ReadStop() // part-way through a ring buffer, mostly
+		}
+	}
+	require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {
+		require.NoError(t, err)
+		got = append(got, buf[:n]...)
+		require.NoError(t, s.ReadStart(alloc, withAlloc)) // from now on
+	}))
+	require.True(t, s.w.InRecvMode())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		writeAll(t, peer, pattern(0, total))
+	}()
+	deadline := time.Now().Add(10 * time.Second)
+	for len(got) < total && time.Now().Before(deadline) {
+		runFor(l, 10*time.Millisecond, func() bool { return !s.IsReading() || len(got) >= total })
+		if !s.IsReading() {
+			require.NoError(t, s.ReadStart(alloc, withAlloc))
+		}
+	}
+	<-done
+	runFor(l, 20*time.Millisecond, func() bool { return false }) // nothing more comes
+	t.Logf("%d callbacks with data, %d ENOBUFS", calls, enobufs)
+	assert.NotZero(t, enobufs)
+	assertSame(t, pattern(0, total), got, "bytes in order")
+	c, _ := l.Receiver().Stats()
+	assert.NotZero(t, c, "data came from receive completions")
+}

@@ -115,7 +115,11 @@ func (u *ioUring) bufRing() bool {
 	if s.disabled {
 		return false
 	}
-	br, err := u.ring.RegisterBufRing(recvGroup, s.entries, s.size)
+	var br *uring.BufRing
+	err := pollx.RefuseBufRing
+	if err == nil {
+		br, err = u.ring.RegisterBufRing(recvGroup, s.entries, s.size)
+	}
 	if err != nil {
 		s.disabled = true
 		return false
@@ -562,6 +566,9 @@ func (rv *receiver) Release(id int32) {
 		(*ioUring)(rv).recycle(uint16(id))
 	}
 }
+
+// Enable implements pollx.Receiver.
+func (rv *receiver) Enable() bool { return (*ioUring)(rv).bufRing() }
 
 // Stats implements pollx.Receiver.
 func (rv *receiver) Stats() (completions, arms uint64) {

@@ -169,3 +169,20 @@ func TestRecvStarvedNoSpinOnLostBuffers(t *testing.T) {
 	assert.True(t, waitFor(t, p, MaxEvents, func(ev Event) bool { return ev.Token == tokB && ev.Events&recvBit != 0 }),
 		"armed again once buffers moved")
 }
+
+// TestRecvRingRefused: when the kernel refuses the buffer ring, Enable
+// says so, receive mode is off for good (ReceiverOf gives nil), and a
+// registration asking for it is polled for readability instead.
+func TestRecvRingRefused(t *testing.T) {
+	p := recvPoller(t, 4, 64)
+	rv := pollx.ReceiverOf(p)
+	require.NotNil(t, rv)
+	pollx.RefuseBufRing = unix.ENOMEM
+	defer func() { pollx.RefuseBufRing = nil }()
+	assert.False(t, rv.Enable(), "Enable reports the refusal")
+	assert.Nil(t, pollx.ReceiverOf(p), "receive mode is off")
+	_, peer := recvSocket(t, p, tokA)
+	_, err := unix.Write(peer, []byte("x"))
+	require.NoError(t, err)
+	assert.Equal(t, []Event{{Token: tokA, Events: Read}}, wait(t, p, 5000), "readiness, not receive results")
+}

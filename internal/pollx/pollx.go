@@ -34,6 +34,12 @@ type Receiver interface {
 	// not take, back in front of fd's results (a copy: the caller still
 	// releases the buffer), to be popped first.
 	Unpop(fd int, rest []byte)
+	// Enable sets the buffer ring up if it is not yet, and reports
+	// whether receive mode works: false when the kernel refused the ring,
+	// after which it is off for good (ReceiverOf returns nil, and a
+	// registration with Recv is polled for readability). Call it before
+	// the first registration with Recv.
+	Enable() bool
 	// Stats reports how many receive completions carried data and how
 	// many receives were armed, since the poller was created.
 	Stats() (completions, arms uint64)
@@ -55,3 +61,8 @@ var (
 	BufEntries uint32 = 1024
 	BufSize           = 4096 // at most MaxResult
 )
+
+// RefuseBufRing, when not nil, is the error the poller's buffer ring
+// registration fails with instead of asking the kernel: tests play a
+// kernel that refuses the ring.
+var RefuseBufRing error

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/netloop/netloop/internal/core"
+	"github.com/netloop/netloop/internal/pollx"
 )
 
 // epollLoop returns a loop on the readiness backend (epoll), whatever
@@ -155,4 +156,39 @@ func TestRecvAllocFuncStopsMidBuffer(t *testing.T) {
 	assertSame(t, pattern(0, total), got, "bytes in order")
 	c, _ := l.Receiver().Stats()
 	assert.NotZero(t, c, "data came from receive completions")
+}
+
+// TestRecvRingRefusedFallsBackToReadiness: when the kernel refuses the
+// buffer ring, which is set up with the first stream that would enter
+// receive mode (after the loop was created), that stream and the next
+// read on readiness instead, and the loop does not spin on a readable
+// socket nobody reads.
+func TestRecvRingRefusedFallsBackToReadiness(t *testing.T) {
+	l := recvLoop(t)
+	pollx.RefuseBufRing = unix.ENOMEM
+	t.Cleanup(func() { pollx.RefuseBufRing = nil })
+	for i := range 2 {
+		s, peer := recvPair(t, l)
+		var got []byte
+		var rerr error
+		require.NoError(t, s.ReadStart(nil, func(n int, buf []byte, err error) {
+			if err != nil {
+				rerr = err
+				return
+			}
+			got = append(got, buf[:n]...)
+		}))
+		assert.False(t, s.w.InRecvMode(), "stream %d: not in receive mode", i)
+		writeAll(t, peer, []byte("hello"))
+		runFor(l, 2*time.Second, func() bool { return len(got) == 5 })
+		before := l.Metrics().Events
+		runFor(l, 50*time.Millisecond, func() bool { return false })
+		idle := l.Metrics().Events - before
+		assert.Equal(t, "hello", string(got), "stream %d: data read on readiness", i)
+		assert.Less(t, idle, uint64(20), "stream %d: events while nothing happens (a spin on readiness nobody reads)", i)
+		require.NoError(t, unix.Shutdown(peer, unix.SHUT_WR))
+		runFor(l, 2*time.Second, func() bool { return rerr != nil })
+		assert.ErrorIs(t, rerr, io.EOF, "stream %d", i)
+	}
+	assert.True(t, l.Receiver() == nil, "receive mode is off for the loop")
 }

@@ -36,7 +36,8 @@ const (
 	udRecv     = 1 << 62
 	recvGroup  = 1 // buffer group id of the poller's ring
 	recvGenMax = 1 << 24
-	noBuf      = 0xffff // end of a buffer list (ring ids stay below 1<<15)
+	rRetried   = 1 << 30 // in urec.rgen: armed again by fillRecv's last retry of starved receives
+	noBuf      = 0xffff  // end of a buffer list (ring ids stay below 1<<15)
 )
 
 // Receive flags (urec.rfl).
@@ -44,7 +45,7 @@ const (
 	rMode    = 1 << iota // in receive mode: Read is received, not polled for
 	rWant                // Read wanted: a receive should be armed
 	rLive                // the receive with the current arm is in flight, not cancelled
-	rEnded               // end of stream or an error was received: arm no more
+	rEnded               // end of stream or an error was received: arm no more till it is popped
 	rEnd                 // a terminal result (EOF, or -rerr) follows the queued buffers
 	rQueued              // in recvState.rarm
 	rListed              // in recvState.rlist
@@ -80,12 +81,13 @@ type recvState struct {
 	starved []int32 // descriptors whose receive ended on an empty ring
 	relist  bool    // pruneRecv kept listed registrations, to report at the next reap
 
-	gen         uint32
-	recycles    uint64 // buffers given back so far
-	starveAt    uint64 // recycles when a receive last starved
-	held        uint32 // buffers taken from the ring and not given back yet
-	retryAt     uint64 // recycles when a starved receive was last armed at once
-	retrying    bool   // one was since the last fill: so are the others reaped till then
+	gen        uint32
+	held       uint32  // buffers taken from the ring and not given back yet
+	moves      uint64  // buffers taken or given back so far
+	retryMoves uint64  // moves when starved receives were last armed again
+	retried    []int32 // descriptors armed again then (rRetried set)
+	starvedNew bool    // a receive starved since the last fill
+
 	completions uint64
 	arms        uint64
 }
@@ -113,7 +115,11 @@ func (u *ioUring) bufRing() bool {
 	if s.disabled {
 		return false
 	}
-	br, err := u.ring.RegisterBufRing(recvGroup, s.entries, s.size)
+	var br *uring.BufRing
+	err := pollx.RefuseBufRing
+	if err == nil {
+		br, err = u.ring.RegisterBufRing(recvGroup, s.entries, s.size)
+	}
 	if err != nil {
 		s.disabled = true
 		return false
@@ -126,7 +132,7 @@ func (u *ioUring) bufRing() bool {
 }
 
 func (r *urec) gen() uint32 { return r.rgen & (recvGenMax - 1) }
-func (r *urec) arm() uint8  { return uint8(r.rgen >> 24) }
+func (r *urec) arm() uint8  { return uint8(r.rgen>>24) & 0x3f }
 
 // splitRecv applies the receive-mode part of fd's interest in to r and
 // returns what is left to poll for: in receive mode Read is received, not
@@ -150,6 +156,9 @@ func (u *ioUring) splitRecv(fd int, r *urec, in Interest) Interest {
 		}
 		r.rgen, r.rhead, r.rerr = s.gen, noBuf, 0
 		r.rfl = r.rfl&rMember | rMode
+		if r.rfl&rStarved != 0 {
+			s.starvedNew = true // a new registration, still in the starved list
+		}
 	}
 	want := in&Read != 0
 	if want != (r.rfl&rWant != 0) {
@@ -238,7 +247,7 @@ func (u *ioUring) stashEnd(fd int, res int32) {
 
 func (u *ioUring) recycle(bid uint16) {
 	u.recv.br.Recycle(bid)
-	u.recv.recycles++
+	u.recv.moves++
 	u.recv.held--
 }
 
@@ -277,20 +286,7 @@ func (u *ioUring) fillRecv() error {
 		uring.PrepCancel(e, x, udRemove)
 	}
 	s.rcancel = s.rcancel[:0]
-	s.retrying = false
-	if len(s.starved) > 0 && s.recycles != s.starveAt {
-		// Starved receives are armed again once a buffer came back since
-		// the last one ran dry: never at once, which would spin on
-		// ENOBUFS.
-		for _, fd := range s.starved {
-			r := &u.recs[fd]
-			r.rfl &^= rStarved
-			if r.rfl&rMode != 0 {
-				u.queueRecv(int(fd), r)
-			}
-		}
-		s.starved = s.starved[:0]
-	}
+	u.retryStarved()
 	for i, fd := range s.rarm {
 		r := &u.recs[fd]
 		r.rfl &^= rQueued
@@ -304,13 +300,53 @@ func (u *ioUring) fillRecv() error {
 			return err
 		}
 		arm := r.arm() + 1
-		r.rgen = r.gen() | uint32(arm&0x3f)<<24
+		r.rgen = r.gen() | uint32(arm&0x3f)<<24 | r.rgen&rRetried
 		uring.PrepRecvMultishot(e, int(fd), recvGroup, recvUD(int(fd), r.gen(), r.arm()))
 		r.rfl |= rLive
 		s.arms++
 	}
 	s.rarm = s.rarm[:0]
 	return nil
+}
+
+// retryStarved queues the receives that ran dry (ENOBUFS) to be armed
+// again, whenever the ring holds buffers by this side's count; whether
+// the ENOBUFS came before or after buffers went back, and in whichever
+// batch it is reaped, does not matter. The count can be wrong: buffers
+// taken by completions the kernel dropped never come back, and a ring
+// this side thinks not empty may be. So a receive armed again that runs
+// dry again with no buffer taken or given back since (rRetried, at
+// retryMoves) waits for the next buffer to move instead: at most one
+// arm per starved receive and buffer move, never a spin.
+func (u *ioUring) retryStarved() {
+	s := &u.recv
+	if len(s.starved) == 0 || s.held >= s.entries || s.moves == s.retryMoves && !s.starvedNew {
+		s.starvedNew = false
+		return
+	}
+	s.starvedNew = false
+	if s.moves != s.retryMoves {
+		for _, fd := range s.retried {
+			u.recs[fd].rgen &^= rRetried
+		}
+		s.retried, s.retryMoves = s.retried[:0], s.moves
+	}
+	k := 0
+	for _, fd := range s.starved {
+		r := &u.recs[fd]
+		if r.rfl&rMode != 0 && r.rgen&rRetried != 0 {
+			s.starved[k] = fd // ran dry again since its retry: wait for a move
+			k++
+			continue
+		}
+		r.rfl &^= rStarved
+		if r.rfl&rMode != 0 {
+			r.rgen |= rRetried
+			s.retried = append(s.retried, fd)
+			u.queueRecv(int(fd), r)
+		}
+	}
+	s.starved = s.starved[:k]
 }
 
 // pending reports whether r has results to pop.
@@ -368,6 +404,7 @@ func (u *ioUring) reapRecv(x uint64, res int32, flags uint32, events []Event, j 
 		bid, _, hasBuf = s.br.Take(flags, 0)
 		if hasBuf {
 			s.held++
+			s.moves++
 		}
 	}
 	var r *urec
@@ -399,22 +436,9 @@ func (u *ioUring) reapRecv(x uint64, res int32, flags uint32, events []Event, j 
 		return j
 	case res == -int32(unix.ENOBUFS):
 		// The ring ran dry. Data stays in the socket; the receive is
-		// armed again once a buffer comes back. Buffers may have come
-		// back already, between the kernel's ENOBUFS and this reap: then
-		// it is armed at once, since no later recycle may come to wake
-		// it (every buffer could be back in the ring). At most once per
-		// recycle, so that buffers the ring lost with dropped
-		// completions cannot make it spin; but then for every ENOBUFS
-		// reaped before the next fill, not only the first: the first
-		// one's stream may stop reading (or close) before that fill, and
-		// the others would starve with every buffer in the ring.
+		// armed again by retryStarved once the ring holds buffers.
 		if current {
-			if s.held < s.entries && (s.recycles != s.retryAt || s.retrying) {
-				s.retryAt, s.retrying = s.recycles, true
-				u.queueRecv(fd, r)
-				return j
-			}
-			s.starveAt = s.recycles
+			s.starvedNew = true
 			if r.rfl&rStarved == 0 {
 				r.rfl |= rStarved
 				s.starved = append(s.starved, int32(fd))
@@ -489,6 +513,7 @@ func (rv *receiver) Pop(fd int) (buf []byte, n int, id int32, ok bool) {
 		}
 		delete(s.stash, int32(fd))
 		if st.end {
+			u.endTaken(fd, r)
 			return nil, int(st.endRes), -1, true
 		}
 	}
@@ -501,9 +526,38 @@ func (rv *receiver) Pop(fd int) (buf []byte, n int, id int32, ok bool) {
 	}
 	if r.rfl&rEnd != 0 {
 		r.rfl &^= rEnd
+		u.endTaken(fd, r)
 		return nil, -int(r.rerr), -1, true
 	}
 	return nil, 0, -1, false
+}
+
+// endTaken follows the pop of r's end of stream or error. A read(2) on
+// readiness after the end answers it again (end of stream, after a reset
+// too), and the socket stays readable: so a receive is armed again (at
+// the next Wait, while Read is still wanted, or once it is wanted again),
+// and the kernel answers it the same way.
+func (u *ioUring) endTaken(fd int, r *urec) {
+	if u.recvQueued(fd, r) {
+		return // the next end is queued already
+	}
+	r.rfl &^= rEnded
+	u.queueRecv(fd, r)
+}
+
+// Unpop implements pollx.Receiver: rest goes in front of the stash, which
+// is popped before the queued buffers. Rare (a reader with its own buffers
+// that stopped part-way through a result), so it may allocate.
+func (rv *receiver) Unpop(fd int, rest []byte) {
+	u := (*ioUring)(rv)
+	if len(rest) == 0 || fd < 0 || fd >= len(u.recs) || u.recs[fd].rfl&rMode == 0 {
+		return
+	}
+	st := u.stashOf(fd)
+	st.data = append(append(make([]byte, 0, len(rest)+len(st.data)), rest...), st.data...)
+	if r := &u.recs[fd]; r.rfl&rWant != 0 {
+		u.listRecv(fd, r) // reported at the next Wait if still reading then
+	}
 }
 
 // Release implements pollx.Receiver.
@@ -512,6 +566,9 @@ func (rv *receiver) Release(id int32) {
 		(*ioUring)(rv).recycle(uint16(id))
 	}
 }
+
+// Enable implements pollx.Receiver.
+func (rv *receiver) Enable() bool { return (*ioUring)(rv).bufRing() }
 
 // Stats implements pollx.Receiver.
 func (rv *receiver) Stats() (completions, arms uint64) {

@@ -10,11 +10,16 @@ import "github.com/netloop/netloop/internal/pollx"
 
 // SetRecv puts the watcher in receive mode, for good, and reports whether
 // it is: false when the loop's poller cannot receive (any backend but
-// io_uring on Linux 6.0 or later) or the watcher is not initialised. It
-// takes effect with the next poll when the watcher is registered already.
-// Loop-affine.
+// io_uring on Linux 6.0 or later; or the kernel refused the buffer ring,
+// set up with the first watcher, after which the loop has no Receiver)
+// or the watcher is not initialised. It takes effect with the next poll
+// when the watcher is registered already. Loop-affine.
 func (w *IOWatcher) SetRecv() bool {
 	if !w.open() || w.loop().recv == nil || w.complete() {
+		return false
+	}
+	if !w.loop.recv.Enable() {
+		w.loop.recv = nil // readiness from now on
 		return false
 	}
 	if w.interest&pollx.Recv == 0 {

@@ -24,10 +24,22 @@ const Recv = 1 << 5
 type Receiver interface {
 	// Pop takes fd's oldest result: n > 0 bytes in buf (valid until
 	// Release(id)), n == 0 at end of stream, n < 0 a negated errno.
-	// ok is false when nothing is queued.
+	// ok is false when nothing is queued. After the end (or an error)
+	// is taken, the kernel is asked again while Read is wanted, and
+	// answers as a read(2) would (end of stream again).
 	Pop(fd int) (buf []byte, n int, id int32, ok bool)
 	// Release gives back the buffer Pop lent under id (id < 0: none).
 	Release(id int32)
+	// Unpop puts rest, the part of the last popped result its reader did
+	// not take, back in front of fd's results (a copy: the caller still
+	// releases the buffer), to be popped first.
+	Unpop(fd int, rest []byte)
+	// Enable sets the buffer ring up if it is not yet, and reports
+	// whether receive mode works: false when the kernel refused the ring,
+	// after which it is off for good (ReceiverOf returns nil, and a
+	// registration with Recv is polled for readability). Call it before
+	// the first registration with Recv.
+	Enable() bool
 	// Stats reports how many receive completions carried data and how
 	// many receives were armed, since the poller was created.
 	Stats() (completions, arms uint64)
@@ -49,3 +61,8 @@ var (
 	BufEntries uint32 = 1024
 	BufSize           = 4096 // at most MaxResult
 )
+
+// RefuseBufRing, when not nil, is the error the poller's buffer ring
+// registration fails with instead of asking the kernel: tests play a
+// kernel that refuses the ring.
+var RefuseBufRing error

@@ -55,13 +55,19 @@ func (s *Stream) readRecv() {
 				data = l.ReadBuffer()[:copy(l.ReadBuffer(), data)]
 				raceWrote(data)
 			}
-			s.deliverRecv(data)
+			rest, enobufs := s.deliverRecv(data)
+			if len(rest) > 0 && s.Fd() == fd {
+				rv.Unpop(fd, rest) // popped first at the next ReadStart
+			}
 			if core.Debug {
 				// As for the shared buffer (read.go): a handler that kept
 				// the slice sees garbage at once.
 				poison(data)
 			}
 			rv.Release(id)
+			if enobufs {
+				return // as on readiness: tried again at the next poll
+			}
 		case n == 0:
 			rv.Release(id)
 			s.w.Aux |= fEOF
@@ -79,21 +85,24 @@ func (s *Stream) readRecv() {
 
 // deliverRecv hands received data to the read callback: as it is, or
 // copied into the caller's buffers when an AllocFunc came with a later
-// ReadStart (receive mode, once on, stays on).
-func (s *Stream) deliverRecv(data []byte) {
+// ReadStart (receive mode, once on, stays on). It returns what the
+// callback did not take: the callback stopped reading part-way, or the
+// AllocFunc had no buffer (enobufs). That rest is the next data to read.
+func (s *Stream) deliverRecv(data []byte) (rest []byte, enobufs bool) {
 	alloc := s.allocFunc()
 	if alloc == nil {
 		s.deliverRead(len(data), data, nil)
-		return
+		return nil, false
 	}
 	for len(data) > 0 && s.w.Aux&fReading != 0 {
 		buf := alloc(len(data))
 		if len(buf) == 0 {
 			s.deliverRead(0, buf, errx.FromErrno("read", syscall.ENOBUFS))
-			return
+			return data, true
 		}
 		n := copy(buf, data)
 		data = data[n:]
 		s.deliverRead(n, buf, nil)
 	}
+	return data, false
 }

@@ -15,11 +15,15 @@ import "github.com/netloop/netloop/internal/pollx"
 // or the watcher is not initialised. It takes effect with the next poll
 // when the watcher is registered already. Loop-affine.
 func (w *IOWatcher) SetRecv() bool {
-	if !w.open() || w.loop().recv == nil || w.complete() {
+	if !w.open() || w.complete() {
 		return false
 	}
-	if !w.loop.recv.Enable() {
-		w.loop.recv = nil // readiness from now on
+	l := w.loop()
+	if l.recv == nil {
+		return false
+	}
+	if !l.recv.Enable() {
+		l.recv = nil // readiness from now on
 		return false
 	}
 	if w.interest&pollx.Recv == 0 {

@@ -335,6 +335,9 @@ func (s *Socket) reset() {
 	s.gen++ // late lookups, connects and aborts of the last connection are ignored
 	s.st = nil
 	s.bytesRead, s.bytesWritten = 0, 0
+	if s.sockExtra != &noExtra {
+		s.readHi, s.writtenHi = 0, 0
+	}
 	if s.acc != nil {
 		if s.acc.HighWaterMark != 0 {
 			s.ext().hwm = s.acc.HighWaterMark // the server's mark stays the socket's

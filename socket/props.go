@@ -107,14 +107,14 @@ func (s *Socket) LocalFamily() string {
 // BytesRead returns the bytes received on the current connection.
 func (s *Socket) BytesRead() int64 {
 	s.affine("Socket.BytesRead")
-	return s.bytesRead
+	return s.readTotal()
 }
 
 // BytesWritten returns the bytes accepted by Write on the current
 // connection, including those still queued.
 func (s *Socket) BytesWritten() int64 {
 	s.affine("Socket.BytesWritten")
-	return s.bytesWritten
+	return s.writtenTotal()
 }
 
 // WritableLength returns the bytes written but not yet handed to the

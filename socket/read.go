@@ -65,7 +65,7 @@ func (s *Socket) onHandleRead(n int, buf []byte, err error) {
 	if n == 0 {
 		return
 	}
-	s.bytesRead += int64(n)
+	s.countRead(n)
 	s.touch()
 	if s.onread != nil {
 		if s.state&sPaused == 0 {

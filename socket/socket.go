@@ -92,8 +92,9 @@ type Socket struct {
 	state uint32
 	gen   uint32 // connection generation: bumped when a closed socket reconnects, so late lookups and aborts of the last connection are ignored
 
-	bytesRead    int64
-	bytesWritten int64
+	// The low 32 bits of BytesRead and BytesWritten: the high ones, once
+	// a connection carries 4 GiB, are in sockExtra (see add32).
+	bytesRead, bytesWritten uint32
 
 	acc *accept.Options // the accepting server's options (its Owner), nil for clients
 
@@ -105,6 +106,8 @@ type Socket struct {
 
 // sockExtra is the part of a Socket that idle connections do not need.
 type sockExtra struct {
+	readHi      uint32         // BytesRead >> 32
+	writtenHi   uint32         // BytesWritten >> 32
 	hwm         int            // Options.HighWaterMark as given (0: the default); accepted sockets use their server's (see highWaterMark)
 	timer       *idleTimer     // SetTimeout's
 	pending     []pendingWrite // writes made before the connection exists
@@ -137,6 +140,33 @@ type sockExtra struct {
 	readHWM int // paused mode's readable high-water mark once Read(n) raised it (0: readableHighWaterMark)
 
 	layer layer.Layer // a protocol layer (TLS) between the socket and its stream; see layer.go
+}
+
+// add32 adds n to the low 32 bits of a byte counter and returns the
+// carry into its high bits.
+func add32(lo *uint32, n int) uint32 {
+	t := uint64(*lo) + uint64(n)
+	*lo = uint32(t)
+	return uint32(t >> 32)
+}
+
+// countRead adds n to BytesRead.
+func (s *Socket) countRead(n int) {
+	if c := add32(&s.bytesRead, n); c != 0 {
+		s.ext().readHi += c
+	}
+}
+
+// countWritten adds n to BytesWritten.
+func (s *Socket) countWritten(n int) {
+	if c := add32(&s.bytesWritten, n); c != 0 {
+		s.ext().writtenHi += c
+	}
+}
+
+func (s *Socket) readTotal() int64 { return int64(s.sockExtra.readHi)<<32 | int64(s.bytesRead) }
+func (s *Socket) writtenTotal() int64 {
+	return int64(s.sockExtra.writtenHi)<<32 | int64(s.bytesWritten)
 }
 
 // noExtra is the shared, never written, zero sockExtra.

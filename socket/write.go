@@ -100,7 +100,7 @@ func (s *Socket) writeFD(data []byte, fd int, cb func(error)) bool {
 		s.failWrite(cb, errs.ErrSocketClosed, false)
 		return false
 	}
-	s.bytesWritten += int64(len(data))
+	s.countWritten(len(data))
 	if s.state&sWriteErrored != 0 {
 		// As Node buffers writes behind an errored one: they fail when
 		// the socket is destroyed, right after the failed write's callback.

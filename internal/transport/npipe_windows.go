@@ -655,8 +655,8 @@ func (np *namedPipe) drained() {
 	if s.w.Aux&fShutting != 0 {
 		s.doShutdown()
 	}
-	if s.h != nil {
-		s.h.OnStreamDrain()
+	if s.owner != nil {
+		s.handler().OnStreamDrain()
 	}
 	s.updateActive()
 }

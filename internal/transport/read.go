@@ -18,7 +18,7 @@ func (s *Stream) ReadStart(alloc AllocFunc, onRead ReadFunc) error {
 	if s.IsClosing() || s.Fd() < 0 {
 		return errx.FromErrno("read", syscall.EBADF)
 	}
-	if onRead == nil && s.h == nil {
+	if onRead == nil && s.owner == nil {
 		return errx.FromErrno("read", syscall.EINVAL)
 	}
 	if s.w.Aux&fListening != 0 {
@@ -145,7 +145,7 @@ func (s *Stream) deliverRead(n int, buf []byte, err error) {
 		s.x.onRead(n, buf, err)
 		return
 	}
-	s.h.OnStreamRead(n, buf, err)
+	s.handler().OnStreamRead(n, buf, err)
 }
 
 // poisonByte fills the shared read buffer after each callback in

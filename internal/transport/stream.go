@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"sync/atomic"
 	"syscall"
 	"unsafe"
 
@@ -82,7 +83,7 @@ type Stream struct {
 
 	x *streamExtra // state of connects, shutdowns, listening, pipe names; nil until needed
 
-	h Handler // the owner's callbacks (see SetHandler), may be nil
+	owner unsafe.Pointer // the Handler's data word (see SetHandler), nil without one
 }
 
 // Handler is how an owning layer (the Socket) follows its stream without
@@ -98,8 +99,35 @@ type Handler interface {
 	OnStreamClose()
 }
 
-// SetHandler installs h as the stream's owner.
-func (s *Stream) SetHandler(h Handler) { s.h = h }
+// SetHandler installs h as the stream's owner (nil: none). Every stream's
+// Handler is of one type, package socket's: a stream keeps only h's data
+// word and the type word is kept once, in handlerTab, which saves every
+// connection a size class. A Handler of a second type panics.
+func (s *Stream) SetHandler(h Handler) {
+	if h == nil {
+		s.owner = nil
+		return
+	}
+	w := (*[2]unsafe.Pointer)(unsafe.Pointer(&h))
+	if tab := (*byte)(w[0]); handlerTab.Load() != tab && !handlerTab.CompareAndSwap(nil, tab) {
+		panic("transport: a stream Handler of a second type")
+	}
+	s.owner = w[1]
+}
+
+// handlerTab is the type word of the Handler type of every stream.
+var handlerTab atomic.Pointer[byte]
+
+// handler returns the stream's Handler, nil when it has none.
+func (s *Stream) handler() Handler {
+	if s.owner == nil {
+		return nil
+	}
+	var h Handler
+	w := (*[2]unsafe.Pointer)(unsafe.Pointer(&h))
+	w[0], w[1] = unsafe.Pointer(handlerTab.Load()), s.owner
+	return h
+}
 
 // streamExtra holds what only some streams need, so an idle connection
 // does not carry it.
@@ -151,7 +179,7 @@ func (s *Stream) Init(l *core.Loop, k Kind) {
 var streamHooks = core.KindHooks{
 	Close:  func(h *core.Handle) { streamOf(h).onClose() },
 	Finish: func(h *core.Handle) { streamOf(h).onFinish() },
-	Closed: func(h *core.Handle) { streamOf(h).h.OnStreamClose() }, // see CloseToHandler
+	Closed: func(h *core.Handle) { streamOf(h).handler().OnStreamClose() }, // see CloseToHandler
 	IO:     func(h *core.Handle, ev poller.Interest) { streamOf(h).onIO(ev) },
 }
 
@@ -184,7 +212,7 @@ func (c *streamCore) RunTask() { (*Stream)(c).runPending() }
 // callback, which costs no allocation (a method value would). The stream
 // must have a Handler.
 func (s *Stream) CloseToHandler() error {
-	if s.h == nil {
+	if s.owner == nil {
 		panic("transport: CloseToHandler without a Handler")
 	}
 	return s.Handle.CloseToHooks()

@@ -299,8 +299,8 @@ func (s *Stream) flush() {
 		if s.w.Aux&fShutting != 0 {
 			s.doShutdown()
 		}
-		if s.h != nil {
-			s.h.OnStreamDrain()
+		if s.owner != nil {
+			s.handler().OnStreamDrain()
 		}
 	}
 	s.updateActive()
@@ -402,8 +402,8 @@ func (s *Stream) runWriteCallbacks() {
 		if cb != nil {
 			cb(err)
 		}
-		if err != nil && s.h != nil && !s.IsClosing() {
-			s.h.OnStreamWriteError(err)
+		if err != nil && s.owner != nil && !s.IsClosing() {
+			s.handler().OnStreamWriteError(err)
 		}
 	}
 }

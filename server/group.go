@@ -60,13 +60,15 @@ func (s *Server) startGroup(o ListenOptions) error {
 		gs.owners[i] = groupOwner{s: s, i: i}
 		gs.opts[i] = *s.acceptOptions()
 		gs.opts[i].Owner = &gs.owners[i]
-		// The loops' own listeners (SO_REUSEPORT) are not the one whose
-		// TCP_NODELAY the accepted sockets would inherit.
-		gs.opts[i].ListenerNoDelay = false
 	}
 	if s.reusePortWanted() && o.Path == "" && o.FD == 0 && len(gs.loops) > 1 {
 		if err := s.startReusePort(gs, o); err != nil {
 			return err
+		}
+		// The other loops accept on listeners of their own, fresh
+		// sockets without the first one's TCP_NODELAY.
+		for i := 1; i < len(gs.opts); i++ {
+			gs.opts[i].ListenerNoDelay = false
 		}
 	}
 	for _, l := range gs.loops {

@@ -11,6 +11,7 @@ import (
 	"github.com/netloop/netloop/errs"
 	"github.com/netloop/netloop/internal/emitter"
 	"github.com/netloop/netloop/internal/errx"
+	"github.com/netloop/netloop/internal/sys"
 	"github.com/netloop/netloop/internal/transport"
 	"github.com/netloop/netloop/socket"
 )
@@ -272,6 +273,12 @@ func (s *Server) setupFD(fd, backlog int) error {
 	s.st = st
 	if st.Transport() == transport.Pipe {
 		s.path, _ = st.PathName()
+	} else if listenerOptionsInherited {
+		// A listener from elsewhere (another server's, sent or
+		// duplicated) may have TCP_NODELAY set, which its accepted
+		// sockets inherit: newAccepted keeps or clears it.
+		v, err := sys.GetsockoptInt(st.Fd(), sys.IPPROTO_TCP, sys.TCP_NODELAY)
+		s.listenerNoDelay = err == nil && v != 0
 	}
 	return st.Listen(backlog, s.onConnection)
 }

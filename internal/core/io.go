@@ -189,6 +189,7 @@ func (t *ioTable) setOwner(fd int, tok poller.Token) {
 // InitIOWatcher prepares w to watch fd, calling cb with the events that
 // occurred (a subset of the interest plus Hup, Err and RdHup).
 func (l *Loop) InitIOWatcher(w *FuncWatcher, fd int, cb func(events poller.Interest)) error {
+	w.Close(false) // on the loop it is on, before it moves to l
 	w.h.loop, w.h.kind, w.cb = l, l.kindIndex("iowatcher", &funcWatcherHooks), cb
 	return w.Init(fd)
 }

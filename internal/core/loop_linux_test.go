@@ -794,3 +794,29 @@ func TestDescribeOpenNamesKinds(t *testing.T) {
 	require.Error(t, err)
 	assert.True(t, strings.Contains(err.Error(), "1 tcp"), err.Error())
 }
+
+// TestFuncWatcherReinitOnOtherLoop: re-initialising an open watcher on
+// another loop closes it on the loop it was on; the new loop's other
+// watchers keep their events.
+func TestFuncWatcherReinitOnOtherLoop(t *testing.T) {
+	l1, l2 := newLoop(t), newLoop(t)
+	ka := keepAlive(l2)
+	defer ka.Close(nil)
+	fa, fw, fc := eventfd(t), eventfd(t), eventfd(t)
+	defer unix.Close(fa)
+	defer unix.Close(fw)
+	defer unix.Close(fc)
+	var a, w core.FuncWatcher
+	gotA := 0
+	buf := make([]byte, 8)
+	require.NoError(t, l2.InitIOWatcher(&a, fa, func(poller.Interest) { gotA++; unix.Read(fa, buf) }))
+	require.NoError(t, a.Start(poller.Read))
+	require.NoError(t, l1.InitIOWatcher(&w, fw, func(poller.Interest) {}))
+	require.NoError(t, w.Start(poller.Read))
+	require.NoError(t, l2.InitIOWatcher(&w, fc, func(poller.Interest) {}))
+	signalFd(t, fa)
+	require.NoError(t, l2.Run(core.RunNoWait))
+	assert.Equal(t, 1, gotA, "a's event on l2")
+	w.Close(false)
+	a.Close(false)
+}

@@ -195,13 +195,17 @@ func (s *Set) Add(kind Kind, fn any, once bool) uint32 {
 
 // Remove unregisters the listener with the given id; unknown ids are
 // ignored.
-func (s *Set) Remove(id uint32) {
+func (s *Set) Remove(id uint32) { s.remove(id) }
+
+// remove is Remove, reporting whether the id was registered.
+func (s *Set) remove(id uint32) bool {
 	for i, l := range s.list() {
 		if l.id == id {
 			s.removeAt(i)
-			return
+			return true
 		}
 	}
+	return false
 }
 
 func (s *Set) removeAt(i int) {
@@ -259,12 +263,14 @@ func (s *Set) end(ls []listener, wasShared bool) {
 	}
 }
 
-// fire reports whether l should run, removing it first if it is a
-// once-listener (so a re-emission from inside it does not run it again).
-func (s *Set) fire(l *listener) {
-	if l.once {
-		s.Remove(l.id)
-	}
+// fire reports whether l should run. A once-listener is removed first (so
+// a re-emission from inside it does not run it again), and runs only if it
+// was still registered: a nested emission of the same event may have run
+// it already, which Node's once wrapper also checks. (Node would still run
+// a once-listener that a listener removed earlier in the same emission;
+// here it does not.)
+func (s *Set) fire(l *listener) bool {
+	return !l.once || s.remove(l.id)
 }
 
 // Emit0 calls kind's listeners of type func() and reports whether there
@@ -278,7 +284,9 @@ func Emit0(s *Set, kind Kind) bool {
 		}
 		found = true
 		l := ls[i]
-		s.fire(&l)
+		if !s.fire(&l) {
+			continue
+		}
 		as[func()](s, &l)()
 	}
 	s.end(ls, was)
@@ -296,7 +304,9 @@ func Emit[T any](s *Set, kind Kind, v T) bool {
 		}
 		found = true
 		l := ls[i]
-		s.fire(&l)
+		if !s.fire(&l) {
+			continue
+		}
 		as[func(T)](s, &l)(v)
 	}
 	s.end(ls, was)
@@ -313,7 +323,9 @@ func Emit4[A, B, C, D any](s *Set, kind Kind, a A, b B, c C, d D) bool {
 		}
 		found = true
 		l := ls[i]
-		s.fire(&l)
+		if !s.fire(&l) {
+			continue
+		}
 		as[func(A, B, C, D)](s, &l)(a, b, c, d)
 	}
 	s.end(ls, was)

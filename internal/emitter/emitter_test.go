@@ -241,3 +241,27 @@ func TestSpillDuringEmitKeepsInlineView(t *testing.T) {
 	Emit(&s, kA, 0)
 	assert.Equal(t, []int{1, 2, 3}, got)
 }
+
+// A once-listener that a nested emission of the same event ran does not
+// run again when the outer emission reaches it, whether the listeners are
+// inline or on the heap.
+func TestOnceNotTwiceOnNestedEmit(t *testing.T) {
+	for _, heap := range []bool{false, true} {
+		var s Set
+		calls, nested := 0, false
+		if heap {
+			s.On(kB, func() {}, false)
+			s.On(kB, func() {}, false)
+		}
+		s.On(kA, func(int) {
+			if !nested {
+				nested = true
+				Emit(&s, kA, 0)
+			}
+		}, false)
+		s.On(kA, func(int) { calls++ }, true)
+		Emit(&s, kA, 0)
+		assert.Equal(t, 1, calls, "heap %v", heap)
+		assert.Equal(t, 1, s.Count(kA), "only the plain listener is left")
+	}
+}

@@ -44,7 +44,9 @@ type Options struct {
 	// PauseOnConnect accepts sockets paused: they read nothing until
 	// Resume.
 	PauseOnConnect bool
-	// NoDelay disables Nagle's algorithm on every accepted TCP socket.
+	// NoDelay disables Nagle's algorithm on every accepted TCP socket. On
+	// Linux it is set once on the listening socket, whose accepted sockets
+	// inherit it.
 	NoDelay bool
 	// KeepAlive enables TCP keep-alive on every accepted TCP socket.
 	KeepAlive bool

@@ -207,7 +207,10 @@ func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
 		}
 		// Set once on the listener, TCP_NODELAY reaches every accepted
 		// socket without a system call each (Linux copies it at accept).
-		s.listenerNoDelay = s.opts.NoDelay && listenerOptionsInherited && t.SetNoDelay(true) == nil
+		if s.opts.NoDelay && listenerOptionsInherited {
+			_ = t.SetNoDelay(true) // readListenerNoDelay sees whether it took
+		}
+		s.readListenerNoDelay(t)
 		return t.Listen(o.Backlog, s.onConnection)
 	}
 	hostForErr := o.Host
@@ -273,14 +276,22 @@ func (s *Server) setupFD(fd, backlog int) error {
 	s.st = st
 	if st.Transport() == transport.Pipe {
 		s.path, _ = st.PathName()
-	} else if listenerOptionsInherited {
-		// A listener from elsewhere (another server's, sent or
-		// duplicated) may have TCP_NODELAY set, which its accepted
-		// sockets inherit: newAccepted keeps or clears it.
+	}
+	// A listener from elsewhere (another server's, sent or duplicated)
+	// may have TCP_NODELAY set already.
+	s.readListenerNoDelay(st)
+	return st.Listen(backlog, s.onConnection)
+}
+
+// readListenerNoDelay records whether st, the listener, has TCP_NODELAY
+// set where accepted sockets inherit it (accept.Options.ListenerNoDelay:
+// newAccepted then keeps or clears it without a system call of its own).
+func (s *Server) readListenerNoDelay(st *transport.Stream) {
+	s.listenerNoDelay = false
+	if listenerOptionsInherited && st.Transport() == transport.TCP {
 		v, err := sys.GetsockoptInt(st.Fd(), sys.IPPROTO_TCP, sys.TCP_NODELAY)
 		s.listenerNoDelay = err == nil && v != 0
 	}
-	return st.Listen(backlog, s.onConnection)
 }
 
 // Address returns the bound address ({Address, Family, Port}; for pipes

@@ -164,7 +164,11 @@ func (s *Socket) countWritten(n int) {
 	}
 }
 
-func (s *Socket) readTotal() int64 { return int64(s.sockExtra.readHi)<<32 | int64(s.bytesRead) }
+// readTotal is BytesRead; writtenTotal is BytesWritten.
+func (s *Socket) readTotal() int64 {
+	return int64(s.sockExtra.readHi)<<32 | int64(s.bytesRead)
+}
+
 func (s *Socket) writtenTotal() int64 {
 	return int64(s.sockExtra.writtenHi)<<32 | int64(s.bytesWritten)
 }

@@ -27,7 +27,7 @@ import (
 // events that a closed watcher left in the batch being dispatched reach
 // nobody, even when the descriptor number has been reused.
 type IOWatcher struct {
-	tok      poller.Token    // slot | generation<<32, while bitOpen is set
+	tok      poller.Token    // slot | registration count<<32 (see ioTable), while bitOpen is set
 	fd       int32           // unix descriptors and Windows handles (32 significant bits) fit
 	interest poller.Interest // wanted
 	bits     uint8           // registered with the poller (kernelMask; 0: not registered), bitOpen, bitQueued, bitComplete
@@ -386,6 +386,6 @@ func (l *Loop) dispatchIO(tok poller.Token, events poller.Interest) {
 		return
 	}
 	h := w.handle()
-	l.kinds[h.kind].hooks.IO(h, got)
+	h.hooks().IO(h, got)
 	l.drainTicks()
 }

@@ -184,12 +184,7 @@ func (s *Stream) writeFrame(bufs [][]byte, total, fd int, cb Callback) error {
 		off += 4
 	}
 	gather(b[off:], bufs, 0)
-	q := s.queue()
-	q.size += len(r.buf)
-	s.appendReq(r)
-	if q.wqHead == nil {
-		q.wqHead = r
-	}
+	s.appendUnsent(r)
 	s.updateActive()
 	s.npUpdate()
 	return nil

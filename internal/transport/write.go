@@ -144,12 +144,7 @@ func (s *Stream) write(bufs [][]byte, total, sendFd int, cb Callback) error {
 		r.buf = s.Loop().Buffers().Get(total - n)
 		gather(r.buf, bufs, n)
 	}
-	q := s.queue()
-	q.size += len(r.buf)
-	s.appendReq(r)
-	if q.wqHead == nil {
-		q.wqHead = r
-	}
+	s.appendUnsent(r)
 	if s.w.Aux&fConnecting == 0 {
 		if err := s.w.Start(poller.Write); err != nil {
 			s.failHead(errx.Wrap("write", err))
@@ -319,6 +314,17 @@ func (s *Stream) appendReq(r *writeReq) {
 		q.tail.next = r
 	}
 	q.tail = r
+}
+
+// appendUnsent adds r, not sent yet, at the end of the request list and
+// counts its bytes as queued.
+func (s *Stream) appendUnsent(r *writeReq) {
+	s.appendReq(r)
+	q := s.q
+	q.size += len(r.buf)
+	if q.wqHead == nil {
+		q.wqHead = r
+	}
 }
 
 // failHead fails the request at the head of the queue and stops writing;

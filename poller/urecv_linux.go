@@ -165,7 +165,7 @@ func (u *ioUring) splitRecv(fd int, r *urec, in Interest) Interest {
 		if want {
 			r.rfl |= rWant
 			u.queueRecv(fd, r)
-			if u.recv.stash[int32(fd)] != nil || r.rhead != noBuf || r.rfl&rEnd != 0 {
+			if u.recvQueued(fd, r) {
 				u.listRecv(fd, r)
 			}
 		} else {
@@ -206,18 +206,26 @@ func (u *ioUring) cancelRecv(fd int, r *urec) {
 // ring, so that a paused reader holds no buffer.
 func (u *ioUring) pauseRecv(fd int, r *urec) {
 	u.cancelRecv(fd, r)
-	s := &u.recv
-	for b := r.rhead; b != noBuf; {
-		n := s.next[b]
-		u.stashData(fd, s.br.Buf(b)[:s.res[b]])
-		u.recycle(b)
-		b = n
-	}
-	r.rhead = noBuf
+	u.dropQueued(fd, r, true)
 	if r.rfl&rEnd != 0 {
 		r.rfl &^= rEnd
 		u.stashEnd(fd, -int32(r.rerr))
 	}
+}
+
+// dropQueued gives r's queued buffers back to the ring, copying their
+// data to fd's stash first when stash is set.
+func (u *ioUring) dropQueued(fd int, r *urec, stash bool) {
+	s := &u.recv
+	for b := r.rhead; b != noBuf; {
+		n := s.next[b]
+		if stash {
+			u.stashData(fd, s.br.Buf(b)[:s.res[b]])
+		}
+		u.recycle(b)
+		b = n
+	}
+	r.rhead = noBuf
 }
 
 func (u *ioUring) stashOf(fd int) *recvStash {
@@ -260,16 +268,11 @@ func (u *ioUring) recvOff(fd int, r *urec) bool {
 	}
 	live := r.rfl&rLive != 0
 	u.cancelRecv(fd, r)
-	s := &u.recv
-	for b := r.rhead; b != noBuf; {
-		n := s.next[b]
-		u.recycle(b)
-		b = n
+	u.dropQueued(fd, r, false)
+	if u.recv.stash != nil {
+		delete(u.recv.stash, int32(fd))
 	}
-	if s.stash != nil {
-		delete(s.stash, int32(fd))
-	}
-	r.rgen, r.rhead, r.rerr = 0, noBuf, 0
+	r.rgen, r.rerr = 0, 0
 	r.rfl &= rMember
 	return live
 }
@@ -320,11 +323,11 @@ func (u *ioUring) fillRecv() error {
 // arm per starved receive and buffer move, never a spin.
 func (u *ioUring) retryStarved() {
 	s := &u.recv
-	if len(s.starved) == 0 || s.held >= s.entries || s.moves == s.retryMoves && !s.starvedNew {
-		s.starvedNew = false
+	starvedNew := s.starvedNew
+	s.starvedNew = false
+	if len(s.starved) == 0 || s.held >= s.entries || s.moves == s.retryMoves && !starvedNew {
 		return
 	}
-	s.starvedNew = false
 	if s.moves != s.retryMoves {
 		for _, fd := range s.retried {
 			u.recs[fd].rgen &^= rRetried
@@ -349,7 +352,7 @@ func (u *ioUring) retryStarved() {
 	s.starved = s.starved[:k]
 }
 
-// pending reports whether r has results to pop.
+// recvQueued reports whether r has results to pop.
 func (u *ioUring) recvQueued(fd int, r *urec) bool {
 	return r.rhead != noBuf || r.rfl&rEnd != 0 || u.recv.stash[int32(fd)] != nil
 }
@@ -411,17 +414,15 @@ func (u *ioUring) reapRecv(x uint64, res int32, flags uint32, events []Event, j 
 	if fd < len(u.recs) {
 		r = &u.recs[fd]
 	}
-	if r == nil || r.rfl&rMode == 0 || r.gen() != gen || hasBuf && res <= 0 || !hasBuf && res > 0 {
-		if hasBuf {
-			u.recycle(bid) // a deleted registration's late result
-		}
-		if r == nil || r.rfl&rMode == 0 || r.gen() != gen || res > 0 {
-			return j // (data without a buffer cannot happen with buffer select)
-		}
-		hasBuf = false
+	stale := r == nil || r.rfl&rMode == 0 || r.gen() != gen // a deleted registration's late result
+	if hasBuf && (stale || res <= 0) {
+		u.recycle(bid)
+	}
+	if stale || res > 0 && !hasBuf {
+		return j // (data without a buffer cannot happen with buffer select)
 	}
 	more := flags&uring.CQEFMore != 0
-	current := r.rfl&rLive != 0 && r.arm()&0x3f == arm
+	current := r.rfl&rLive != 0 && r.arm() == arm
 	if current && !more {
 		r.rfl &^= rLive
 	}

@@ -521,8 +521,8 @@ func (p *Poller) reapIOUring(events []Event) (n int, woken bool) {
 		if c == nil {
 			break
 		}
-		x, res, more := c.UserData, c.Res, c.Flags&uring.CQEFMore != 0
-		flags := c.Flags
+		x, res, flags := c.UserData, c.Res, c.Flags
+		more := flags&uring.CQEFMore != 0
 		u.ring.Advance(1)
 		if x&(udInternal|udRecv) == udRecv {
 			j = u.reapRecv(x, res, flags, events, j)

@@ -8,6 +8,14 @@ import "github.com/netloop/netloop/internal/pollx"
 // the events when results are queued, and takes them from Receiver; it
 // gets no Read readiness.
 
+// A receive result is delivered through the loop's shared read buffer in
+// race builds (transport's readRecv), so it must fit: the two sizes are
+// one, and the build fails if they part.
+var (
+	_ [ReadBufferSize - pollx.MaxResult]struct{}
+	_ [pollx.MaxResult - ReadBufferSize]struct{}
+)
+
 // SetRecv puts the watcher in receive mode, for good, and reports whether
 // it is: false when the loop's poller cannot receive (any backend but
 // io_uring on Linux 6.0 or later; or the kernel refused the buffer ring,

@@ -103,14 +103,8 @@ func (s *Stream) read() {
 				s.deliverRead(0, buf, nil)
 			}
 			return
-		case err != nil:
-			s.ReadStop()
-			s.deliverRead(0, buf, errx.Wrap("read", err))
-			return
-		case n == 0:
-			s.w.Aux |= fEOF
-			s.ReadStop()
-			s.deliverRead(0, buf, io.EOF)
+		case err != nil || n == 0:
+			s.endRead(buf, err)
 			return
 		}
 		s.Loop().AddBytesRead(n)
@@ -129,6 +123,19 @@ func (s *Stream) read() {
 			return // a short read means the kernel buffer is empty
 		}
 	}
+}
+
+// endRead stops reading at the end of the stream (err nil: io.EOF) or a
+// read error, and hands it to the read callback with buf.
+func (s *Stream) endRead(buf []byte, err error) {
+	if err == nil {
+		s.w.Aux |= fEOF
+		err = io.EOF
+	} else {
+		err = errx.Wrap("read", err)
+	}
+	s.ReadStop()
+	s.deliverRead(0, buf, err)
 }
 
 // allocFunc returns ReadStart's alloc function, or nil.

@@ -1,7 +1,6 @@
 package transport
 
 import (
-	"io"
 	"syscall"
 
 	"github.com/netloop/netloop/internal/core"
@@ -18,7 +17,7 @@ import (
 // useRecv puts s in receive mode when it qualifies and the loop can; it is
 // called by ReadStart before the watcher's Start.
 func (s *Stream) useRecv(alloc AllocFunc) {
-	if alloc != nil || s.w.InRecvMode() || s.w.Aux&(fForeignFd|fListening) != 0 ||
+	if alloc != nil || s.w.InRecvMode() || s.w.Aux&fForeignFd != 0 ||
 		s.x != nil && s.x.ipc != nil || s.isNamedPipe() {
 		return
 	}
@@ -52,7 +51,8 @@ func (s *Stream) readRecv() {
 				// (see raceWrote), so that a handler handing the slice to
 				// another goroutine is reported as on the readiness path.
 				// Results are at most core.ReadBufferSize long.
-				data = l.ReadBuffer()[:copy(l.ReadBuffer(), data)]
+				rb := l.ReadBuffer()
+				data = rb[:copy(rb, data)]
 				raceWrote(data)
 			}
 			rest, enobufs := s.deliverRecv(data)
@@ -69,15 +69,10 @@ func (s *Stream) readRecv() {
 				return // as on readiness: tried again at the next poll
 			}
 		case n == 0:
-			rv.Release(id)
-			s.w.Aux |= fEOF
-			s.ReadStop()
-			s.deliverRead(0, nil, io.EOF)
+			s.endRead(nil, nil) // an end holds no buffer (id < 0)
 			return
 		default:
-			rv.Release(id)
-			s.ReadStop()
-			s.deliverRead(0, nil, errx.Wrap("read", syscall.Errno(-n)))
+			s.endRead(nil, syscall.Errno(-n))
 			return
 		}
 	}

@@ -257,7 +257,8 @@ func (p *Poller) Close() error {
 	var err2 error
 	if p.u != nil {
 		// Closing the ring cancels its polls and drops their file
-		// references.
+		// references. Accepted descriptors nobody took are closed first.
+		p.u.closeAccept()
 		err2 = p.u.ring.Close()
 		p.u.closeRecv()
 	} else {

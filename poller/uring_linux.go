@@ -27,8 +27,8 @@ import (
 const envIOUring = "NETLOOP_IOURING"
 
 // User data of the poller's own requests; a registration's polls carry
-// fd | seq<<32 with seq in [1, 1<<30): bit 62 marks receives (see
-// urecv_linux.go).
+// fd | seq<<32 with seq in [1, 1<<29): bit 62 marks receives (see
+// urecv_linux.go), bit 61 accepts (uaccept_linux.go).
 const (
 	udInternal = 1 << 63
 	udWake     = udInternal | 1
@@ -46,8 +46,10 @@ type ioUring struct {
 
 	wakeArmed bool
 	dropped   uint32 // the ring's count of dropped completions, as last seen
+	fstats    uint64 // Add's fstat checks (tests count them)
 
-	recv recvState // receive mode (urecv_linux.go)
+	recv recvState   // receive mode (urecv_linux.go)
+	acc  acceptState // accept mode (uaccept_linux.go)
 }
 
 // urec is one descriptor's registration.
@@ -103,6 +105,7 @@ func newIOUring(wakefd int) (*ioUring, error) {
 	u := &ioUring{ring: r}
 	u.recv.entries, u.recv.size = pollx.BufEntries, min(pollx.BufSize, pollx.MaxResult)
 	u.recv.disabled = !pollx.KernelHasRecv()
+	u.acc.disabled = !pollx.KernelHasAccept()
 	u.armWake(wakefd)
 	return u, nil
 }
@@ -159,7 +162,7 @@ func (u *ioUring) armWake(wakefd int) {
 
 func (u *ioUring) nextSeq() uint32 {
 	u.seq++
-	if u.seq >= 1<<30 {
+	if u.seq >= 1<<29 {
 		u.seq = 1
 	}
 	return u.seq
@@ -217,17 +220,24 @@ func (u *ioUring) add(fd int, tok Token, in Interest) error {
 	// epoll refuses what cannot be polled; io_uring would report a
 	// regular file always ready. Keep epoll's answer. The check comes
 	// before the table grows to fd, so that a number that is no open
-	// descriptor (EBADF) cannot make it grow.
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return err
+	// descriptor (EBADF) cannot make it grow. A descriptor accept mode
+	// just handed out is a socket: no check.
+	if !u.poppedSocket(fd) {
+		u.fstats++
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			return err
+		}
+		if m := st.Mode & unix.S_IFMT; m == unix.S_IFREG || m == unix.S_IFDIR {
+			return unix.EPERM
+		}
 	}
-	if m := st.Mode & unix.S_IFMT; m == unix.S_IFREG || m == unix.S_IFDIR {
-		return unix.EPERM
+	if u.inAcceptMode(fd) {
+		u.acceptOff(fd) // a registration of a descriptor closed without Delete
 	}
 	r := u.rec(fd)
 	*r = urec{tok: tok, seq: u.nextSeq(), queued: r.queued, rhead: noBuf, rfl: r.rfl & rMember}
-	r.in = u.splitRecv(fd, r, in)
+	r.in = u.splitAccept(fd, u.splitRecv(fd, r, in))
 	u.queue(fd, r)
 	return nil
 }
@@ -238,7 +248,7 @@ func (u *ioUring) modify(fd int, tok Token, in Interest) error {
 		return unix.ENOENT
 	}
 	r.tok = tok // tokens stay on this side: changing one costs nothing
-	in = u.splitRecv(fd, r, in)
+	in = u.splitAccept(fd, u.splitRecv(fd, r, in))
 	if r.in == in {
 		return nil
 	}
@@ -264,6 +274,9 @@ func (u *ioUring) delete(fd int) error {
 	u.disarm(fd, r)
 	if u.recvOff(fd, r) {
 		armed = true // a receive in flight holds the file as a poll does
+	}
+	if u.acceptOff(fd) {
+		armed = true // and so does an accept
 	}
 	*r = urec{queued: r.queued, rfl: r.rfl} // a queued arm finds seq 0 and is skipped
 	if armed {
@@ -347,7 +360,7 @@ func (u *ioUring) fill() error {
 	for i, fd := range u.arm {
 		r := &u.recs[fd]
 		r.queued = false
-		if r.seq == 0 || r.armed || r.rfl&rMode != 0 && r.in == 0 {
+		if r.seq == 0 || r.armed || r.in == 0 && (r.rfl&rMode != 0 || u.inAcceptMode(int(fd))) {
 			continue
 		}
 		e, err := u.sqe()
@@ -366,7 +379,10 @@ func (u *ioUring) fill() error {
 		r.armed = true
 	}
 	u.arm = u.arm[:0]
-	return u.fillRecv()
+	if err := u.fillRecv(); err != nil {
+		return err
+	}
+	return u.fillAccept()
 }
 
 // waitIOUring submits what is queued, waits, and reaps completions into
@@ -377,6 +393,9 @@ func (p *Poller) waitIOUring(events []Event, timeoutMs int) (int, error) {
 	u := p.u
 	var deadline time.Time // set on the first retry, from the Wait's start
 	relist := u.pruneRecv()
+	if u.pruneAccept() {
+		relist = true
+	}
 	start := time.Time{}
 	if timeoutMs > 0 {
 		start = time.Now()
@@ -463,6 +482,7 @@ func (p *Poller) recoverDropped() {
 
 // rearmAll replaces every registration's poll in flight with a new one.
 func (u *ioUring) rearmAll() {
+	u.rearmAccept()
 	for fd := range u.recs {
 		r := &u.recs[fd]
 		if r.rfl&rLive != 0 {
@@ -516,6 +536,9 @@ func (p *Poller) reapIOUring(events []Event) (n int, woken bool) {
 	if u.recv.relist {
 		j = u.reapRecvListed(events, j, room)
 	}
+	if u.acc.relist {
+		j = u.reapAcceptListed(events, j, room)
+	}
 	for j < room {
 		c := u.ring.PeekCQE()
 		if c == nil {
@@ -526,6 +549,10 @@ func (p *Poller) reapIOUring(events []Event) (n int, woken bool) {
 		u.ring.Advance(1)
 		if x&(udInternal|udRecv) == udRecv {
 			j = u.reapRecv(x, res, flags, events, j)
+			continue
+		}
+		if x&(udInternal|udRecv|udAccept) == udAccept {
+			j = u.reapAccept(x, res, flags, events, j)
 			continue
 		}
 		if x&udInternal != 0 {
@@ -571,6 +598,7 @@ func (p *Poller) reapIOUring(events []Event) (n int, woken bool) {
 				j++
 			}
 			u.recvOff(fd, r)
+			u.acceptOff(fd)
 			*r = urec{queued: r.queued, rfl: r.rfl}
 			continue
 		}
@@ -594,6 +622,9 @@ func (p *Poller) reapIOUring(events []Event) (n int, woken bool) {
 		}
 		if !r.armed {
 			u.queue(fd, r)
+		}
+		if u.acc.polling > 0 && got&Read != 0 {
+			u.polledReadable(fd)
 		}
 		events[j] = Event{Token: r.tok, Events: got}
 		j++

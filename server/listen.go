@@ -211,7 +211,7 @@ func (s *Server) setupTCP(o ListenOptions, ip netip.Addr) error {
 			_ = t.SetNoDelay(true) // readListenerNoDelay sees whether it took
 		}
 		s.readListenerNoDelay(t)
-		return t.Listen(o.Backlog, s.onConnection)
+		return s.listenOn(t, o.Backlog)
 	}
 	hostForErr := o.Host
 	if !ip.IsValid() {
@@ -257,7 +257,7 @@ func (s *Server) setupPipe(o ListenOptions) error {
 			return errx.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
 		}
 	}
-	if err := p.Listen(o.Backlog, s.onConnection); err != nil {
+	if err := s.listenOn(p, o.Backlog); err != nil {
 		return errx.UVWithHostPort("listen", errs.ErrnoOf(err), o.Path, -1)
 	}
 	return nil
@@ -280,6 +280,15 @@ func (s *Server) setupFD(fd, backlog int) error {
 	// A listener from elsewhere (another server's, sent or duplicated)
 	// may have TCP_NODELAY set already.
 	s.readListenerNoDelay(st)
+	return s.listenOn(st, backlog)
+}
+
+// listenOn starts listening on st. A group server's listeners accept with
+// accept4 on readiness: its Close drains them with AcceptNow (drainGroup).
+func (s *Server) listenOn(st *transport.Stream, backlog int) error {
+	if s.opts.Group != nil {
+		st.PlainAccept()
+	}
 	return st.Listen(backlog, s.onConnection)
 }
 

@@ -102,6 +102,7 @@ func (s *Server) startReusePort(gs *groupState, o ListenOptions) error {
 		err := l.Post(func() {
 			st, err := transport.Open(l, fd, transport.TCP)
 			if err == nil {
+				st.PlainAccept() // drained with AcceptNow (drainGroup)
 				err = st.Listen(backlog, func(err error) { gs.acceptOn(i, st, err) })
 				if err != nil {
 					st.Close(nil)
@@ -225,7 +226,7 @@ func (s *Server) drainGroup() {
 		}
 	}
 	for {
-		fd, err := sys.Accept(s.st.Fd())
+		fd, err := s.st.AcceptNow()
 		if err != nil {
 			break // EAGAIN: drained (or an error: what is left is lost)
 		}
@@ -245,7 +246,7 @@ func (s *Server) drainGroup() {
 		err := gs.loops[i].Post(func() {
 			if st := rp.sibs[i]; st != nil {
 				for {
-					fd, err := sys.Accept(st.Fd())
+					fd, err := st.AcceptNow()
 					if err != nil {
 						break
 					}

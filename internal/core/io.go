@@ -39,10 +39,10 @@ type IOWatcher struct {
 }
 
 const (
-	kernelMask  = uint8(poller.Read | poller.Write | pollx.Recv) // pollx.Recv: receive mode (io_recv.go)
-	bitOpen     = 1 << 4                                         // Init done, Close not yet
+	kernelMask  = uint8(poller.Read | poller.Write | pollx.Recv | pollx.Accept) // the modes: receive and accept (io_recv.go)
+	bitOpen     = 1 << 4                                                        // Init done, Close not yet
 	bitQueued   = 1 << 6
-	bitComplete = 1 << 7 // driven by completions, not readiness (Windows named pipes): Start and Stop do nothing
+	bitComplete = 1 << 3 // driven by completions, not readiness (Windows named pipes): Start and Stop do nothing
 )
 
 // The flag bits must stay clear of the interest bits kept in kernelMask.
@@ -234,7 +234,7 @@ func (w *IOWatcher) Fd() int {
 }
 
 // Interest returns what the watcher currently waits for.
-func (w *IOWatcher) Interest() poller.Interest { return w.interest &^ pollx.Recv }
+func (w *IOWatcher) Interest() poller.Interest { return w.interest &^ (pollx.Recv | pollx.Accept) }
 
 // Err returns the error of the watcher's last failed registration change,
 // or nil once a later change succeeds. A change that Start or Stop leaves

@@ -49,3 +49,33 @@ func (w *IOWatcher) InRecvMode() bool { return w.interest&pollx.Recv != 0 }
 // Receiver returns the poller's receive side, or nil when it has none.
 // Loop-affine.
 func (l *Loop) Receiver() pollx.Receiver { return l.recv }
+
+// Accept mode (see pollx.Accept): on the io_uring backend a listening
+// watcher in accept mode has its connections accepted by a multishot
+// accept. Its handler is still called with Read, and takes the accepted
+// descriptors from Acceptor (while Acceptor().Accepting(fd) holds).
+
+// SetAccept puts the watcher, which must watch a listening socket, in
+// accept mode, for good, and reports whether it is: false when the loop's
+// poller cannot accept (any backend but io_uring on Linux 5.19 or later)
+// or the watcher is not initialised. It takes effect with the next poll
+// when the watcher is registered already. Loop-affine.
+func (w *IOWatcher) SetAccept() bool {
+	if !w.open() || w.complete() || w.loop().acceptor == nil {
+		return false
+	}
+	if w.interest&pollx.Accept == 0 {
+		w.interest |= pollx.Accept
+		if w.kernel() != 0 {
+			w.enqueue()
+		}
+	}
+	return true
+}
+
+// InAcceptMode reports whether SetAccept put the watcher in accept mode.
+func (w *IOWatcher) InAcceptMode() bool { return w.interest&pollx.Accept != 0 }
+
+// Acceptor returns the poller's accept side, or nil when it has none.
+// Loop-affine.
+func (l *Loop) Acceptor() pollx.Acceptor { return l.acceptor }

@@ -63,6 +63,7 @@ type Loop struct {
 	closeRemoves bool
 	io           ioTable        // IO watchers by token, and their queued interest changes (io.go)
 	recv         pollx.Receiver // the poller's receive mode, or nil (io_recv.go)
+	acceptor     pollx.Acceptor // the poller's accept mode, or nil (io_recv.go)
 
 	timers   timerHeap
 	timerSeq uint64
@@ -119,6 +120,7 @@ func New() (*Loop, error) {
 		events:       make([]poller.Event, poller.MaxEvents),
 		closeRemoves: closeRemovesRegistration && p.Backend() != "io_uring",
 		recv:         pollx.ReceiverOf(p),
+		acceptor:     pollx.AcceptorOf(p),
 		base:         time.Now(),
 	}
 	return l, nil

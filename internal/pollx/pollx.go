@@ -1,7 +1,8 @@
 // Package pollx is the private door between the poller and the loop's
 // internals for what the poller's public API does not show: the io_uring
-// backend's multishot receive into a provided buffer ring (Linux, opt-in
-// with NETLOOP_IOURING=1).
+// backend's multishot receive into a provided buffer ring and its
+// multishot accept (Linux, opt-in with NETLOOP_IOURING=1; see Accept for
+// the latter).
 //
 // A registration whose interest carries Recv is in receive mode: while it
 // also wants Read, the poller keeps a multishot IORING_OP_RECV armed on
@@ -14,6 +15,8 @@
 // be popped first once Read is wanted again. Write interest keeps using
 // readiness.
 package pollx
+
+import "syscall"
 
 // Recv is the interest bit of receive mode and the event bit that reports
 // queued results (poller.Interest's bit 5, which no public bit uses).
@@ -66,3 +69,41 @@ var (
 // registration fails with instead of asking the kernel: tests play a
 // kernel that refuses the ring.
 var RefuseBufRing error
+
+// Accept is the interest bit of accept mode (poller.Interest's bit 7,
+// which no public bit uses). A listening socket's registration whose
+// interest carries Accept has, while it also wants Read, a multishot
+// IORING_OP_ACCEPT armed instead of a poll for readability: the kernel
+// accepts connections as they come and their descriptors queue per
+// listener. Wait reports the registration with Read while some are
+// queued (again at the next Wait if the owner leaves some), and the owner
+// takes them with Acceptor.Pop. When Read is removed from the interest
+// the accept is cancelled, and new connections wait in the kernel's
+// backlog as on readiness; those queued stay, to be popped first. Delete
+// closes the descriptors still queued.
+const Accept = 1 << 7
+
+// Acceptor is the accept-mode side of a poller, loop-affine as the
+// poller is.
+type Acceptor interface {
+	// Pop takes listener fd's oldest result: an accepted descriptor
+	// (non-blocking and close-on-exec, as accept4 makes them), or an
+	// error (newfd < 0, err set) such as EMFILE, after which the kernel
+	// is asked again only once it was popped. ok is false when nothing
+	// is queued.
+	Pop(fd int) (newfd int, err syscall.Errno, ok bool)
+	// Accepting reports whether fd's registration is in accept mode:
+	// false for a registration without Accept, and for every one after
+	// the kernel refused the multishot accept (it is polled for
+	// readability then, and the owner calls accept4 itself).
+	Accepting(fd int) bool
+	// Stats reports how many descriptors the kernel accepted into the
+	// queues and how many multishot accepts were armed, since the poller
+	// was created.
+	Stats() (accepted, arms uint64)
+}
+
+// AcceptorOf returns p's Acceptor, or nil when p (a *poller.Poller) cannot
+// accept in the kernel: not the io_uring backend, or a kernel without
+// multishot accept (Linux 5.19). The poller package sets it.
+var AcceptorOf = func(p any) Acceptor { return nil }

@@ -41,6 +41,12 @@ func (s *Stream) Listen(backlog int, onConnection func(err error)) error {
 		}
 	}
 	s.ext().onConnection = onConnection
+	if !s.isNamedPipe() && s.w.Aux&fForeignFd == 0 && !s.x.plainAccept {
+		// io_uring: a multishot accept takes the connections (see
+		// pollx.Accept). Not for a descriptor others may share (Open):
+		// the kernel would accept their connections into this queue.
+		s.w.SetAccept()
+	}
 	if err := s.w.Start(poller.Read); err != nil {
 		return errx.Wrap("listen", err)
 	}
@@ -61,7 +67,7 @@ func (s *Stream) acceptReady() {
 			s.w.Stop(poller.Read)
 			return
 		}
-		fd, err := sys.Accept(s.Fd())
+		fd, err := s.acceptOne()
 		if err == sys.EAGAIN {
 			return
 		}
@@ -88,6 +94,45 @@ func (s *Stream) acceptReady() {
 		}
 	}
 }
+
+// acceptOne accepts a connection: from the poller's queue in accept mode,
+// else with accept4. It returns EAGAIN when none is pending.
+func (s *Stream) acceptOne() (int, error) {
+	if s.w.InAcceptMode() {
+		if ac := s.Loop().Acceptor(); ac != nil && ac.Accepting(s.Fd()) {
+			fd, errno, ok := ac.Pop(s.Fd())
+			switch {
+			case !ok:
+				return -1, sys.EAGAIN
+			case fd < 0:
+				return -1, errno
+			}
+			return fd, nil
+		}
+	}
+	return sys.Accept(s.Fd())
+}
+
+// AcceptNow accepts a pending connection at once, without a callback, for
+// a listener being drained before it closes: the caller owns the returned
+// descriptor. It returns EAGAIN when none is pending.
+func (s *Stream) AcceptNow() (int, error) {
+	if s.IsClosing() || s.Fd() < 0 || s.w.Aux&fListening == 0 {
+		return -1, errx.FromErrno("accept", syscall.EBADF)
+	}
+	fd, err := s.acceptOne()
+	if err != nil {
+		return -1, errx.Wrap("accept", err)
+	}
+	return fd, nil
+}
+
+// PlainAccept makes a later Listen accept with accept4 on readiness even
+// where the poller could accept in the kernel (see pollx.Accept): for a
+// listener whose owner drains it with AcceptNow before it closes, since
+// connections the kernel accepted but the poller has not reaped yet would
+// be lost with it.
+func (s *Stream) PlainAccept() { s.ext().plainAccept = true }
 
 // Accept hands the pending connection to client, a stream from New
 // without a descriptor; a TCP client's remembered options (SetNoDelay,

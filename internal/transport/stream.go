@@ -141,6 +141,7 @@ type streamExtra struct {
 	onConnection func(err error)
 	acceptErr    error // a re-arm failure for onConnection (fAcceptErr)
 	acceptedFd   int
+	plainAccept  bool            // PlainAccept: no accept mode
 	backoff      core.TimerEntry // restarts a listener that backed off at EMFILE
 	resume       func()          // backoff's callback, bound once
 	keepSecs     int32           // keep-alive delay in whole seconds (TCP)

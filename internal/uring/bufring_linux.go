@@ -238,3 +238,23 @@ func PrepCancel(sqe *SQE, target, userData uint64) {
 	sqe.Addr = target
 	sqe.UserData = userData
 }
+
+// Multishot accept (Linux 5.19).
+const (
+	OpAccept = 13
+
+	// AcceptMultishot (IORING_ACCEPT_MULTISHOT, in SQE.Ioprio) keeps an
+	// accept armed after each connection it accepts.
+	AcceptMultishot = 1 << 0
+)
+
+// PrepAcceptMultishot fills sqe with a multishot accept on listener fd,
+// whose accepted descriptors get flags (SOCK_NONBLOCK, SOCK_CLOEXEC) and
+// whose completions are tagged with userData.
+func PrepAcceptMultishot(sqe *SQE, fd int, flags uint32, userData uint64) {
+	sqe.Opcode = OpAccept
+	sqe.Fd = int32(fd)
+	sqe.Ioprio = AcceptMultishot
+	sqe.OpFlags = flags
+	sqe.UserData = userData
+}

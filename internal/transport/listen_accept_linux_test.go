@@ -1,0 +1,103 @@
+//go:build linux
+
+package transport
+
+import (
+	"net/netip"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"golang.org/x/sys/unix"
+
+	"github.com/netloop/netloop/internal/core"
+	"github.com/netloop/netloop/internal/pollx"
+)
+
+// acceptLoop returns a loop on the io_uring backend with accept mode, or
+// skips where the kernel refuses io_uring; it fails where the kernel has
+// multishot accept but the loop did not get it.
+func acceptLoop(t *testing.T) *core.Loop {
+	t.Helper()
+	l := loopWithIOURing(t, "1")
+	if l.Backend() != "io_uring" {
+		t.Skip("io_uring refused by this kernel or its policy: the loop is on epoll")
+	}
+	if l.Acceptor() == nil {
+		require.False(t, pollx.KernelHasAccept(), "Linux 5.19 or later, but the io_uring poller has no accept mode")
+		t.Skip("kernel without multishot accept (Linux < 5.19)")
+	}
+	return l
+}
+
+// listenCounting listens on 127.0.0.1 with s, accepting every connection
+// into a stream of its own, and returns the port and the accepted count.
+func listenCounting(t *testing.T, l *core.Loop, s *Stream) (uint16, *int) {
+	t.Helper()
+	require.NoError(t, s.Bind(netip.MustParseAddr("127.0.0.1"), 0, 0))
+	n := new(int)
+	require.NoError(t, s.Listen(16, func(err error) {
+		require.NoError(t, err)
+		c := New(l, TCP)
+		require.NoError(t, s.Accept(c))
+		*n++
+		c.Close(nil)
+	}))
+	ap, err := s.SockName()
+	require.NoError(t, err)
+	return ap.Port(), n
+}
+
+func connectTo(t *testing.T, port uint16) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	require.NoError(t, err)
+	t.Cleanup(func() { unix.Close(fd) })
+	require.NoError(t, unix.Connect(fd, &unix.SockaddrInet4{Port: int(port), Addr: [4]byte{127, 0, 0, 1}}))
+}
+
+// TestListenUsesAcceptMode: on io_uring a listener's connections come from
+// the kernel's multishot accept, not from accept4 on readiness.
+func TestListenUsesAcceptMode(t *testing.T) {
+	l := acceptLoop(t)
+	lis := New(l, TCP)
+	port, n := listenCounting(t, l, lis)
+	t.Cleanup(func() { lis.Close(nil) })
+	assert.True(t, lis.w.InAcceptMode())
+	for i := 0; i < 3; i++ {
+		connectTo(t, port)
+	}
+	require.True(t, runFor(l, 5*time.Second, func() bool { return *n == 3 }), "accepted %d of 3", *n)
+	accepted, arms := l.Acceptor().Stats()
+	assert.Equal(t, uint64(3), accepted)
+	assert.Equal(t, uint64(1), arms)
+}
+
+// TestPlainAcceptKeepsAccept4: a listener marked PlainAccept (a group
+// server's, drained with AcceptNow) accepts with accept4 on io_uring too,
+// and AcceptNow takes what is pending.
+func TestPlainAcceptKeepsAccept4(t *testing.T) {
+	l := acceptLoop(t)
+	lis := New(l, TCP)
+	lis.PlainAccept()
+	port, n := listenCounting(t, l, lis)
+	assert.False(t, lis.w.InAcceptMode())
+	connectTo(t, port)
+	require.True(t, runFor(l, 5*time.Second, func() bool { return *n == 1 }))
+	accepted, _ := l.Acceptor().Stats()
+	assert.Zero(t, accepted)
+
+	connectTo(t, port)
+	var fd int
+	var err error
+	deadline := time.Now().Add(5 * time.Second)
+	for fd, err = lis.AcceptNow(); err != nil && time.Now().Before(deadline); fd, err = lis.AcceptNow() {
+		time.Sleep(time.Millisecond)
+	}
+	require.NoError(t, err)
+	unix.Close(fd)
+	lis.Close(nil)
+	_, err = lis.AcceptNow()
+	assert.Error(t, err, "not listening any more")
+}

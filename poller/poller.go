@@ -133,8 +133,11 @@
 // through a private door (internal/pollx), a stream reading into the
 // loop's buffers gets a multishot IORING_OP_RECV into a provided buffer
 // ring that the poller maps outside the Go heap, instead of a poll for
-// readability and a read(2) per message. Nothing of it is exported: the
-// public API and its contract are the same on every backend.
+// readability and a read(2) per message; and a listener (Linux 5.19 or
+// later) gets one multishot IORING_OP_ACCEPT instead of a poll and an
+// accept4(2) per connection, whose descriptors Add then registers
+// without its fstat. Nothing of it is exported: the public API and its
+// contract are the same on every backend.
 //
 // # Wake-ups
 //

@@ -218,47 +218,78 @@ func TestAcceptModeCloseClosesUnreaped(t *testing.T) {
 	requireClosedByServer(t, c)
 }
 
-// TestAcceptModeOutOfDescriptorsPolls plays a process at its descriptor
-// limit: the kernel fails the multishot accept with EMFILE at once, and
-// arming it again would spin. The listener is polled instead: Accepting
-// turns false and a connection reports it readable, for the owner's
-// accept4; the Wait after that arms the accept again.
+// TestAcceptModeOutOfDescriptorsPolls plays a process with room for one
+// more descriptor: the kernel accepts a first connection, then fails the
+// multishot accept with EMFILE for the second, and would again at every
+// arm while it is pending. The listener is polled instead: Accepting
+// turns false, the connection accepted before still pops first, and the
+// pending one reports the listener readable for the owner's accept4; the
+// Wait after that arms the accept again.
 func TestAcceptModeOutOfDescriptorsPolls(t *testing.T) {
 	p, ac := acceptPoller(t)
 	lfd, addr := tcpListener(t)
 	var lim syscall.Rlimit
 	require.NoError(t, syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim))
-	restore := func() { require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)) }
 	defer syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim)
 
+	// The clients' sockets exist before the limit drops (net.Dial would
+	// take descriptors of the runtime's own, too).
+	ap := netip.MustParseAddrPort(addr)
+	var clients [3]int
+	for i := range clients {
+		c, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		require.NoError(t, err)
+		t.Cleanup(func() { unix.Close(c) })
+		clients[i] = c
+	}
+	connect := func(i int) string {
+		require.NoError(t, unix.Connect(clients[i], &unix.SockaddrInet4{Addr: ap.Addr().As4(), Port: int(ap.Port())}))
+		sa, err := unix.Getsockname(clients[i])
+		require.NoError(t, err)
+		return netip.AddrPortFrom(ap.Addr(), uint16(sa.(*unix.SockaddrInet4).Port)).String()
+	}
 	fd, err := syscall.Dup(0)
 	require.NoError(t, err)
 	syscall.Close(fd)
 	low := lim
-	low.Cur = uint64(fd) // the lowest free descriptor is the limit
+	low.Cur = uint64(fd) + 1 // room for one descriptor
 	require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &low))
+	// The kernel reads the limit when the accept is armed.
 	require.NoError(t, p.Add(lfd, tokA, Read|acceptBit))
-	_, arms0 := ac.Stats()
-	for i := 0; i < 20; i++ {
-		wait(t, p, 5) // at most one EMFILE: no spin
+	wait(t, p, 0)
+	first := connect(0)
+	deadline := time.Now().Add(5 * time.Second)
+	for n, _ := ac.Stats(); n < 1; n, _ = ac.Stats() {
+		require.True(t, time.Now().Before(deadline), "the first connection was not accepted")
+		wait(t, p, 10)
 	}
-	_, arms1 := ac.Stats()
-	restore()
-	assert.LessOrEqual(t, arms1-arms0, uint64(1), "the accept is not armed again while out of descriptors")
-	assert.False(t, ac.Accepting(lfd), "polled for readability")
+	// The second finds no descriptor: EMFILE, and the listener is polled.
+	second := connect(1)
+	for ac.Accepting(lfd) {
+		require.True(t, time.Now().Before(deadline), "no EMFILE")
+		wait(t, p, 10)
+	}
+	nfd, errno, ok := ac.Pop(lfd)
+	require.True(t, ok, "the connection accepted before EMFILE")
+	require.Zero(t, errno)
+	assert.Equal(t, first, peerOf(t, nfd))
+	unix.Close(nfd)
+	_, _, ok = ac.Pop(lfd)
+	assert.False(t, ok)
+	require.NoError(t, syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim))
 
-	_, local := dial(t, addr)
 	require.True(t, waitFor(t, p, MaxEvents, func(ev Event) bool { return ev.Token == tokA && ev.Events == Read }))
-	nfd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	assert.False(t, ac.Accepting(lfd), "still polled in this dispatch")
+	nfd, _, err = unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	require.NoError(t, err, "the owner's accept4")
 	defer unix.Close(nfd)
-	assert.Equal(t, local, peerOf(t, nfd))
+	assert.Equal(t, second, peerOf(t, nfd))
 
 	wait(t, p, 0) // back to the multishot accept
 	assert.True(t, ac.Accepting(lfd))
-	_, local2 := dial(t, addr)
+	third := connect(2)
 	fds := popAll(t, p, ac, lfd, tokA, 1)
-	assert.Equal(t, local2, peerOf(t, fds[0]))
+	assert.Equal(t, third, peerOf(t, fds[0]))
 	require.NoError(t, p.Delete(lfd))
 }
 

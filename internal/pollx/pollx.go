@@ -92,10 +92,11 @@ type Acceptor interface {
 	// is asked again only once it was popped. ok is false when nothing
 	// is queued.
 	Pop(fd int) (newfd int, err syscall.Errno, ok bool)
-	// Accepting reports whether fd's registration is in accept mode:
-	// false for a registration without Accept, and for every one after
-	// the kernel refused the multishot accept (it is polled for
-	// readability then, and the owner calls accept4 itself).
+	// Accepting reports whether the kernel accepts fd's connections: when
+	// it does not (a registration without Accept; one polled for
+	// readability for now, out of descriptors; every one after the
+	// kernel refused the multishot accept), the owner calls accept4
+	// itself once Pop has nothing left.
 	Accepting(fd int) bool
 	// Stats reports how many descriptors the kernel accepted into the
 	// queues and how many multishot accepts were armed, since the poller

@@ -99,15 +99,19 @@ func (s *Stream) acceptReady() {
 // else with accept4. It returns EAGAIN when none is pending.
 func (s *Stream) acceptOne() (int, error) {
 	if s.w.InAcceptMode() {
-		if ac := s.Loop().Acceptor(); ac != nil && ac.Accepting(s.Fd()) {
-			fd, errno, ok := ac.Pop(s.Fd())
-			switch {
-			case !ok:
-				return -1, sys.EAGAIN
-			case fd < 0:
-				return -1, errno
+		if ac := s.Loop().Acceptor(); ac != nil {
+			// What the kernel accepted comes first; then, if the
+			// listener is polled for now (out of descriptors, or accept
+			// mode refused), accept4.
+			if fd, errno, ok := ac.Pop(s.Fd()); ok {
+				if fd < 0 {
+					return -1, errno
+				}
+				return fd, nil
 			}
-			return fd, nil
+			if ac.Accepting(s.Fd()) {
+				return -1, sys.EAGAIN
+			}
 		}
 	}
 	return sys.Accept(s.Fd())

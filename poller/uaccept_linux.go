@@ -54,9 +54,10 @@ type acceptQ struct {
 	listed bool // in acceptState.list
 	took   bool // the kernel accepted something for it (a later EINVAL is no refusal)
 
-	// Out of descriptors (EMFILE, ENFILE), the kernel fails a multishot
-	// accept at once, connection or not: arming it again would spin. The
-	// listener is polled for readability instead (polling), and its owner
+	// Out of descriptors (EMFILE, ENFILE), the kernel ends the multishot
+	// accept, and ends a new one at once while a connection is pending:
+	// arming it again would spin. The listener is polled for readability
+	// instead (polling), and its owner, once it popped what was queued,
 	// accepts with accept4 and handles the shortage as on epoll; once a
 	// poll reported it (revert), the next Wait tries the accept again.
 	polling bool

@@ -51,7 +51,7 @@ type acceptQ struct {
 	want   bool // Read wanted: an accept should be in flight
 	ended  bool // an error is queued: arm again once it was popped
 	queued bool // in acceptState.arms
-	listed bool // in acceptState.list
+	listed bool // in acceptState.listed
 	took   bool // the kernel accepted something for it (a later EINVAL is no refusal)
 
 	// Out of descriptors (EMFILE, ENFILE), the kernel ends the multishot
@@ -72,8 +72,7 @@ type acceptState struct {
 	q        map[int32]*acceptQ
 	arms     []int32 // listeners whose accept is to be armed at the next Wait
 	cancel   []uint64
-	list     []int32 // listeners with queued results
-	relist   bool    // pruneAccept kept listed listeners, to report at the next reap
+	listed   listed // listeners with queued results
 	lastID   uint32
 	polling  int // listeners polling (acceptQ.polling)
 	reverts  int // of which revert is set
@@ -160,7 +159,7 @@ func (u *ioUring) queueAccept(fd int32, q *acceptQ) {
 func (a *acceptState) listAccept(fd int32, q *acceptQ) {
 	if !q.listed {
 		q.listed = true
-		a.list = append(a.list, fd)
+		a.listed.fds = append(a.listed.fds, fd)
 	}
 }
 
@@ -294,12 +293,12 @@ func (u *ioUring) reapAccept(x uint64, res int32, flags uint32, events []Event, 
 	if q.want && !q.listed {
 		a.listAccept(fd, q)
 		if r := u.lookup(int(fd)); r != nil && r.seq != 0 {
-			// First in the batch: the kernel posts an accept's completion
-			// from task work, after those of the requests submitted with
-			// the same enter (a client's poll for its connect, say),
-			// where epoll lists the listener first, readied by the
-			// handshake before the client's registration. Node's order
-			// ('connection' before the client's 'connect') is kept.
+			// First in the batch, for Node's order ('connection' before
+			// the client's 'connect' in a process that is both ends):
+			// epoll lists the listener first, readied by the handshake
+			// before the client registers, but the accept's completion
+			// came after the client's poll (posted from task work,
+			// probably, after what the same enter submitted).
 			copy(events[1:j+1], events[:j])
 			events[0] = Event{Token: r.tok, Events: Read}
 			j++
@@ -421,39 +420,17 @@ func (u *ioUring) pruneAccept() bool {
 	if a.reverts > 0 {
 		u.revertPolling()
 	}
-	if len(a.list) == 0 {
-		return false
-	}
-	k := 0
-	for _, fd := range a.list {
+	return a.listed.prune(func(fd int32) bool {
 		q := a.q[fd]
 		if q == nil || !q.listed {
-			continue // deleted, or a new registration listed afresh
+			return false // deleted, or a new registration listed afresh
 		}
 		if !q.want || q.empty() {
 			q.listed = false
-			continue
+			return false
 		}
-		a.list[k] = fd
-		k++
-	}
-	a.list = a.list[:k]
-	a.relist = k > 0
-	return a.relist
-}
-
-// reapAcceptListed reports the listeners pruneAccept kept, as many as fit.
-func (u *ioUring) reapAcceptListed(events []Event, j, room int) int {
-	a := &u.acc
-	a.relist = false
-	for _, fd := range a.list {
-		if j >= room {
-			break // reported by a later Wait: they stay listed
-		}
-		events[j] = Event{Token: u.recs[fd].tok, Events: Read}
-		j++
-	}
-	return j
+		return true
+	})
 }
 
 // poppedSocket reports whether fd was popped since the last Wait: an

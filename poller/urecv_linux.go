@@ -48,7 +48,7 @@ const (
 	rEnded               // end of stream or an error was received: arm no more till it is popped
 	rEnd                 // a terminal result (EOF, or -rerr) follows the queued buffers
 	rQueued              // in recvState.rarm
-	rListed              // in recvState.rlist
+	rListed              // in recvState.listed
 	rStarved             // in recvState.starved
 
 	rMember = rQueued | rListed | rStarved // list memberships, kept across registrations
@@ -77,9 +77,8 @@ type recvState struct {
 
 	rarm    []int32 // descriptors whose receive is to be armed at the next Wait
 	rcancel []uint64
-	rlist   []int32 // descriptors with queued results
+	listed  listed  // descriptors with queued results
 	starved []int32 // descriptors whose receive ended on an empty ring
-	relist  bool    // pruneRecv kept listed registrations, to report at the next reap
 
 	gen        uint32
 	held       uint32  // buffers taken from the ring and not given back yet
@@ -186,7 +185,7 @@ func (u *ioUring) queueRecv(fd int, r *urec) {
 func (u *ioUring) listRecv(fd int, r *urec) {
 	if r.rfl&rListed == 0 {
 		r.rfl |= rListed
-		u.recv.rlist = append(u.recv.rlist, int32(fd))
+		u.recv.listed.fds = append(u.recv.listed.fds, int32(fd))
 	}
 }
 
@@ -363,37 +362,14 @@ func (u *ioUring) recvQueued(fd int, r *urec) bool {
 // one callback), or resumed reading with a stash. The next reap reports
 // them again, and the Wait must not block.
 func (u *ioUring) pruneRecv() bool {
-	s := &u.recv
-	if len(s.rlist) == 0 {
-		return false
-	}
-	k := 0
-	for _, fd := range s.rlist {
+	return u.recv.listed.prune(func(fd int32) bool {
 		r := &u.recs[fd]
 		if r.rfl&(rMode|rWant) != rMode|rWant || !u.recvQueued(int(fd), r) {
 			r.rfl &^= rListed
-			continue
+			return false
 		}
-		s.rlist[k] = fd
-		k++
-	}
-	s.rlist = s.rlist[:k]
-	s.relist = k > 0
-	return s.relist
-}
-
-// reapRecvListed reports the registrations pruneRecv kept, as many as fit.
-func (u *ioUring) reapRecvListed(events []Event, j, room int) int {
-	s := &u.recv
-	s.relist = false
-	for _, fd := range s.rlist {
-		if j >= room {
-			break // reported by a later Wait: they stay listed
-		}
-		events[j] = Event{Token: u.recs[fd].tok, Events: recvBit}
-		j++
-	}
-	return j
+		return true
+	})
 }
 
 // reapRecv handles one receive completion, and returns the number of

@@ -301,6 +301,48 @@ func (u *ioUring) delete(fd int) error {
 	return nil
 }
 
+// listed is the descriptors of one mode (receive, accept) with results
+// queued, each reported once per batch: a Wait reports them again, without
+// blocking, while their owner leaves results queued.
+type listed struct {
+	fds    []int32
+	relist bool // prune kept some, to report at the next reap
+}
+
+// prune drops the descriptors keep refuses (keep clears the descriptor's
+// own membership flag then) and reports whether some are left: the Wait
+// must not block.
+func (l *listed) prune(keep func(fd int32) bool) bool {
+	if len(l.fds) == 0 {
+		return false
+	}
+	k := 0
+	for _, fd := range l.fds {
+		if keep(fd) {
+			l.fds[k] = fd
+			k++
+		}
+	}
+	l.fds = l.fds[:k]
+	l.relist = k > 0
+	return l.relist
+}
+
+// report puts an event with bits for each descriptor prune kept into
+// events from j on, as many as fit before room, and returns the new j.
+// Those that do not fit stay listed, for a later Wait.
+func (u *ioUring) report(l *listed, bits Interest, events []Event, j, room int) int {
+	l.relist = false
+	for _, fd := range l.fds {
+		if j >= room {
+			break
+		}
+		events[j] = Event{Token: u.recs[fd].tok, Events: bits}
+		j++
+	}
+	return j
+}
+
 // sqe returns a free submission entry, submitting what is queued when the
 // submission queue is full. When the kernel takes none of it (EAGAIN,
 // EBUSY, or an error), sqe gives up with that error rather than spin:
@@ -533,11 +575,11 @@ func (p *Poller) reapIOUring(events []Event) (n int, woken bool) {
 	u := p.u
 	room := min(len(events), MaxEvents)
 	j := 0
-	if u.recv.relist {
-		j = u.reapRecvListed(events, j, room)
+	if u.recv.listed.relist {
+		j = u.report(&u.recv.listed, recvBit, events, j, room)
 	}
-	if u.acc.relist {
-		j = u.reapAcceptListed(events, j, room)
+	if u.acc.listed.relist {
+		j = u.report(&u.acc.listed, Read, events, j, room)
 	}
 	for j < room {
 		c := u.ring.PeekCQE()

@@ -15,20 +15,12 @@ import (
 	"github.com/netloop/netloop/internal/pollx"
 )
 
-// acceptLoop returns a loop on the io_uring backend with accept mode, or
-// skips where the kernel refuses io_uring; it fails where the kernel has
-// multishot accept but the loop did not get it.
+// acceptLoop returns a loop on the io_uring backend with accept mode (see
+// uringLoopWith).
 func acceptLoop(t *testing.T) *core.Loop {
 	t.Helper()
-	l := loopWithIOURing(t, "1")
-	if l.Backend() != "io_uring" {
-		t.Skip("io_uring refused by this kernel or its policy: the loop is on epoll")
-	}
-	if l.Acceptor() == nil {
-		require.False(t, pollx.KernelHasAccept(), "Linux 5.19 or later, but the io_uring poller has no accept mode")
-		t.Skip("kernel without multishot accept (Linux < 5.19)")
-	}
-	return l
+	return uringLoopWith(t, "accept mode", "Linux 5.19", pollx.KernelHasAccept(),
+		func(l *core.Loop) bool { return l.Acceptor() != nil })
 }
 
 // listenCounting listens on 127.0.0.1 with s, accepting every connection

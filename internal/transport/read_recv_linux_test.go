@@ -40,13 +40,23 @@ func loopWithIOURing(t *testing.T, env string) *core.Loop {
 // what receive mode needs but the loop did not get it.
 func recvLoop(t *testing.T) *core.Loop {
 	t.Helper()
+	return uringLoopWith(t, "receive mode", "Linux 6.0", pollx.KernelHasRecv(),
+		func(l *core.Loop) bool { return l.Receiver() != nil })
+}
+
+// uringLoopWith returns a loop on the io_uring backend on which has
+// holds, or skips where the kernel refuses io_uring, or lacks the mode
+// (kernelHas false: older than since); it fails where the kernel has
+// what the mode needs but the loop did not get it.
+func uringLoopWith(t *testing.T, mode, since string, kernelHas bool, has func(*core.Loop) bool) *core.Loop {
+	t.Helper()
 	l := loopWithIOURing(t, "1")
 	if l.Backend() != "io_uring" {
 		t.Skip("io_uring refused by this kernel or its policy: the loop is on epoll")
 	}
-	if l.Receiver() == nil {
-		require.False(t, pollx.KernelHasRecv(), "Linux 6.0 or later, but the io_uring poller has no receive mode")
-		t.Skip("kernel without multishot recv (Linux < 6.0)")
+	if !has(l) {
+		require.False(t, kernelHas, "%s or later, but the io_uring poller has no %s", since, mode)
+		t.Skip("kernel without " + mode + " (older than " + since + ")")
 	}
 	return l
 }

@@ -103,7 +103,19 @@ func (p *Poller) ctl(op, fd int, tok Token, in Interest) error {
 	}
 	ev := unix.EpollEvent{Events: toEpoll(in)}
 	setToken(&ev, tok)
-	return unix.EpollCtl(p.epfd, op, fd, &ev)
+	return epollCtlRaw(p.epfd, op, fd, &ev)
+}
+
+// epollCtlRaw is epoll_ctl(2) without the scheduler hand-off of a
+// blocking system call: it never sleeps for long (only on the epoll
+// instance's own lock, held briefly), and it runs once or twice per
+// connection.
+func epollCtlRaw(epfd, op, fd int, ev *unix.EpollEvent) error {
+	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0)
+	if e != 0 {
+		return e
+	}
+	return nil
 }
 
 // Add registers fd under tok for the given interest (which may be empty:
@@ -129,7 +141,7 @@ func (p *Poller) Delete(fd int) error {
 		return p.u.delete(fd)
 	}
 	var ev unix.EpollEvent // ignored, but kernels before 2.6.9 wanted one
-	return unix.EpollCtl(p.epfd, unix.EPOLL_CTL_DEL, fd, &ev)
+	return epollCtlRaw(p.epfd, unix.EPOLL_CTL_DEL, fd, &ev)
 }
 
 // Wait blocks for up to timeoutMs milliseconds (negative: no limit) and

@@ -186,7 +186,7 @@ func (u *ioUring) acceptOff(fd int) bool {
 	u.stopPolling(q)
 	for _, v := range q.fds[q.head:] {
 		if v >= 0 {
-			unix.Close(int(v))
+			resetClose(v)
 		}
 	}
 	delete(a.q, int32(fd))
@@ -248,7 +248,7 @@ func (u *ioUring) reapAccept(x uint64, res int32, flags uint32, events []Event, 
 	switch {
 	case res >= 0:
 		if !mine {
-			unix.Close(int(res)) // a deleted listener's: nobody takes it
+			resetClose(res) // a deleted listener's: nobody takes it
 			return j
 		}
 		a.accepted++
@@ -444,6 +444,16 @@ func (u *ioUring) poppedSocket(fd int) bool {
 	return false
 }
 
+// resetClose closes a descriptor the kernel accepted that nobody will
+// take, with a reset (SO_LINGER of zero) rather than a FIN: its client
+// then sees what a client left in the listen queue of a closed listener
+// sees on epoll, ECONNRESET, and not an orderly end of stream it could
+// take for the server's answer.
+func resetClose(fd int32) {
+	unix.SetsockoptLinger(int(fd), unix.SOL_SOCKET, unix.SO_LINGER, &unix.Linger{Onoff: 1})
+	unix.Close(int(fd))
+}
+
 // closeAccept runs as the poller closes: the accepts in flight are
 // cancelled, and every descriptor accepted but not taken, queued or still
 // in the completion queue, is closed, so that none leaks with the ring.
@@ -453,7 +463,7 @@ func (u *ioUring) closeAccept() {
 	for fd, q := range a.q {
 		for _, v := range q.fds[q.head:] {
 			if v >= 0 {
-				unix.Close(int(v))
+				resetClose(v)
 			}
 		}
 		if q.live {
@@ -485,7 +495,7 @@ func (u *ioUring) closeAccept() {
 				continue
 			}
 			if res >= 0 {
-				unix.Close(int(res))
+				resetClose(res)
 			} else if !more {
 				live--
 			}

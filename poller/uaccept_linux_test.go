@@ -35,9 +35,16 @@ func acceptPoller(t *testing.T) (*Poller, pollx.Acceptor) {
 // it is closed at the end.
 func tcpListener(t *testing.T) (int, string) {
 	t.Helper()
+	fd, addr := listenTCP(t)
+	t.Cleanup(func() { unix.Close(fd) })
+	return fd, addr
+}
+
+// listenTCP is tcpListener for a test that closes the listener itself.
+func listenTCP(t *testing.T) (int, string) {
+	t.Helper()
 	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	require.NoError(t, err)
-	t.Cleanup(func() { unix.Close(fd) })
 	require.NoError(t, unix.Bind(fd, &unix.SockaddrInet4{Addr: [4]byte{127, 0, 0, 1}}))
 	require.NoError(t, unix.Listen(fd, 64))
 	sa, err := unix.Getsockname(fd)
@@ -102,15 +109,16 @@ func popAll(t *testing.T, p *Poller, ac pollx.Acceptor, fd int, tok Token, n int
 	return got
 }
 
-// requireClosedByServer checks that c's server side was closed without
-// being taken: c reads EOF or a reset.
-func requireClosedByServer(t *testing.T, c net.Conn) {
+// requireResetByServer checks that c's server side was closed without
+// being taken, with a reset.
+func requireResetByServer(t *testing.T, c net.Conn) {
 	t.Helper()
 	c.SetReadDeadline(time.Now().Add(5 * time.Second))
 	_, err := c.Read(make([]byte, 1))
 	require.Error(t, err)
 	var ne net.Error
 	require.False(t, errors.As(err, &ne) && ne.Timeout(), "the connection stayed open: %v", err)
+	require.ErrorIs(t, err, syscall.ECONNRESET, "closed without a reset, as a listen queue's connection is on epoll")
 }
 
 // TestAcceptModeQueuesInOrder accepts three connections in the kernel: a
@@ -212,8 +220,8 @@ func TestAcceptModeDeleteClosesQueued(t *testing.T) {
 	require.NoError(t, p.Delete(lfd))
 	assert.False(t, ac.Accepting(lfd))
 	wait(t, p, 50) // reaps the late completion, which closes its descriptor
-	requireClosedByServer(t, queued)
-	requireClosedByServer(t, late)
+	requireResetByServer(t, queued)
+	requireResetByServer(t, late)
 }
 
 // TestAcceptModeCloseClosesUnreaped closes the poller while a connection's
@@ -223,7 +231,7 @@ func TestAcceptModeCloseClosesUnreaped(t *testing.T) {
 	c, _ := dial(t, addr)
 	time.Sleep(20 * time.Millisecond)
 	require.NoError(t, p.Close())
-	requireClosedByServer(t, c)
+	requireResetByServer(t, c)
 }
 
 // TestAcceptModeOutOfDescriptorsPolls plays a process with room for one
@@ -322,4 +330,15 @@ func TestAcceptModeRefusedFallsBack(t *testing.T) {
 	defer unix.Close(nfd)
 	assert.Equal(t, local, peerOf(t, nfd))
 	require.NoError(t, p.Delete(lfd))
+}
+
+// TestClosedListenerResetsItsQueue is the behaviour accept mode copies
+// for descriptors nobody took (requireResetByServer): with no io_uring
+// involved, a connection left in a listener's queue is reset when the
+// listener closes.
+func TestClosedListenerResetsItsQueue(t *testing.T) {
+	lfd, addr := listenTCP(t)
+	c, _ := dial(t, addr)
+	require.NoError(t, unix.Close(lfd))
+	requireResetByServer(t, c)
 }

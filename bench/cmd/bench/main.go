@@ -37,9 +37,6 @@ type Peer struct {
 	Build  string
 	Run    string
 	Env    []string
-	// Optional peers run only when -peers names them: diagnostics, not
-	// part of the report `make bench` keeps.
-	Optional bool
 }
 
 var peerTable = []Peer{
@@ -57,8 +54,8 @@ var peerTable = []Peer{
 		Build: "cc -O2 -o .bin/c-echo peers/c/echo.c", Run: ".bin/c-echo -port {port}"},
 	{Name: "c-uring", Desc: "C io_uring yardstick: multishot accept and receive into a provided buffer ring, sends in order, one io_uring_enter per turn, no SQPOLL", Source: "peers/c/echo_uring.c",
 		Build: "cc -O2 -o .bin/c-echo-uring peers/c/echo_uring.c", Run: ".bin/c-echo-uring -port {port}"},
-	{Name: "go-floor", Desc: "the C yardstick's loop written in Go with raw system calls and no library, TCP_NODELAY inherited from the listener as netloop's (diagnostic: the Go runtime's floor)", Source: "peers/goraw/main.go",
-		Build: "go build -o .bin/goraw ./peers/goraw", Run: ".bin/goraw -inherit-nodelay -port {port}", Optional: true},
+	{Name: "go-floor", Desc: "the C yardstick's loop written in Go with raw system calls and no library, TCP_NODELAY inherited from the listener as netloop's (the floor of a Go server: what separates it from c is the Go runtime's share)", Source: "peers/goraw/main.go",
+		Build: "go build -o .bin/goraw ./peers/goraw", Run: ".bin/goraw -inherit-nodelay -port {port}"},
 }
 
 var allCases = []report.Case{
@@ -85,7 +82,7 @@ type harness struct {
 func main() {
 	mode := flag.String("mode", "quick", "quick (1 round, first two cases) or full (all cases, interleaved rounds)")
 	rounds := flag.Int("rounds", 0, "rounds (default: quick 1, full 7)")
-	peers := flag.String("peers", "", "comma-separated peers (default: all but the optional go-floor: netloop, netloop-uring, gnet, gonet, node, c, c-uring)")
+	peers := flag.String("peers", "", "comma-separated subset of peers (default all: netloop, netloop-uring, gnet, gonet, node, c, c-uring, go-floor)")
 	cases := flag.String("cases", "", "comma-separated subset of case ids (default: per mode)")
 	warmup := flag.Duration("warmup", 0, "warm-up per run (default: quick 1s, full 1s)")
 	duration := flag.Duration("duration", 0, "measured window per run (default: quick 2s, full 3s)")
@@ -150,12 +147,7 @@ func main() {
 			}
 		}
 	}
-	var table []Peer
-	for _, p := range peerTable {
-		if !p.Optional {
-			table = append(table, p)
-		}
-	}
+	table := peerTable
 	if *peers != "" {
 		table = nil
 		for _, n := range strings.Split(*peers, ",") {

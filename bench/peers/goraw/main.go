@@ -1,11 +1,12 @@
 // Command goraw is the C yardstick (peers/c/echo.c) written in Go: one
 // goroutine, level-triggered epoll, accept4 until EAGAIN, TCP_NODELAY set
 // on each accepted socket, a 64 KiB read buffer, the same system calls in
-// the same order (-inherit-nodelay: netloop's, one setsockopt fewer). Non-blocking calls are raw system calls; the blocking
-// epoll_wait goes through the runtime, as any Go program's must. It is a
-// diagnostic peer, not in `make bench`'s default set: what separates it
-// from C is the Go runtime's share, and what separates netloop from it is
-// netloop's own.
+// the same order. With -inherit-nodelay it sets TCP_NODELAY once on the
+// listener instead, as netloop's NoDelay server does (one setsockopt
+// fewer per connection); `make bench` runs it so, as go-floor.
+// Non-blocking calls are raw system calls; the blocking epoll_wait goes
+// through the runtime, as any Go program's must. What separates it from C
+// is the Go runtime's share; what separates netloop from it is netloop's.
 package main
 
 import (

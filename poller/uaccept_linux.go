@@ -62,6 +62,7 @@ type acceptQ struct {
 	// poll reported it (revert), the next Wait tries the accept again.
 	polling bool
 	revert  bool
+	plain   bool // Plain: polled for good, never armed again
 }
 
 func (q *acceptQ) empty() bool { return q.head == len(q.fds) }
@@ -350,7 +351,7 @@ func (u *ioUring) stopPolling(q *acceptQ) {
 // out of descriptors, reported it readable: its owner accepts with
 // accept4 in this dispatch, and the next Wait tries the accept again.
 func (u *ioUring) polledReadable(fd int) {
-	if q := u.acc.q[int32(fd)]; q != nil && q.polling && !q.revert {
+	if q := u.acc.q[int32(fd)]; q != nil && q.polling && !q.revert && !q.plain {
 		q.revert = true
 		u.acc.reverts++
 	}
@@ -533,6 +534,23 @@ func (ac *acceptor) Accepting(fd int) bool {
 	}
 	q := ac.acc.q[int32(fd)]
 	return q != nil && !q.polling
+}
+
+// Plain implements pollx.Acceptor: the listener is polled as out of
+// descriptors is, but for good.
+func (ac *acceptor) Plain(fd int) {
+	u := (*ioUring)(ac)
+	q := u.acc.q[int32(fd)]
+	if q == nil || q.plain {
+		return
+	}
+	q.plain = true
+	u.acc.cancelAccept(int32(fd), q)
+	if q.revert {
+		q.revert = false
+		u.acc.reverts--
+	}
+	u.pollAccept(fd, q)
 }
 
 // Stats implements pollx.Acceptor.

@@ -208,6 +208,38 @@ func TestAcceptModeStopKeepsQueue(t *testing.T) {
 	require.NoError(t, p.Delete(lfd))
 }
 
+// TestAcceptModePlainKeepsQueue ends accept mode for a listener (Plain)
+// with one connection queued and another accepted by the kernel but not
+// reaped: both still pop, in order, and the listener is polled from then
+// on: a third connection stays in the backlog for accept4, and no accept
+// is armed again, not even after a poll reported the listener.
+func TestAcceptModePlainKeepsQueue(t *testing.T) {
+	p, ac, lfd, addr := armedListener(t)
+	_, first := dial(t, addr)
+	require.True(t, waitFor(t, p, MaxEvents, func(ev Event) bool { return ev.Token == tokA }))
+	_, second := dial(t, addr) // accepted by the kernel, its completion not reaped
+	time.Sleep(20 * time.Millisecond)
+	ac.Plain(lfd)
+	assert.False(t, ac.Accepting(lfd))
+	_, arms := ac.Stats()
+	fds := popAll(t, p, ac, lfd, tokA, 2)
+	assert.Equal(t, []string{first, second}, []string{peerOf(t, fds[0]), peerOf(t, fds[1])})
+
+	_, third := dial(t, addr)
+	require.True(t, waitFor(t, p, MaxEvents, func(ev Event) bool { return ev.Token == tokA }), "the poll reports the backlog")
+	_, _, ok := ac.Pop(lfd)
+	require.False(t, ok, "the kernel accepted nothing more")
+	nfd, _, err := unix.Accept4(lfd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	require.NoError(t, err)
+	defer unix.Close(nfd)
+	assert.Equal(t, third, peerOf(t, nfd))
+	wait(t, p, 20) // would revert an out-of-descriptors poll to the accept
+	_, arms2 := ac.Stats()
+	assert.Equal(t, arms, arms2, "no accept armed after Plain")
+	assert.False(t, ac.Accepting(lfd))
+	require.NoError(t, p.Delete(lfd))
+}
+
 // TestAcceptModeDeleteClosesQueued deletes a listener with a connection
 // queued and another accepted by the kernel but not reaped yet: both are
 // closed (the clients see it), and none leaks (TestMain's leak check).

@@ -46,9 +46,10 @@ func (o *groupOwner) Server() any { return o.s }
 func (s *Server) group0() *core.Group { return (*core.Group)(s.opts.Group) }
 
 // startGroup prepares the hand-off once the server listens on a group
-// (and, for BalanceReusePort on a TCP address, the other loops'
-// listeners). On error nothing of it is left.
-func (s *Server) startGroup(o ListenOptions) error {
+// (and, for BalanceReusePort on a TCP address it bound itself, the other
+// loops' listeners; a listener taken over, o nil, is always the
+// acceptor's). On error nothing of it is left.
+func (s *Server) startGroup(o *ListenOptions) error {
 	if s.opts.Group == nil || s.group != nil {
 		return nil
 	}
@@ -61,8 +62,8 @@ func (s *Server) startGroup(o ListenOptions) error {
 		gs.opts[i] = *s.acceptOptions()
 		gs.opts[i].Owner = &gs.owners[i]
 	}
-	if s.reusePortWanted() && o.Path == "" && o.FD == 0 && len(gs.loops) > 1 {
-		if err := s.startReusePort(gs, o); err != nil {
+	if o != nil && s.reusePortWanted() && o.Path == "" && o.FD == 0 && len(gs.loops) > 1 {
+		if err := s.startReusePort(gs, *o); err != nil {
 			return err
 		}
 		// The other loops accept on listeners of their own, fresh

@@ -113,6 +113,84 @@ func TestGroupServerSpreadsConnections(t *testing.T) {
 	assert.Equal(t, int32(1), closes.Load(), "'close' once")
 }
 
+// TestGroupServerListenHandleSpreads: a group server that takes a
+// listener over (ListenHandle) hands its connections out over the
+// group's loops, as after ListenHost, and its Close leaves the group's
+// loops free to end.
+func TestGroupServerListenHandleSpreads(t *testing.T) {
+	g, err := loop.NewGroup(2)
+	require.NoError(t, err)
+	defer func() { assert.NoError(t, g.Close()) }()
+	loops := g.Loops()
+	var mu sync.Mutex
+	perLoop := map[*loop.Loop]int{}
+	first := server.New(server.Options{Loop: loops[0]}, func(c *socket.Socket) {
+		t.Error("the first server lost its listener: it gets no connection")
+		c.Destroy(nil)
+	})
+	srv := server.New(server.Options{Group: g}, func(c *socket.Socket) {
+		mu.Lock()
+		perLoop[c.Loop()]++
+		mu.Unlock()
+		c.OnError(func(error) {})
+		c.Write([]byte("hi"))
+	})
+	require.NoError(t, g.Start())
+	var port int
+	taken := make(chan error, 1)
+	onLoop(t, loops[0], func() {
+		err := first.ListenHost(0, "127.0.0.1", 0, func() {
+			port = first.Address().Port
+			taken <- srv.ListenHandle(first)
+		})
+		if err != nil {
+			taken <- err
+		}
+	})
+	select {
+	case err := <-taken:
+		require.NoError(t, err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("no 'listening'")
+	}
+
+	const n = 20
+	var conns []net.Conn
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for i := 0; i < n; i++ {
+		c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", port), 5*time.Second)
+		require.NoError(t, err)
+		conns = append(conns, c)
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		buf := make([]byte, 2)
+		_, err = io.ReadFull(c, buf) // served: it counts on its loop now
+		require.NoError(t, err)
+	}
+	mu.Lock()
+	for _, l := range loops {
+		assert.GreaterOrEqual(t, perLoop[l], n/2-2, "loop %p got too few connections: %v", l, perLoop)
+	}
+	mu.Unlock()
+	onLoop(t, loops[0], func() { srv.Close(nil); first.Close(nil) })
+	for _, c := range conns {
+		c.Close()
+	}
+	conns = nil
+	waited := make(chan error, 1)
+	go func() { waited <- g.Wait() }()
+	select {
+	case err := <-waited:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		g.Stop()
+		t.Fatal("the group's loops did not end after the server closed")
+	}
+}
+
 // TestGroupServerMaxConnections: MaxConnections holds for the whole group:
 // past it, connections are dropped ('drop' on the first loop) whatever
 // loop they would have gone to.

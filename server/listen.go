@@ -55,7 +55,9 @@ func (s *Server) ListenFD(fd int, cb ...func()) error {
 // ListenHandle takes over the listening handle of another server on the
 // same loop (Node's listen(handle)): new connections come to s from now
 // on, while other keeps the connections it already has and no longer
-// listens. 'listening' follows on s as for any Listen.
+// listens. 'listening' follows on s as for any Listen. A group server
+// (Options.Group) hands the connections out over its loops as the
+// acceptor does (BalanceAcceptor), whatever its Balance.
 func (s *Server) ListenHandle(other *Server, cb ...func()) error {
 	s.affine("Server.ListenHandle")
 	if s.handleOpen() {
@@ -72,8 +74,15 @@ func (s *Server) ListenHandle(other *Server, cb ...func()) error {
 	other.st, other.path = nil, ""
 	other.listenSeq++
 	other.dropContext()
-	// Already listening: Listen only takes the new callback.
-	if err := s.st.Listen(DefaultBacklog, s.onConnection); err != nil {
+	// Already listening: Listen only takes the new callback (and a
+	// group server's accept mode is ended, see listenOn).
+	if err := s.listenOn(s.st, DefaultBacklog); err != nil {
+		s.closeHandle()
+		return err
+	}
+	// A group server hands the connections out over its loops, as after
+	// any other listen.
+	if err := s.startGroup(nil); err != nil {
 		s.closeHandle()
 		return err
 	}
@@ -353,7 +362,7 @@ func (s *Server) setup(seq int, o ListenOptions, ip netip.Addr) {
 		s.listenFailed(err)
 		return
 	}
-	if err := s.startGroup(o); err != nil {
+	if err := s.startGroup(&o); err != nil {
 		s.listenFailed(err)
 		return
 	}

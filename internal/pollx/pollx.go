@@ -98,6 +98,13 @@ type Acceptor interface {
 	// kernel refused the multishot accept), the owner calls accept4
 	// itself once Pop has nothing left.
 	Accepting(fd int) bool
+	// Plain ends the kernel's accepting for listener fd for good, keeping
+	// what it queued: fd is polled for readability from the next Wait on,
+	// Pop hands out what was accepted before (completions still in
+	// flight included), and Accepting turns false, after which the owner
+	// calls accept4. For a listener whose owner must be able to drain
+	// every pending connection at once (see transport's PlainAccept).
+	Plain(fd int)
 	// Stats reports how many descriptors the kernel accepted into the
 	// queues and how many multishot accepts were armed, since the poller
 	// was created.

@@ -131,12 +131,21 @@ func (s *Stream) AcceptNow() (int, error) {
 	return fd, nil
 }
 
-// PlainAccept makes a later Listen accept with accept4 on readiness even
+// PlainAccept makes the stream accept with accept4 on readiness even
 // where the poller could accept in the kernel (see pollx.Accept): for a
 // listener whose owner drains it with AcceptNow before it closes, since
 // connections the kernel accepted but the poller has not reaped yet would
-// be lost with it.
-func (s *Stream) PlainAccept() { s.ext().plainAccept = true }
+// be lost with it. A later Listen stays plain; a listener in accept mode
+// already (one taken over) has the poller stop accepting for it, and
+// hands out what the kernel accepted before, then calls accept4.
+func (s *Stream) PlainAccept() {
+	s.ext().plainAccept = true
+	if s.w.InAcceptMode() {
+		if ac := s.Loop().Acceptor(); ac != nil {
+			ac.Plain(s.Fd())
+		}
+	}
+}
 
 // Accept hands the pending connection to client, a stream from New
 // without a descriptor; a TCP client's remembered options (SetNoDelay,

@@ -13,6 +13,7 @@ import (
 
 	"github.com/netloop/netloop/internal/core"
 	"github.com/netloop/netloop/internal/pollx"
+	"github.com/netloop/netloop/poller"
 )
 
 // acceptLoop returns a loop on the io_uring backend with accept mode (see
@@ -92,4 +93,37 @@ func TestPlainAcceptKeepsAccept4(t *testing.T) {
 	lis.Close(nil)
 	_, err = lis.AcceptNow()
 	assert.Error(t, err, "not listening any more")
+}
+
+// TestPlainAcceptEndsAcceptMode marks a listener already in accept mode
+// PlainAccept (a group server taking it over): what the kernel accepted
+// before still comes through, and once the next poll has cancelled the
+// kernel's accept, connections wait for accept4, so that AcceptNow can
+// drain them all.
+func TestPlainAcceptEndsAcceptMode(t *testing.T) {
+	l := acceptLoop(t)
+	lis := New(l, TCP)
+	port, n := listenCounting(t, l, lis)
+	t.Cleanup(func() { lis.Close(nil) })
+	connectTo(t, port)
+	require.True(t, runFor(l, 5*time.Second, func() bool { return *n == 1 }))
+	lis.w.Stop(poller.Read) // the next connection stays queued
+	connectTo(t, port)
+	deadline := time.Now().Add(5 * time.Second)
+	for accepted, _ := l.Acceptor().Stats(); accepted < 2; accepted, _ = l.Acceptor().Stats() {
+		require.True(t, time.Now().Before(deadline), "the kernel accepted %d of 2", accepted)
+		require.NoError(t, l.Run(core.RunNoWait))
+	}
+	require.Equal(t, 1, *n)
+	lis.PlainAccept()
+	require.NoError(t, lis.w.Start(poller.Read))
+	assert.False(t, l.Acceptor().Accepting(lis.Fd()))
+	require.True(t, runFor(l, 5*time.Second, func() bool { return *n == 2 }), "the queued connection comes through")
+	require.NoError(t, l.Run(core.RunNoWait)) // the cancellation is in
+
+	connectTo(t, port)
+	require.True(t, runFor(l, 5*time.Second, func() bool { return *n == 3 }))
+	accepted, arms := l.Acceptor().Stats()
+	assert.Equal(t, uint64(2), accepted, "the third came from accept4")
+	assert.Equal(t, uint64(1), arms)
 }

@@ -81,7 +81,6 @@ type recvState struct {
 	starved []int32 // descriptors whose receive ended on an empty ring
 
 	gen        uint32
-	held       uint32  // buffers taken from the ring and not given back yet
 	moves      uint64  // buffers taken or given back so far
 	retryMoves uint64  // moves when starved receives were last armed again
 	retried    []int32 // descriptors armed again then (rRetried set)
@@ -255,7 +254,15 @@ func (u *ioUring) stashEnd(fd int, res int32) {
 func (u *ioUring) recycle(bid uint16) {
 	u.recv.br.Recycle(bid)
 	u.recv.moves++
-	u.recv.held--
+}
+
+// held returns how many buffers completions took from the ring and were
+// not given back yet.
+func (s *recvState) held() int {
+	if s.br == nil {
+		return 0
+	}
+	return s.br.Out()
 }
 
 // recvOff ends r's receive mode: its receive is cancelled, its queued
@@ -324,7 +331,7 @@ func (u *ioUring) retryStarved() {
 	s := &u.recv
 	starvedNew := s.starvedNew
 	s.starvedNew = false
-	if len(s.starved) == 0 || s.held >= s.entries || s.moves == s.retryMoves && !starvedNew {
+	if len(s.starved) == 0 || s.held() >= int(s.entries) || s.moves == s.retryMoves && !starvedNew {
 		return
 	}
 	if s.moves != s.retryMoves {
@@ -382,7 +389,6 @@ func (u *ioUring) reapRecv(x uint64, res int32, flags uint32, events []Event, j 
 	if s.br != nil {
 		bid, _, hasBuf = s.br.Take(flags, 0)
 		if hasBuf {
-			s.held++
 			s.moves++
 		}
 	}

@@ -80,8 +80,8 @@ func holdBoth(t *testing.T, p *Poller, x, peer int, tok Token) {
 	_, err := unix.Write(peer, make([]byte, 32))
 	require.NoError(t, err)
 	require.True(t, waitFor(t, p, MaxEvents, func(ev Event) bool { return ev.Token == tok }), "x got its data")
-	for deadline := time.Now().Add(5 * time.Second); p.u.recv.held < 2; {
-		require.True(t, time.Now().Before(deadline), "x holds %d buffers", p.u.recv.held)
+	for deadline := time.Now().Add(5 * time.Second); p.u.recv.held() < 2; {
+		require.True(t, time.Now().Before(deadline), "x holds %d buffers", p.u.recv.held())
 		wait(t, p, 10)
 	}
 }
@@ -126,7 +126,7 @@ func TestRecvStarvedReapedInLaterBatch(t *testing.T) {
 		ready++
 	}
 	giveBack(p, x)
-	require.Zero(t, p.u.recv.held, "every buffer is back in the ring")
+	require.Zero(t, p.u.recv.held(), "every buffer is back in the ring")
 
 	one := make([]Event, 1)
 	n, err := p.Wait(one, 0)
@@ -153,7 +153,7 @@ func TestRecvStarvedNoSpinOnLostBuffers(t *testing.T) {
 	_, peerB := recvSocket(t, p, tokB)
 	assert.Empty(t, wait(t, p, 0), "receives armed")
 	holdBoth(t, p, x, peerX, tokX)
-	p.u.recv.held -= 2 // both buffers "in the ring"
+	p.u.recv.br.Forget(2) // both buffers "in the ring"
 	_, arms0 := pollx.ReceiverOf(p).Stats()
 	_, err := unix.Write(peerB, []byte("0123456789"))
 	require.NoError(t, err)
@@ -164,7 +164,7 @@ func TestRecvStarvedNoSpinOnLostBuffers(t *testing.T) {
 	}
 	_, arms1 := pollx.ReceiverOf(p).Stats()
 	assert.LessOrEqual(t, arms1-arms0, uint64(1), "armed again at most once with no buffer moving")
-	p.u.recv.held += 2
+	p.u.recv.br.Forget(-2)
 	giveBack(p, x)
 	assert.True(t, waitFor(t, p, MaxEvents, func(ev Event) bool { return ev.Token == tokB && ev.Events&recvBit != 0 }),
 		"armed again once buffers moved")

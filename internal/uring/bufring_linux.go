@@ -150,6 +150,11 @@ func (b *BufRing) BufSize() int { return b.size }
 // Recycle has not given back yet.
 func (b *BufRing) Out() int { return b.out }
 
+// Forget takes n buffers off the count of those handed out, as if they
+// were back in the ring: what completions the kernel dropped make the
+// owner believe. For tests that play it; a negative n undoes it.
+func (b *BufRing) Forget(n int) { b.out -= n }
+
 // Take accounts for a completion that carries a buffer and returns its
 // id and the buffer's first n bytes. ok is false when the completion
 // carries none (no CQEFBuffer).

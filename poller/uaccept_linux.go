@@ -284,8 +284,8 @@ func (u *ioUring) reapAccept(x uint64, res int32, flags uint32, events []Event, 
 		u.acceptRefused()
 		return j
 	default:
-		// EMFILE, ENFILE, ENOMEM...: the owner hears of it as from
-		// accept4, and the kernel is asked again once it was popped.
+		// Any other error (ENOMEM, ENOBUFS...): the owner hears of it as
+		// from accept4, and the kernel is asked again once it was popped.
 		q.fds = append(q.fds, res)
 		if !more {
 			q.ended = true
@@ -337,13 +337,18 @@ func (u *ioUring) pollRead(fd int, r *urec, on bool) {
 }
 
 func (u *ioUring) stopPolling(q *acceptQ) {
-	if q.revert {
-		q.revert = false
-		u.acc.reverts--
-	}
+	u.acc.keepPolling(q)
 	if q.polling {
 		q.polling = false
 		u.acc.polling--
+	}
+}
+
+// keepPolling drops q's pending revert to the accept, if any.
+func (a *acceptState) keepPolling(q *acceptQ) {
+	if q.revert {
+		q.revert = false
+		a.reverts--
 	}
 }
 
@@ -477,9 +482,9 @@ func (u *ioUring) closeAccept() {
 	if len(a.cancel) == 0 {
 		return
 	}
-	// Submit the cancellations alone (the rest is dropped with the ring)
-	// and wait, boundedly, for each accept's last completion.
-	u.rm, u.arm, u.recv.rarm = u.rm[:0], u.arm[:0], u.recv.rarm[:0]
+	// Submit the cancellations alone (fill is not called: the rest is
+	// dropped with the ring) and wait, boundedly, for each accept's last
+	// completion.
 	if u.fillAccept() != nil {
 		return
 	}
@@ -546,10 +551,7 @@ func (ac *acceptor) Plain(fd int) {
 	}
 	q.plain = true
 	u.acc.cancelAccept(int32(fd), q)
-	if q.revert {
-		q.revert = false
-		u.acc.reverts--
-	}
+	u.acc.keepPolling(q)
 	u.pollAccept(fd, q)
 }
 

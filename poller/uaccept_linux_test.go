@@ -73,6 +73,19 @@ func dial(t *testing.T, addr string) (net.Conn, string) {
 	return c, c.LocalAddr().String()
 }
 
+// dialQueuedAndUnreaped connects two clients to the armed listener
+// (tokA) at addr: the first connection is reaped and queued by a Wait,
+// the second accepted by the kernel with its completion not reaped yet.
+// It returns the clients and their local addresses.
+func dialQueuedAndUnreaped(t *testing.T, p *Poller, addr string) (queued, late net.Conn, first, second string) {
+	t.Helper()
+	queued, first = dial(t, addr)
+	require.True(t, waitFor(t, p, MaxEvents, func(ev Event) bool { return ev.Token == tokA }))
+	late, second = dial(t, addr)
+	time.Sleep(20 * time.Millisecond)
+	return queued, late, first, second
+}
+
 // peerOf returns the remote address of accepted descriptor fd.
 func peerOf(t *testing.T, fd int) string {
 	t.Helper()
@@ -215,10 +228,7 @@ func TestAcceptModeStopKeepsQueue(t *testing.T) {
 // is armed again, not even after a poll reported the listener.
 func TestAcceptModePlainKeepsQueue(t *testing.T) {
 	p, ac, lfd, addr := armedListener(t)
-	_, first := dial(t, addr)
-	require.True(t, waitFor(t, p, MaxEvents, func(ev Event) bool { return ev.Token == tokA }))
-	_, second := dial(t, addr) // accepted by the kernel, its completion not reaped
-	time.Sleep(20 * time.Millisecond)
+	_, _, first, second := dialQueuedAndUnreaped(t, p, addr)
 	ac.Plain(lfd)
 	assert.False(t, ac.Accepting(lfd))
 	_, arms := ac.Stats()
@@ -245,10 +255,7 @@ func TestAcceptModePlainKeepsQueue(t *testing.T) {
 // closed (the clients see it), and none leaks (TestMain's leak check).
 func TestAcceptModeDeleteClosesQueued(t *testing.T) {
 	p, ac, lfd, addr := armedListener(t)
-	queued, _ := dial(t, addr)
-	require.True(t, waitFor(t, p, MaxEvents, func(ev Event) bool { return ev.Token == tokA }))
-	late, _ := dial(t, addr) // accepted by the kernel, its completion not reaped
-	time.Sleep(20 * time.Millisecond)
+	queued, late, _, _ := dialQueuedAndUnreaped(t, p, addr)
 	require.NoError(t, p.Delete(lfd))
 	assert.False(t, ac.Accepting(lfd))
 	wait(t, p, 50) // reaps the late completion, which closes its descriptor

@@ -232,9 +232,7 @@ func (u *ioUring) add(fd int, tok Token, in Interest) error {
 			return unix.EPERM
 		}
 	}
-	if u.inAcceptMode(fd) {
-		u.acceptOff(fd) // a registration of a descriptor closed without Delete
-	}
+	u.acceptOff(fd) // a registration of a descriptor closed without Delete
 	r := u.rec(fd)
 	*r = urec{tok: tok, seq: u.nextSeq(), queued: r.queued, rhead: noBuf, rfl: r.rfl & rMember}
 	r.in = u.splitAccept(fd, u.splitRecv(fd, r, in))

@@ -31,6 +31,20 @@ func onLoop(t *testing.T, l *loop.Loop, fn func()) {
 	}
 }
 
+// waitGroup waits for the group's loops to end after its servers closed.
+func waitGroup(t *testing.T, g *loop.Group) {
+	t.Helper()
+	waited := make(chan error, 1)
+	go func() { waited <- g.Wait() }()
+	select {
+	case err := <-waited:
+		require.NoError(t, err)
+	case <-time.After(20 * time.Second):
+		g.Stop()
+		t.Fatal("the group's loops did not end after the server closed")
+	}
+}
+
 // TestGroupServerSpreadsConnections: a server on a loop group hands each
 // accepted connection to the least loaded loop, where the Socket lives
 // and its 'connection' listener runs; Connections counts every loop;
@@ -101,15 +115,7 @@ func TestGroupServerSpreadsConnections(t *testing.T) {
 			c.Close()
 		}
 	}
-	waited := make(chan error, 1)
-	go func() { waited <- g.Wait() }()
-	select {
-	case err := <-waited:
-		require.NoError(t, err)
-	case <-time.After(20 * time.Second):
-		g.Stop()
-		t.Fatal("the group's loops did not end after the server closed")
-	}
+	waitGroup(t, g)
 	assert.Equal(t, int32(1), closes.Load(), "'close' once")
 }
 
@@ -180,15 +186,7 @@ func TestGroupServerListenHandleSpreads(t *testing.T) {
 		c.Close()
 	}
 	conns = nil
-	waited := make(chan error, 1)
-	go func() { waited <- g.Wait() }()
-	select {
-	case err := <-waited:
-		require.NoError(t, err)
-	case <-time.After(20 * time.Second):
-		g.Stop()
-		t.Fatal("the group's loops did not end after the server closed")
-	}
+	waitGroup(t, g)
 }
 
 // TestGroupServerMaxConnections: MaxConnections holds for the whole group:

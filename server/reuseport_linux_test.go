@@ -25,20 +25,6 @@ var balances = []struct {
 	b    server.Balance
 }{{"acceptor", server.BalanceAcceptor}, {"reuseport", server.BalanceReusePort}}
 
-// waitGroup waits for the group's loops to end after its servers closed.
-func waitGroup(t *testing.T, g *loop.Group) {
-	t.Helper()
-	waited := make(chan error, 1)
-	go func() { waited <- g.Wait() }()
-	select {
-	case err := <-waited:
-		require.NoError(t, err)
-	case <-time.After(20 * time.Second):
-		g.Stop()
-		t.Fatal("the group's loops did not end after the server closed")
-	}
-}
-
 // TestGroupServerReusePortListensOnEveryLoop: with BalanceReusePort every
 // loop accepts on a listener of its own: 64 connections reach all four
 // loops, each is served where it was accepted, Address and 'listening'

@@ -34,9 +34,10 @@ func raw(trap, a1, a2, a3 uintptr) (int, unix.Errno) {
 	return int(r), e
 }
 
-func ctl(op, fd int, events uint32) {
+func ctl(op, fd int, events uint32) unix.Errno {
 	ev := unix.EpollEvent{Events: events, Fd: int32(fd)}
-	unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(ep), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(&ev)), 0, 0)
+	_, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(ep), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(&ev)), 0, 0)
+	return e
 }
 
 func slot(fd int) *[]byte {
@@ -100,13 +101,18 @@ func onAccept(lfd int, inherit bool) {
 	one := int32(1)
 	for {
 		fd, _, e := unix.RawSyscall6(unix.SYS_ACCEPT4, uintptr(lfd), 0, 0, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+		if e == unix.EINTR || e == unix.ECONNABORTED {
+			continue
+		}
 		if e != 0 {
-			return
+			return // EAGAIN, or EMFILE etc.: tried again at the next readiness
 		}
 		if !inherit {
 			unix.RawSyscall6(unix.SYS_SETSOCKOPT, fd, unix.IPPROTO_TCP, unix.TCP_NODELAY, uintptr(unsafe.Pointer(&one)), 4, 0)
 		}
-		ctl(unix.EPOLL_CTL_ADD, int(fd), unix.EPOLLIN|unix.EPOLLRDHUP)
+		if ctl(unix.EPOLL_CTL_ADD, int(fd), unix.EPOLLIN|unix.EPOLLRDHUP) != 0 {
+			raw(unix.SYS_CLOSE, fd, 0, 0)
+		}
 	}
 }
 
